@@ -1,0 +1,67 @@
+"""tinyconv: compact CNN building blocks for PyTorch with exact parameter budgets.
+
+Declare a model as a sequence of block specs, :func:`build` it, read its exact
+per-layer cost with :func:`summary`, and enforce a limit with :func:`check_budget`.
+
+Example:
+    >>> import tinyconv as tc
+    >>> model = tc.build([
+    ...     tc.ConvSpec(out_channels=8),
+    ...     tc.ConvSpec(out_channels=16),
+    ...     tc.SESpec(rd_channels=4),
+    ...     tc.TransitionSpec(out_channels=8),
+    ...     tc.ConvSpec(out_channels=16),
+    ...     tc.GAPHeadSpec(num_classes=10),
+    ... ])
+    >>> tc.check_budget(model, max_params=8000)
+    2892
+"""
+
+from tinyconv.activations import ACTIVATIONS, resolve_activation
+from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.model import TinyNet, build
+from tinyconv.parameters import (
+    BudgetExceededError,
+    check_budget,
+    count_parameters,
+    layer_parameters,
+)
+from tinyconv.receptive_field import ReceptiveField, receptive_fields
+from tinyconv.specs import (
+    BlockSpec,
+    ConvHeadSpec,
+    ConvSpec,
+    GAPHeadSpec,
+    SESpec,
+    TransitionSpec,
+)
+from tinyconv.summary import ModelSummary, SummaryRow, summary
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ACTIVATIONS",
+    "BlockSpec",
+    "BudgetExceededError",
+    "ConvBlock",
+    "ConvHead",
+    "ConvHeadSpec",
+    "ConvSpec",
+    "GAPHead",
+    "GAPHeadSpec",
+    "ModelSummary",
+    "ReceptiveField",
+    "SESpec",
+    "SqueezeExcite",
+    "SummaryRow",
+    "TinyNet",
+    "Transition",
+    "TransitionSpec",
+    "build",
+    "check_budget",
+    "count_parameters",
+    "layer_parameters",
+    "receptive_fields",
+    "resolve_activation",
+    "summary",
+]

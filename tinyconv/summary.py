@@ -1,0 +1,244 @@
+"""``summary``: a per-layer table of output shape, parameters, receptive field and MACs.
+
+Parameters are exact and independent of the display depth: the total comes from
+:func:`~tinyconv.parameters.count_parameters` and each row counts the parameters
+of its subtree not already counted by an earlier row. MACs are multiply-accumulate
+operations per image in convolutions and linear layers (one MAC is two FLOPs in
+``torch.utils.flop_counter`` terms); elementwise work (BatchNorm, activations,
+pooling, SE rescaling) is not counted. Shapes come from one forward pass of a
+zero image in eval mode without gradients, after which every module's training
+flag is restored, so BatchNorm statistics and the model's mode are untouched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from tinyconv.parameters import count_parameters
+from tinyconv.receptive_field import ReceptiveField
+
+COUNTING_NOTE = (
+    "Parameters: every tensor once; BatchNorm affine weights count, running statistics "
+    "(buffers) do not. MACs: multiply-accumulates per image in conv and linear layers."
+)
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One row of a :class:`ModelSummary`.
+
+    Args:
+        name: Module name within the model (``conv1``, ``conv1.norm``, ...).
+        type: Module class name.
+        output_shape: Output shape of one image (batch dimension dropped).
+        params: Parameters owned by this row's subtree and no earlier row.
+        receptive_field: Side of the receptive field after this row in input
+            pixels, or ``None`` once a global pooling has mixed every position.
+        macs: Multiply-accumulates per image in this row's conv and linear layers.
+    """
+
+    name: str
+    type: str
+    output_shape: tuple[int, ...]
+    params: int
+    receptive_field: int | None
+    macs: int
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """A model's per-layer table and exact totals; ``str()`` renders it.
+
+    Args:
+        rows: One row per displayed module.
+        input_shape: Shape of one input image, ``(C, H, W)``.
+        total_params: All parameters, shared tensors once.
+        trainable_params: Parameters with ``requires_grad=True``.
+        total_macs: Multiply-accumulates per image over the whole model.
+    """
+
+    rows: tuple[SummaryRow, ...]
+    input_shape: tuple[int, ...]
+    total_params: int
+    trainable_params: int
+    total_macs: int
+
+    def to_dicts(self) -> list[dict[str, object]]:
+        """Return the rows as plain dictionaries."""
+        return [asdict(row) for row in self.rows]
+
+    def __str__(self) -> str:
+        """Render the table with totals and what is counted."""
+        header = ("Layer", "Type", "Output shape", "Params", "RF", "MACs")
+        lines = [
+            (
+                row.name,
+                row.type,
+                "x".join(map(str, row.output_shape)),
+                f"{row.params:,}",
+                "global" if row.receptive_field is None else str(row.receptive_field),
+                f"{row.macs:,}",
+            )
+            for row in self.rows
+        ]
+        widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
+
+        def fmt(cells: tuple[str, ...]) -> str:
+            left = [c.ljust(w) for c, w in zip(cells[:3], widths[:3], strict=True)]
+            right = [c.rjust(w) for c, w in zip(cells[3:], widths[3:], strict=True)]
+            return "  ".join(left + right)
+
+        rule = "-" * len(fmt(header))
+        shape = "x".join(map(str, self.input_shape))
+        return "\n".join(
+            [
+                f"Input: {shape}",
+                rule,
+                fmt(header),
+                rule,
+                *map(fmt, lines),
+                rule,
+                f"Total params: {self.total_params:,}",
+                f"Trainable params: {self.trainable_params:,}",
+                f"MACs per image: {self.total_macs:,}",
+                COUNTING_NOTE,
+            ]
+        )
+
+
+def _display_modules(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
+    """Modules shown as rows: those at ``depth``, plus shallower leaves."""
+
+    def walk(prefix: str, module: nn.Module, level: int) -> list[tuple[str, nn.Module]]:
+        children = list(module.named_children())
+        if level == depth or not children:
+            return [(prefix, module)]
+        rows = []
+        for name, child in children:
+            rows += walk(f"{prefix}.{name}" if prefix else name, child, level + 1)
+        return rows
+
+    return walk("", model, 0)
+
+
+def _leaf_macs(module: nn.Module, output: torch.Tensor) -> int:
+    per_image = output[0].numel()
+    if isinstance(module, nn.Conv2d):
+        kernel = module.kernel_size[0] * module.kernel_size[1]
+        return per_image * (module.in_channels // module.groups) * kernel
+    if isinstance(module, nn.Linear):
+        return per_image * module.in_features
+    return 0
+
+
+def _input_shape(model: nn.Module, input_size: tuple[int, ...] | None) -> tuple[int, ...]:
+    if input_size is None:
+        if hasattr(model, "in_channels") and hasattr(model, "input_size"):
+            return (int(model.in_channels), *map(int, model.input_size))
+        raise ValueError(
+            f"summary needs input_size=(C, H, W) for a {type(model).__name__}; "
+            "only a TinyNet remembers its own input size"
+        )
+    if len(input_size) != 3:
+        raise ValueError(f"input_size must be (C, H, W) for one image, got {input_size!r}")
+    return tuple(int(n) for n in input_size)
+
+
+def summary(
+    model: nn.Module, input_size: tuple[int, ...] | None = None, *, depth: int = 1
+) -> ModelSummary:
+    """Tabulate a model layer by layer: output shape, parameters, receptive field, MACs.
+
+    Args:
+        model: A model whose children run in registration order (a
+            :class:`~tinyconv.TinyNet` or any ``nn.Sequential``).
+        input_size: Shape of one input image ``(C, H, W)``; optional for a TinyNet.
+        depth: 1 shows the top-level blocks; 2 also their parts; and so on.
+            Totals do not depend on it.
+
+    Returns:
+        The table, with exact totals.
+
+    Raises:
+        ValueError: If ``input_size`` is missing or malformed, or ``depth < 1``.
+
+    Example:
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> table = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)]))
+        >>> [(row.name, row.params, row.receptive_field) for row in table.rows]
+        [('conv1', 88, 3), ('head', 80, None)]
+        >>> table.total_params, table.total_macs
+        (168, 48752)
+    """
+    if depth < 1:
+        raise ValueError(f"depth must be >= 1, got {depth}")
+    shape = _input_shape(model, input_size)
+    rows_modules = _display_modules(model, depth)
+    outputs: dict[str, tuple[int, ...]] = {}
+    macs = dict.fromkeys((name for name, _ in rows_modules), 0)
+    handles = []
+    for name, module in rows_modules:
+
+        def record_shape(_m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
+            outputs[name] = tuple(out.shape[1:])
+
+        def record_macs(m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
+            macs[name] += _leaf_macs(m, out)
+
+        handles.append(module.register_forward_hook(record_shape))
+        handles += [leaf.register_forward_hook(record_macs) for leaf in module.modules()]
+    modes = {module: module.training for module in model.modules()}
+    first = next(model.parameters(), None)
+    probe = torch.zeros(
+        (1, *shape),
+        device=first.device if first is not None else "cpu",
+        dtype=first.dtype if first is not None else torch.float32,
+    )
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(probe)
+    finally:
+        for handle in handles:
+            handle.remove()
+        for module, training in modes.items():
+            module.training = training
+    seen: set[int] = set()
+    field = ReceptiveField()
+    rows = []
+    for name, module in rows_modules:
+        own = [p for p in module.parameters() if id(p) not in seen]
+        seen.update(id(p) for p in own)
+        field = field.through(module)
+        rows.append(
+            SummaryRow(
+                name=name or type(model).__name__,
+                type=type(module).__name__,
+                output_shape=outputs.get(name, ()),
+                params=sum(p.numel() for p in own),
+                receptive_field=None if field.is_global else field.size,
+                macs=macs[name],
+            )
+        )
+    unlisted = [p for p in model.parameters() if id(p) not in seen]
+    if unlisted:
+        rows.append(
+            SummaryRow(
+                name="(other)",
+                type="parameters above the display depth",
+                output_shape=(),
+                params=sum(p.numel() for p in unlisted),
+                receptive_field=rows[-1].receptive_field if rows else 1,
+                macs=0,
+            )
+        )
+    return ModelSummary(
+        rows=tuple(rows),
+        input_shape=shape,
+        total_params=count_parameters(model),
+        trainable_params=count_parameters(model, trainable_only=True),
+        total_macs=sum(macs.values()),
+    )
