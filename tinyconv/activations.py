@@ -60,7 +60,7 @@ def resolve_activation(activation: ActivationLike) -> type[nn.Module] | None:
 
 
 def make_activation(activation: ActivationLike) -> nn.Module | None:
-    """Instantiate an activation (in-place where the class supports it).
+    """Instantiate an activation with its default arguments.
 
     Args:
         activation: As for :func:`resolve_activation`.

@@ -130,7 +130,7 @@ def build(
     """
     specs = tuple(specs)
     check_positive_int("in_channels", in_channels)
-    if len(input_size) != 2:
+    if not isinstance(input_size, Sequence) or len(input_size) != 2:
         raise ValueError(f"input_size must be (height, width), got {input_size!r}")
     for side in input_size:
         check_positive_int("input_size", side)

@@ -4,10 +4,11 @@ The classic recurrence, applied layer by layer in forward order:
 ``size += (kernel - 1) * dilation * jump`` and ``jump *= stride``, where
 ``jump`` is the distance in input pixels between neighbouring output positions.
 Convolutions and max/average pools change it; BatchNorm, activations and
-dropout do not. Global average pooling (a GAP head) sees the whole input, shown
-as a global field. A squeeze-and-excitation gate also pools globally, but only to
-rescale channels; the field reported here follows the convolutional path and
-ignores that gate, as is customary.
+dropout do not. Global average pooling (a GAP head), and a flatten or linear
+layer over the feature map, see the whole input, shown as a global field. A
+squeeze-and-excitation gate also pools globally, but only to rescale channels;
+the field reported here follows the convolutional path and ignores that gate,
+as is customary.
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ class ReceptiveField:
         Returns:
             The new receptive field.
         """
-        if isinstance(module, GAPHead | nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d):
+        if isinstance(
+            module, GAPHead | nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d | nn.Flatten | nn.Linear
+        ):
             return ReceptiveField(self.size, self.jump, is_global=True)
         if isinstance(module, SqueezeExcite):
             return self

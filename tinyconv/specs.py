@@ -110,6 +110,10 @@ class ConvSpec:
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
         """Return ``(channels, size)`` after this block, checking that it fits."""
         check_positive_int("out_channels", self.out_channels)
+        for name in ("kernel_size", "stride", "dilation"):
+            check_positive_int(name, getattr(self, name))
+        if isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 0:
+            raise ValueError(f"padding must be a non-negative integer, got {self.padding!r}")
         out_size = conv_output_size(
             size, self.kernel_size, self.stride, self.padding, self.dilation
         )

@@ -110,11 +110,16 @@ class ModelSummary:
 
 
 def _display_modules(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
-    """Modules shown as rows: those at ``depth``, plus shallower leaves."""
+    """Modules shown as rows: those at ``depth``, plus shallower indivisible ones.
+
+    Only ``nn.Sequential`` containers are opened, since their forward is exactly
+    their children in order; any other module (an SE block, a GAP head) may do
+    work between its children and stays one row.
+    """
 
     def walk(prefix: str, module: nn.Module, level: int) -> list[tuple[str, nn.Module]]:
         children = list(module.named_children())
-        if level == depth or not children:
+        if level == depth or not children or not isinstance(module, nn.Sequential):
             return [(prefix, module)]
         rows = []
         for name, child in children:
@@ -179,17 +184,29 @@ def summary(
     rows_modules = _display_modules(model, depth)
     outputs: dict[str, tuple[int, ...]] = {}
     macs = dict.fromkeys((name for name, _ in rows_modules), 0)
-    handles = []
+    running: list[str] = []  # stack of rows whose forward is in progress
+
+    def record_macs(m: nn.Module, _i: object, out: torch.Tensor) -> None:
+        if running:
+            macs[running[-1]] += _leaf_macs(m, out)
+
+    # MAC hooks first: a row that is itself a conv must count before its row closes.
+    handles = [
+        leaf.register_forward_hook(record_macs)
+        for leaf in model.modules()
+        if isinstance(leaf, nn.Conv2d | nn.Linear)
+    ]
     for name, module in rows_modules:
 
-        def record_shape(_m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
+        def enter(_m: nn.Module, _i: object, name: str = name) -> None:
+            running.append(name)
+
+        def leave(_m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
             outputs[name] = tuple(out.shape[1:])
+            running.pop()
 
-        def record_macs(m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
-            macs[name] += _leaf_macs(m, out)
-
-        handles.append(module.register_forward_hook(record_shape))
-        handles += [leaf.register_forward_hook(record_macs) for leaf in module.modules()]
+        handles.append(module.register_forward_pre_hook(enter))
+        handles.append(module.register_forward_hook(leave))
     modes = {module: module.training for module in model.modules()}
     first = next(model.parameters(), None)
     probe = torch.zeros(

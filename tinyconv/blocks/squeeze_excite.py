@@ -47,11 +47,12 @@ def reduced_channels(channels: int, rd_ratio: float | None, rd_channels: int | N
     exact = channels * rd_ratio
     width = round(exact)
     if width < 1 or abs(exact - width) > 1e-9:
-        lower, upper = max(int(exact), 1), int(exact) + 1
+        lower, upper = int(exact), int(exact) + 1
+        options = f"rd_channels={lower} or rd_channels={upper}" if lower >= 1 else "rd_channels=1"
         raise ValueError(
             f"rd_ratio={rd_ratio} of {channels} channels gives {exact:g} bottleneck channels, "
-            f"not a positive whole number; pass rd_channels={lower} or rd_channels={upper} "
-            "explicitly (tinyconv never rounds channel counts silently)"
+            f"not a positive whole number; pass {options} explicitly "
+            "(tinyconv never rounds channel counts silently)"
         )
     return width
 
