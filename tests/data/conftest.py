@@ -1,0 +1,52 @@
+"""Fixtures for the data-layer tests: where the real MNIST files are, and loaded splits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tinyconv.data import RAW_FILES, ImageDataset, load_dataset
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def shared_data_root() -> Path:
+    """TINYCONV_DATA if set, else <repo>/../shared/data (the offline mirror)."""
+    return Path(os.environ.get("TINYCONV_DATA") or REPO_ROOT.parent / "shared" / "data")
+
+
+def _root_with(folder: str) -> Path:
+    root = shared_data_root()
+    missing = [
+        spec.filename
+        for spec in RAW_FILES[folder]
+        if not (root / folder / "raw" / spec.filename).is_file()
+    ]
+    if missing:
+        pytest.skip(
+            f"real {folder} files absent under {root / folder / 'raw'} "
+            f"(missing {missing}); set TINYCONV_DATA"
+        )
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_root() -> Path:
+    return _root_with("MNIST")
+
+
+@pytest.fixture(scope="session")
+def fashion_root() -> Path:
+    return _root_with("FashionMNIST")
+
+
+@pytest.fixture(scope="session")
+def mnist_train(mnist_root: Path) -> ImageDataset:
+    return load_dataset("mnist", mnist_root, train=True)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_root: Path) -> ImageDataset:
+    return load_dataset("mnist", mnist_root, train=False)

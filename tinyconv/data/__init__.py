@@ -1,0 +1,58 @@
+"""Offline data layer: local MNIST/FashionMNIST, splits, tensor augmentation, batch loading.
+
+Typical use::
+
+    from tinyconv.data import RandomRotation, TensorLoader, load_mnist, train_val_split
+
+    train, val = train_val_split(load_mnist(), val_size=5_000, seed=0)
+    loader = TensorLoader(train, 128, shuffle=True, device="cuda", augment=RandomRotation(10))
+    for epoch in range(epochs):
+        loader.set_epoch(epoch)
+        for x, y in loader:
+            ...
+"""
+
+from .augment import RandomAffine, RandomRotation, random_affine, random_rotate
+from .checksums import RAW_FILES, RawFileSpec, clear_checksum_cache, file_md5, verify_file
+from .datasets import (
+    DATA_ROOT_ENV_VAR,
+    DATASET_STATS,
+    DatasetStats,
+    load_dataset,
+    load_fashion_mnist,
+    load_mnist,
+    resolve_data_root,
+)
+from .errors import CorruptDatasetError, DatasetNotFoundError
+from .image_dataset import ImageDataset
+from .loader import Augmentation, TensorLoader
+from .split import resolve_val_count, train_val_split
+from .warp import affine_batch, rotate_batch
+
+__all__ = [
+    "DATASET_STATS",
+    "DATA_ROOT_ENV_VAR",
+    "RAW_FILES",
+    "Augmentation",
+    "CorruptDatasetError",
+    "DatasetNotFoundError",
+    "DatasetStats",
+    "ImageDataset",
+    "RandomAffine",
+    "RandomRotation",
+    "RawFileSpec",
+    "TensorLoader",
+    "affine_batch",
+    "clear_checksum_cache",
+    "file_md5",
+    "load_dataset",
+    "load_fashion_mnist",
+    "load_mnist",
+    "random_affine",
+    "random_rotate",
+    "resolve_data_root",
+    "resolve_val_count",
+    "rotate_batch",
+    "train_val_split",
+    "verify_file",
+]
