@@ -1,0 +1,125 @@
+import pytest
+import torch
+from torch import nn
+
+from tinyconv.train import (
+    CheckpointError,
+    History,
+    TrainConfig,
+    atomic_write,
+    build_optimizer,
+    build_scheduler,
+    check_resumable,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+)
+from tinyconv.train.checkpoint import unwrap_model
+
+from .helpers import make_model, record
+
+
+def save(path, model=None, **overrides):
+    model = model if model is not None else make_model()
+    config = TrainConfig(scheduler="step")
+    optimizer = build_optimizer(model, config)
+    scheduler, _ = build_scheduler(optimizer, config, steps_per_epoch=3)
+    arguments = {
+        "model": model,
+        "optimizer": optimizer,
+        "scheduler": scheduler,
+        "epoch": 4,
+        "config": config,
+        "history": History([record(1), record(2)]),
+        "rng": rng_state(),
+    }
+    arguments.update(overrides)
+    return save_checkpoint(path, **arguments)
+
+
+def test_roundtrip_restores_every_part(tmp_path):
+    model = make_model(seed=3)
+    path = save(tmp_path / "last.pt", model=model)
+    checkpoint = load_checkpoint(path)
+    assert checkpoint.epoch == 4
+    assert checkpoint.config == TrainConfig(scheduler="step")
+    assert checkpoint.history == History([record(1), record(2)])
+    assert checkpoint.scheduler_state["step_size"] == 7
+    assert "state" in checkpoint.optimizer_state
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(checkpoint.model_state[name], tensor)
+    assert torch.equal(checkpoint.rng["torch"], torch.get_rng_state())
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]  # no temp file left behind
+
+
+def test_compiled_wrapper_is_unwrapped_before_saving(tmp_path):
+    model = make_model()
+    compiled = torch.compile(model)  # lazy: nothing is compiled until the first call
+    assert unwrap_model(compiled) is model
+    checkpoint = load_checkpoint(save(tmp_path / "c.pt", model=compiled))
+    assert set(checkpoint.model_state) == set(model.state_dict())
+
+
+def test_a_failing_write_keeps_the_old_checkpoint_and_leaves_no_temp_file(tmp_path):
+    path = save(tmp_path / "last.pt")
+    before = path.read_bytes()
+    with pytest.raises(Exception, match="lambda"):
+        save(path, epoch=5, rng={"unpicklable": lambda: 0})
+    assert path.read_bytes() == before
+    assert load_checkpoint(path).epoch == 4
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_atomic_write_interrupted_mid_file_keeps_the_old_content(tmp_path):
+    target = tmp_path / "file.bin"
+    target.write_bytes(b"old")
+
+    def write_half_then_fail(file):
+        file.write(b"new but incomplete")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, write_half_then_fail)
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["file.bin"]
+
+
+def test_atomic_write_into_a_missing_directory_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist; create it first"):
+        atomic_write(tmp_path / "nope" / "x.pt", lambda f: f.write(b""))
+
+
+def test_missing_checkpoint_is_a_file_not_found_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint at"):
+        load_checkpoint(tmp_path / "absent.pt")
+
+
+def test_truncated_checkpoint_is_reported_as_corrupt(tmp_path):
+    path = save(tmp_path / "last.pt")
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="corrupt, truncated or not a torch file"):
+        load_checkpoint(path)
+
+
+def test_garbage_bytes_are_reported_as_corrupt(tmp_path):
+    path = tmp_path / "last.pt"
+    path.write_bytes(b"\x00garbage" * 50)
+    with pytest.raises(CheckpointError, match=r"cannot read checkpoint .*\(400 bytes\)"):
+        load_checkpoint(path)
+
+
+def test_a_plain_state_dict_is_not_a_checkpoint(tmp_path):
+    path = tmp_path / "weights.pt"
+    torch.save(nn.Linear(2, 2).state_dict(), path)
+    with pytest.raises(CheckpointError, match="not a tinyconv checkpoint of format 1"):
+        load_checkpoint(path)
+
+
+def test_resume_compatibility():
+    check_resumable(TrainConfig(epochs=2), TrainConfig(epochs=9, device="cpu", progress=False))
+    with pytest.raises(ValueError, match=r"in lr \(checkpoint 0.01, now 0.1\), seed"):
+        check_resumable(TrainConfig(), TrainConfig(lr=0.1, seed=1))
+    with pytest.raises(ValueError, match=r"epochs \(checkpoint 2, now 3\)"):
+        check_resumable(
+            TrainConfig(scheduler="onecycle", epochs=2), TrainConfig(scheduler="onecycle", epochs=3)
+        )

@@ -1,0 +1,53 @@
+"""Generic training for tinyconv classifiers: config, loop, evaluation and checkpoints.
+
+One concept per module: ``config`` (``TrainConfig``), ``device``, ``seed``, ``optim``
+(optimizer and scheduler), ``history``, ``checkpoint``, ``callbacks``, ``evaluate`` and
+``trainer`` (``fit``). Typical use::
+
+    history = fit(model, train_loader, TrainConfig(epochs=15), eval_loader=val_loader,
+                  callbacks=[EarlyStopping("val_loss", patience=3)], checkpoint_path="last.pt")
+"""
+
+from tinyconv.train.atomic import atomic_write
+from tinyconv.train.callbacks import Callback, EarlyStopping, TrainState
+from tinyconv.train.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    check_resumable,
+    load_checkpoint,
+    save_checkpoint,
+)
+from tinyconv.train.config import TrainConfig
+from tinyconv.train.device import resolve_device
+from tinyconv.train.evaluate import EvalResult, evaluate, predict
+from tinyconv.train.history import EpochRecord, History
+from tinyconv.train.optim import build_optimizer, build_scheduler
+from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
+from tinyconv.train.trainer import BatchLoader, NonFiniteLossError, fit
+
+__all__ = [
+    "BatchLoader",
+    "Callback",
+    "Checkpoint",
+    "CheckpointError",
+    "EarlyStopping",
+    "EpochRecord",
+    "EvalResult",
+    "History",
+    "NonFiniteLossError",
+    "TrainConfig",
+    "TrainState",
+    "atomic_write",
+    "build_optimizer",
+    "build_scheduler",
+    "check_resumable",
+    "evaluate",
+    "fit",
+    "load_checkpoint",
+    "predict",
+    "resolve_device",
+    "rng_state",
+    "save_checkpoint",
+    "seed_everything",
+    "set_rng_state",
+]

@@ -1,0 +1,204 @@
+"""Checkpoints: everything a run needs to continue exactly where it stopped.
+
+A checkpoint holds the model's ``state_dict`` (of the uncompiled module), the optimizer and
+scheduler states, the number of finished epochs, the config, the history and the RNG states.
+``save_checkpoint`` writes it atomically, so a crash mid-write keeps the previous checkpoint;
+``load_checkpoint`` reads it back with ``weights_only=True`` (no arbitrary code is unpickled).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+
+from tinyconv.train.atomic import atomic_write
+from tinyconv.train.config import TrainConfig
+from tinyconv.train.history import History
+
+CHECKPOINT_FORMAT = 1
+_KEYS = ("format", "epoch", "model", "optimizer", "scheduler", "config", "history", "rng")
+
+# Fields that may differ between the run that wrote a checkpoint and the run resuming it.
+RESUMABLE_CHANGES = frozenset({"epochs", "device", "compile", "channels_last", "progress"})
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file exists but cannot be read or does not hold a tinyconv checkpoint."""
+
+
+@dataclass
+class Checkpoint:
+    """The loaded content of a checkpoint file.
+
+    Attributes:
+        epoch: Number of finished epochs.
+        model_state: The model's ``state_dict``.
+        optimizer_state: The optimizer's ``state_dict``.
+        scheduler_state: The scheduler's ``state_dict`` or ``None``.
+        config: The config of the run that wrote it.
+        history: The records of the finished epochs.
+        rng: RNG states as returned by ``tinyconv.train.rng_state``.
+    """
+
+    epoch: int
+    model_state: dict[str, Any]
+    optimizer_state: dict[str, Any]
+    scheduler_state: dict[str, Any] | None
+    config: TrainConfig
+    history: History
+    rng: dict[str, Any]
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """Return the module inside a ``torch.compile`` wrapper (or the module itself)."""
+    inner = getattr(model, "_orig_mod", model)
+    return inner if isinstance(inner, nn.Module) else model
+
+
+def save_checkpoint(
+    path: str | os.PathLike[str],
+    *,
+    model: nn.Module,
+    optimizer: Optimizer,
+    scheduler: LRScheduler | None,
+    epoch: int,
+    config: TrainConfig,
+    history: History,
+    rng: dict[str, Any],
+) -> Path:
+    """Write a checkpoint atomically (temporary file, fsync, ``os.replace``).
+
+    Args:
+        path: Destination file; its directory must exist.
+        model: The model (a ``torch.compile`` wrapper is unwrapped first).
+        optimizer: The optimizer.
+        scheduler: The scheduler or ``None``.
+        epoch: Number of finished epochs.
+        config: The run's config.
+        history: Records of the finished epochs.
+        rng: RNG states from ``rng_state()``.
+
+    Returns:
+        The destination path.
+
+    Raises:
+        FileNotFoundError: If the destination directory does not exist.
+
+    Example:
+        >>> import tempfile
+        >>> from tinyconv.train import build_optimizer, rng_state
+        >>> model = nn.Linear(2, 1)
+        >>> path = Path(tempfile.mkdtemp()) / "last.pt"
+        >>> _ = save_checkpoint(path, model=model, optimizer=build_optimizer(model, TrainConfig()),
+        ...     scheduler=None, epoch=3, config=TrainConfig(), history=History(), rng=rng_state())
+        >>> load_checkpoint(path).epoch
+        3
+    """
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "epoch": epoch,
+        "model": unwrap_model(model).state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": None if scheduler is None else scheduler.state_dict(),
+        "config": config.to_dict(),
+        "history": history.to_list(),
+        "rng": rng,
+    }
+    return atomic_write(path, lambda file: torch.save(payload, file))
+
+
+def load_checkpoint(
+    path: str | os.PathLike[str], map_location: str | torch.device | None = "cpu"
+) -> Checkpoint:
+    """Read a checkpoint written by ``save_checkpoint``.
+
+    Args:
+        path: The checkpoint file.
+        map_location: Where to put its tensors (as in ``torch.load``).
+
+    Returns:
+        The checkpoint's content.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        CheckpointError: If the file is unreadable, truncated, corrupt or not a tinyconv
+            checkpoint of a known format.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {str(source)!r}; check the path or train without resume"
+        )
+    try:
+        payload = torch.load(source, map_location=map_location, weights_only=True)
+    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+        raise CheckpointError(
+            f"cannot read checkpoint {str(source)!r} ({source.stat().st_size} bytes): it is "
+            f"unreadable, corrupt, truncated or not a torch file ({type(error).__name__}: "
+            f"{error}); "
+            "delete it to start over or point to another checkpoint"
+        ) from error
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(
+            f"{str(source)!r} is not a tinyconv checkpoint of format {CHECKPOINT_FORMAT} "
+            f"(found format {found!r}); it was not written by tinyconv.train.save_checkpoint"
+        )
+    missing = [key for key in _KEYS if key not in payload]
+    if missing:
+        raise CheckpointError(f"checkpoint {str(source)!r} lacks the entries {missing}")
+    return Checkpoint(
+        epoch=payload["epoch"],
+        model_state=payload["model"],
+        optimizer_state=payload["optimizer"],
+        scheduler_state=payload["scheduler"],
+        config=TrainConfig.from_dict(payload["config"]),
+        history=History.from_list(payload["history"]),
+        rng=payload["rng"],
+    )
+
+
+def check_resumable(saved: TrainConfig, current: TrainConfig) -> None:
+    """Check that a run with ``current`` may continue a checkpoint written with ``saved``.
+
+    Only ``epochs`` (more or fewer), ``device``, ``compile``, ``channels_last`` and
+    ``progress`` may change; with ``scheduler="onecycle"`` the epochs must match too, because
+    the cycle length does.
+
+    Args:
+        saved: The config stored in the checkpoint.
+        current: The config of the resuming run.
+
+    Raises:
+        ValueError: Naming every field that differs, with both values.
+
+    Example:
+        >>> check_resumable(TrainConfig(epochs=2), TrainConfig(epochs=5))
+        >>> check_resumable(TrainConfig(lr=0.1), TrainConfig(lr=0.2))
+        Traceback (most recent call last):
+        ...
+        ValueError: cannot resume: the config differs from the checkpoint's in lr (checkpoint 0.1, now 0.2); resume with the checkpoint's values or start a new run
+    """  # noqa: E501
+    free = set(RESUMABLE_CHANGES)
+    if saved.scheduler == "onecycle":
+        free.discard("epochs")
+    old, new = saved.to_dict(), current.to_dict()
+    changes = [
+        f"{name} (checkpoint {old[name]!r}, now {new[name]!r})"
+        for name in old
+        if name not in free and old[name] != new[name]
+    ]
+    if changes:
+        raise ValueError(
+            f"cannot resume: the config differs from the checkpoint's in {', '.join(changes)}; "
+            "resume with the checkpoint's values or start a new run"
+        )

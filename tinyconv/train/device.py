@@ -1,0 +1,73 @@
+"""``resolve_device``: turn ``"auto"`` or a device string into an available ``torch.device``."""
+
+from __future__ import annotations
+
+import torch
+
+SUPPORTED_DEVICE_TYPES: tuple[str, ...] = ("cpu", "cuda", "mps")
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(spec: str | torch.device = "auto") -> torch.device:
+    """Return the device to train on.
+
+    ``"auto"`` picks CUDA if available, then Apple MPS, then the CPU. An explicit device is
+    checked for availability so a run fails at once instead of at the first ``.to()``.
+
+    Args:
+        spec: ``"auto"``, a device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``)
+            or a ``torch.device``.
+
+    Returns:
+        The resolved device.
+
+    Raises:
+        ValueError: If ``spec`` is not a device string of a supported type.
+        RuntimeError: If the requested device is not available on this machine.
+
+    Example:
+        >>> resolve_device("cpu")
+        device(type='cpu')
+        >>> resolve_device("auto").type in ("cuda", "mps", "cpu")
+        True
+    """
+    if isinstance(spec, str) and spec == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = spec if isinstance(spec, torch.device) else torch.device(spec)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must be 'auto' or a device string such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
+            f"got {spec!r}"
+        ) from error
+    if device.type not in SUPPORTED_DEVICE_TYPES:
+        raise ValueError(
+            f"device type {device.type!r} (from {spec!r}) is not supported; "
+            f"use 'auto' or one of {', '.join(SUPPORTED_DEVICE_TYPES)}"
+        )
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device {spec!r} was requested but CUDA is not available "
+                "(torch.cuda.is_available() is False); use device='auto' or 'cpu'"
+            )
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise RuntimeError(
+                f"device {spec!r} was requested but only {count} CUDA device(s) exist "
+                f"(indices 0..{count - 1}); use 'cuda:0' .. 'cuda:{count - 1}' or 'auto'"
+            )
+    if device.type == "mps" and not _mps_available():
+        raise RuntimeError(
+            f"device {spec!r} was requested but MPS is not available "
+            "(torch.backends.mps.is_available() is False); use device='auto' or 'cpu'"
+        )
+    return device

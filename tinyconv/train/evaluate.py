@@ -1,0 +1,193 @@
+"""``evaluate`` a classifier on a loader and ``predict`` classes of raw images.
+
+``evaluate`` reports the mean cross-entropy, the accuracy and the accuracy of every class
+(``nan`` for a class without samples). Both functions run without gradients in eval mode and
+put the model back in the training mode it had.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    """Scores of a model on one data set.
+
+    Attributes:
+        loss: Mean cross-entropy per sample.
+        accuracy: Fraction of samples classified correctly.
+        per_class_accuracy: Accuracy of each class by label; ``nan`` where a class has no
+            samples.
+        num_samples: Number of samples evaluated.
+    """
+
+    loss: float
+    accuracy: float
+    per_class_accuracy: list[float]
+    num_samples: int
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """Return the device of the model's first parameter or buffer (CPU if it has none)."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def evaluate(
+    model: nn.Module,
+    loader: Iterable[tuple[Tensor, Tensor]],
+    *,
+    device: torch.device | str | None = None,
+    num_classes: int | None = None,
+) -> EvalResult:
+    """Score a classifier on every batch of ``loader``.
+
+    Args:
+        model: Maps ``x`` to logits of shape ``[B, num_classes]``.
+        loader: Iterable of ``(x, y)`` batches; ``y`` holds int64 class indices.
+        device: Where to run; ``None`` means the model's device.
+        num_classes: Number of classes; ``None`` takes it from the logits' width.
+
+    Returns:
+        Loss, accuracy and per-class accuracy over all samples.
+
+    Raises:
+        ValueError: If the loader yields no samples, a label is outside the classes, or the
+            logits are not ``num_classes`` wide.
+
+    Example:
+        >>> model = nn.Linear(2, 2, bias=False)
+        >>> _ = model.weight.data.copy_(torch.eye(2))
+        >>> batch = (torch.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 1.0]]), torch.tensor([0, 1, 1]))
+        >>> result = evaluate(model, [batch])
+        >>> result.accuracy, result.per_class_accuracy, result.num_samples
+        (0.6666666666666666, [1.0, 0.5], 3)
+    """
+    device = model_device(model) if device is None else torch.device(device)
+    sum_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    total_loss = torch.zeros((), dtype=sum_dtype, device=device)
+    class_seen: Tensor | None = None
+    class_correct: Tensor | None = None
+    with _eval_mode(model):
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(x)
+            if num_classes is not None and logits.shape[1] != num_classes:
+                raise ValueError(
+                    f"num_classes is {num_classes} but the model outputs {logits.shape[1]} "
+                    f"logits per sample (logits shape {tuple(logits.shape)})"
+                )
+            classes = logits.shape[1]
+            if class_seen is None or class_correct is None:
+                class_seen = torch.zeros(classes, dtype=torch.long, device=device)
+                class_correct = torch.zeros(classes, dtype=torch.long, device=device)
+            if y.numel() == 0:
+                continue
+            low, high = (int(v) for v in torch.aminmax(y))
+            if low < 0 or high >= classes:
+                raise ValueError(
+                    f"labels must lie in [0, {classes}), got min {low}, max {high}; "
+                    "pass the right num_classes or check the labels"
+                )
+            hits = logits.argmax(dim=1) == y
+            total_loss += F.cross_entropy(logits.float(), y, reduction="sum")
+            class_seen += torch.bincount(y, minlength=classes)
+            class_correct += torch.bincount(y[hits], minlength=classes)
+    seen = 0 if class_seen is None else int(class_seen.sum())
+    if seen == 0 or class_seen is None or class_correct is None:
+        raise ValueError("evaluate got no samples: the loader yielded no (or only empty) batches")
+    per_class = [
+        c / s if s else math.nan
+        for c, s in zip(class_correct.tolist(), class_seen.tolist(), strict=True)
+    ]
+    correct = int(class_correct.sum())
+    return EvalResult(float(total_loss) / seen, correct / seen, per_class, seen)
+
+
+def predict(
+    model: nn.Module,
+    images: Tensor,
+    *,
+    mean: float,
+    std: float,
+    device: torch.device | str | None = None,
+    batch_size: int = 1024,
+) -> Tensor:
+    """Return the predicted class of each raw image.
+
+    Images are scaled to ``[0, 1]`` (uint8 is divided by 255), normalised with ``mean`` and
+    ``std`` exactly as the training loader did, and classified in batches.
+
+    Args:
+        model: The trained classifier.
+        images: uint8 in ``[0, 255]`` or float in ``[0, 1]``, shaped ``[N, C, H, W]`` or
+            ``[N, H, W]`` (one channel).
+        mean: Normalisation mean of the training data (MNIST: 0.1307).
+        std: Normalisation standard deviation (MNIST: 0.3081).
+        device: Where to run; ``None`` means the model's device.
+        batch_size: Images per forward pass.
+
+    Returns:
+        int64 class indices of shape ``[N]`` on the CPU.
+
+    Raises:
+        ValueError: On a wrong shape, dtype or value range, ``std <= 0`` or a bad batch size.
+
+    Example:
+        >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, bias=False))
+        >>> _ = model[1].weight.data.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 1.0]]))
+        >>> images = torch.tensor([[[255, 0], [0, 0]], [[0, 0], [0, 255]]], dtype=torch.uint8)
+        >>> predict(model, images, mean=0.0, std=1.0)
+        tensor([0, 1])
+    """
+    if images.dim() == 3:
+        images = images.unsqueeze(1)
+    if images.dim() != 4:
+        raise ValueError(
+            f"images must be shaped [N, C, H, W] or [N, H, W], got {tuple(images.shape)}"
+        )
+    if images.dtype == torch.uint8:
+        scaled = images.float() / 255.0
+    elif images.is_floating_point():
+        low, high = (float(images.min()), float(images.max())) if images.numel() else (0.0, 0.0)
+        if not (low >= 0.0 and high <= 1.0):
+            raise ValueError(
+                f"float images must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]; "
+                "pass raw images (uint8 or x/255), not already-normalised ones"
+            )
+        scaled = images.float()
+    else:
+        raise ValueError(f"images must be uint8 or floating point, got dtype {images.dtype}")
+    if not std > 0:
+        raise ValueError(f"std must be > 0, got {std!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    device = model_device(model) if device is None else torch.device(device)
+    predictions = []
+    with _eval_mode(model):
+        for chunk in scaled.split(batch_size):
+            x = ((chunk - mean) / std).to(device, non_blocking=True)
+            predictions.append(model(x).argmax(dim=1).cpu())
+    if not predictions:
+        return torch.empty(0, dtype=torch.long)
+    return torch.cat(predictions)
