@@ -1,4 +1,4 @@
-"""Fixtures for the data-layer tests: where the real MNIST files are, and loaded splits."""
+"""Shared fixtures: where the real MNIST files are, and loaded splits (skipped when absent)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from tinyconv.data import RAW_FILES, ImageDataset, load_dataset
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data_root() -> Path:

@@ -1,0 +1,41 @@
+# Two entry points, each creating its own virtual environment on first use:
+#   make reproduce   train the V5 flagship for 5 seeds and print its final-epoch summary
+#   make test        lint, run the whole test suite (doctests included) and build the docs
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
+TINYCONV_DATA ?= ../shared/data
+export TINYCONV_DATA
+
+BIN := $(VENV)/bin
+
+.PHONY: install test lint docs reproduce results-table clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e '.[dev,docs]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/pytest -q --doctest-modules tinyconv tests
+	$(MAKE) docs
+
+docs: install
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+reproduce: install
+	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5
+
+results-table: install
+	$(BIN)/python -m tinyconv.study --results results --readme README.md
+	$(BIN)/python -m tinyconv.study --results results/cpu --readme README.md --marker cpu
+
+clean:
+	rm -rf $(VENV) docs/_build docs/_generated .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,163 @@
+"""Multi-seed studies that survive interruption: one JSON file per recipe.
+
+:func:`run_study` trains a recipe for each requested seed and rewrites
+``<out>/<recipe name>.json`` atomically as soon as a seed finishes, skipping
+seeds already in the file, so a study can be spread over several sittings.
+:func:`aggregate` reduces a results file to the figures a reviewer trusts:
+the final-epoch test accuracy as mean, standard deviation and minimum over
+seeds, with the best epoch only as a labelled extra.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from tinyconv.data import ImageDataset
+from tinyconv.study.recipe import Recipe, run_seed
+
+TARGET_ACCURACY = 0.994
+
+
+def results_path(out_dir: str | os.PathLike[str], recipe: Recipe) -> Path:
+    """Return where the results of ``recipe`` are kept: ``<out_dir>/<name>.json``."""
+    return Path(out_dir) / f"{recipe.name}.json"
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file and an atomic rename.
+
+    Args:
+        path: Destination file; its folder is created if needed.
+        data: JSON-able data.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle, indent=1)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a results file written by :func:`run_study`.
+
+    Raises:
+        ValueError: If the file is not valid JSON or lacks the ``seeds`` table.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); delete it to start over") from error
+    if not isinstance(data, dict) or not isinstance(data.get("seeds"), dict):
+        raise ValueError(f"{path} is not a tinyconv results file (no 'seeds' table)")
+    return data
+
+
+def run_study(
+    recipe: Recipe,
+    seeds: Iterable[int],
+    train_set: ImageDataset,
+    test_set: ImageDataset,
+    *,
+    out_dir: str | os.PathLike[str] = "results",
+    device: str = "auto",
+    epochs: int | None = None,
+    progress: bool | None = None,
+    on_seed: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Train ``recipe`` once per seed, saving each finished seed at once.
+
+    Seeds already present in the results file are skipped. A results file made
+    with a different recipe or epoch count is refused rather than mixed.
+
+    Args:
+        recipe: What to train.
+        seeds: Seeds to run.
+        train_set: Training images.
+        test_set: Images scored after every epoch, for the record.
+        out_dir: Folder of the results file.
+        device: ``"auto"`` or a device string.
+        epochs: Override the recipe's epoch count.
+        progress: Show progress bars (``None``: only on a terminal).
+        on_seed: Called with each newly finished seed's result.
+
+    Returns:
+        The whole results file content.
+
+    Raises:
+        ValueError: If the existing results file belongs to another setting.
+    """
+    path = results_path(out_dir, recipe)
+    setting = {"recipe": recipe.to_dict(), "epochs": epochs or recipe.train.epochs}
+    data = load_results(path) if path.exists() else {**setting, "seeds": {}}
+    mismatched = [key for key in setting if data.get(key) != setting[key]]
+    if mismatched:
+        raise ValueError(
+            f"{path} holds results of a different setting ({', '.join(mismatched)} differ); "
+            "use another --out folder or delete the file to start over"
+        )
+    for seed in seeds:
+        if str(seed) in data["seeds"]:
+            continue
+        result = run_seed(
+            recipe, seed, train_set, test_set, device=device, epochs=epochs, progress=progress
+        )
+        data["seeds"][str(seed)] = result
+        write_json_atomic(path, data)
+        if on_seed is not None:
+            on_seed(result)
+    return data
+
+
+def aggregate(data: dict[str, Any], target: float = TARGET_ACCURACY) -> dict[str, Any]:
+    """Reduce a results file to per-recipe figures over its seeds.
+
+    Args:
+        data: Content of a results file.
+        target: Accuracy threshold whose hit rate is reported.
+
+    Returns:
+        ``seeds`` (count), ``params``, ``final_mean``, ``final_std`` (sample
+        standard deviation; 0 for one seed), ``final_min``, ``hit_rate`` (fraction of
+        seeds whose final-epoch accuracy is >= ``target``), ``best_mean`` (best epoch,
+        for information only), ``train_final_mean``, ``wall_mean`` (seconds),
+        and ``devices``.
+
+    Raises:
+        ValueError: If the file holds no seeds.
+
+    Example:
+        >>> data = {"seeds": {str(s): {"final_test_acc": a, "best_test_acc": a,
+        ...     "final_train_acc": 0.99, "wall_seconds": 10.0, "params": 5000,
+        ...     "device_name": "cpu"} for s, a in enumerate([0.993, 0.995])}}
+        >>> row = aggregate(data)
+        >>> round(row["final_mean"], 4), row["final_min"], row["hit_rate"]
+        (0.994, 0.993, 0.5)
+    """
+    runs = list(data["seeds"].values())
+    if not runs:
+        raise ValueError("no finished seeds in this results file yet")
+    finals = [run["final_test_acc"] for run in runs]
+    return {
+        "seeds": len(runs),
+        "params": runs[0]["params"],
+        "final_mean": statistics.fmean(finals),
+        "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+        "final_min": min(finals),
+        "hit_rate": sum(acc >= target for acc in finals) / len(finals),
+        "best_mean": statistics.fmean(run["best_test_acc"] for run in runs),
+        "train_final_mean": statistics.fmean(run["final_train_acc"] for run in runs),
+        "wall_mean": statistics.fmean(run["wall_seconds"] for run in runs),
+        "devices": sorted({run["device_name"] for run in runs}),
+    }
