@@ -1,0 +1,28 @@
+"""The README's code runs and prints what the README says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.DOTALL)
+
+
+def test_readme_has_a_python_example() -> None:
+    assert python_blocks()
+
+
+@pytest.mark.parametrize("index", range(len(python_blocks())))
+def test_readme_python_block_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
+    namespace: dict[str, object] = {}
+    exec(compile(python_blocks()[index], f"README.md block {index}", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "Total params: 2,892" in printed
+    tc = namespace["tc"]
+    assert tc.check_budget(namespace["model"], max_params=8000) == 2892  # type: ignore[attr-defined]
