@@ -21,6 +21,7 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
     "hardsigmoid": nn.Hardsigmoid,
     "tanh": nn.Tanh,
 }
+"""Activation names accepted by specs and blocks, mapped to their ``nn.Module`` classes."""
 
 
 def resolve_activation(activation: ActivationLike) -> type[nn.Module] | None:

@@ -34,6 +34,17 @@ class TinyNet(nn.Sequential):
     Shape:
         - Input: :math:`(B, C_{in}, H, W)` with ``(H, W) == input_size``.
         - Output: :math:`(B, \text{num\_classes})` logits.
+
+    Example:
+        >>> import torch
+        >>> from tinyconv import ConvSpec, GAPHeadSpec
+        >>> net = build([ConvSpec(out_channels=4), GAPHeadSpec(num_classes=10)])
+        >>> net.in_channels, net.input_size, net.num_classes
+        (1, (28, 28), 10)
+        >>> net(torch.zeros(1, 28, 28))  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: TinyNet expects input of shape (B, 1, 28, 28), got (1, 28, 28); add a batch ...
     """
 
     def __init__(

@@ -14,9 +14,24 @@ from torch import nn
 class BudgetExceededError(ValueError):
     """Raised by :func:`check_budget` when a model has more parameters than allowed.
 
+    A ``ValueError``, so code that already catches bad values keeps working.
+
+    Args:
+        message: What went wrong: total, budget, overshoot and the largest layers.
+        total: The model's parameter count.
+        budget: The allowed maximum.
+
     Attributes:
         total: The model's parameter count.
         budget: The allowed maximum.
+
+    Example:
+        >>> from torch import nn
+        >>> try:
+        ...     check_budget(nn.Linear(10, 10), max_params=100)
+        ... except BudgetExceededError as error:
+        ...     print(error.total, error.budget)
+        110 100
     """
 
     def __init__(self, message: str, *, total: int, budget: int) -> None:

@@ -74,7 +74,7 @@ def conv_output_size(
 
 @dataclass(frozen=True, kw_only=True)
 class ConvSpec:
-    """A :class:`~tinyconv.blocks.ConvBlock` (conv, optional BN, activation, dropout).
+    """A :class:`~tinyconv.ConvBlock` (conv, optional BN, activation, dropout).
 
     Args:
         out_channels: Channels produced.
@@ -138,7 +138,7 @@ class ConvSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class SESpec:
-    """A :class:`~tinyconv.blocks.SqueezeExcite` block over the current channels.
+    """A :class:`~tinyconv.SqueezeExcite` block over the current channels.
 
     Args:
         rd_ratio: Bottleneck width as a fraction of the channels (must divide exactly).
@@ -169,7 +169,7 @@ class SESpec:
 
 @dataclass(frozen=True, kw_only=True)
 class TransitionSpec:
-    """A :class:`~tinyconv.blocks.Transition`: 1x1 channel squeeze plus max-pool.
+    """A :class:`~tinyconv.Transition`: 1x1 channel squeeze plus max-pool.
 
     Args:
         out_channels: Channels after the 1x1 convolution.
@@ -218,7 +218,7 @@ class TransitionSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class GAPHeadSpec:
-    """A :class:`~tinyconv.blocks.GAPHead`: global average pooling and a 1x1 conv.
+    """A :class:`~tinyconv.GAPHead`: global average pooling and a 1x1 conv.
 
     Args:
         num_classes: Logits produced.
@@ -251,7 +251,7 @@ class GAPHeadSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class ConvHeadSpec:
-    """A :class:`~tinyconv.blocks.ConvHead`: one conv covering the whole feature map.
+    """A :class:`~tinyconv.ConvHead`: one conv covering the whole feature map.
 
     Args:
         num_classes: Logits produced.
@@ -290,5 +290,6 @@ class ConvHeadSpec:
 
 
 BlockSpec = ConvSpec | SESpec | TransitionSpec | GAPHeadSpec | ConvHeadSpec
+"""Any one block spec, the type of each row of a model declaration given to ``build``."""
 HEAD_SPECS = (GAPHeadSpec, ConvHeadSpec)
 BLOCK_SPECS = (ConvSpec, SESpec, TransitionSpec, *HEAD_SPECS)

@@ -38,6 +38,12 @@ class SummaryRow:
         receptive_field: Side of the receptive field after this row in input
             pixels, or ``None`` once a global pooling has mixed every position.
         macs: Multiply-accumulates per image in this row's conv and linear layers.
+
+    Example:
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> row = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)])).rows[0]
+        >>> row.name, row.type, row.output_shape, row.params, row.receptive_field, row.macs
+        ('conv1', 'ConvBlock', (8, 26, 26), 88, 3, 48672)
     """
 
     name: str
@@ -58,6 +64,20 @@ class ModelSummary:
         total_params: All parameters, shared tensors once.
         trainable_params: Parameters with ``requires_grad=True``.
         total_macs: Multiply-accumulates per image over the whole model.
+
+    Example:
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> table = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)]))
+        >>> table.input_shape, table.total_params, table.total_macs
+        ((1, 28, 28), 168, 48752)
+        >>> [row["name"] for row in table.to_dicts()]
+        ['conv1', 'head']
+        >>> for line in str(table).splitlines()[2:6]:
+        ...     print(line)
+        Layer  Type       Output shape  Params      RF    MACs
+        ------------------------------------------------------
+        conv1  ConvBlock  8x26x26           88       3  48,672
+        head   GAPHead    10                80  global      80
     """
 
     rows: tuple[SummaryRow, ...]

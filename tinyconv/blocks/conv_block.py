@@ -57,7 +57,7 @@ class ConvBlock(nn.Sequential):
         dilation: Kernel dilation.
         norm: Add a ``BatchNorm2d`` over ``out_channels`` (2 affine parameters
             per channel; its running statistics are buffers, not parameters).
-        activation: Activation name (see :data:`tinyconv.activations.ACTIVATIONS`),
+        activation: Activation name (see :data:`tinyconv.ACTIVATIONS`),
             ``nn.Module`` subclass, or ``None``.
         dropout: Probability of ``nn.Dropout``; ``0`` adds no dropout layer.
         order: Order of the parts, e.g. ``"conv-act-norm-drop"`` (default) or

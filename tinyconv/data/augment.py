@@ -155,6 +155,11 @@ class RandomRotation(nn.Module):
     Raises:
         ValueError: If ``degrees`` or ``interpolation`` is invalid.
 
+    Shape:
+        - Input: :math:`(B, C, H, W)` float images in ``[0, 1]``, and an optional
+          CPU ``torch.Generator``.
+        - Output: :math:`(B, C, H, W)`, same dtype and device.
+
     Example:
         >>> import torch
         >>> rotation = RandomRotation(15)
@@ -200,6 +205,11 @@ class RandomAffine(nn.Module):
 
     Raises:
         ValueError: If ``degrees`` or ``interpolation`` is invalid.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)` float images in ``[0, 1]``, and an optional
+          CPU ``torch.Generator``.
+        - Output: :math:`(B, C, H, W)`, same dtype and device.
 
     Example:
         >>> import torch

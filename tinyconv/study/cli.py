@@ -20,7 +20,15 @@ from tinyconv.summary import summary
 
 
 def parse_args(recipe: Recipe, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse the example's arguments."""
+    """Parse the example's arguments.
+
+    Args:
+        recipe: The recipe whose defaults (epochs) the arguments start from.
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The parsed arguments.
+    """
     parser = argparse.ArgumentParser(
         prog=f"{recipe.name}.py", description=recipe.description or recipe.name
     )
@@ -45,7 +53,12 @@ def parse_args(recipe: Recipe, argv: Sequence[str] | None) -> argparse.Namespace
 
 
 def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    """Write one seed's per-epoch history as CSV."""
+    """Write one seed's per-epoch history as CSV.
+
+    Args:
+        path: Destination file; its folder is created if needed.
+        history: Per-epoch records as dicts (``History.to_list()``).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(history[0]))
@@ -54,7 +67,15 @@ def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
 
 
 def format_aggregate(name: str, row: dict[str, Any]) -> str:
-    """Render :func:`~tinyconv.study.aggregate` output as a few readable lines."""
+    """Render :func:`~tinyconv.study.aggregate` output as a few readable lines.
+
+    Args:
+        name: The recipe's name.
+        row: Output of :func:`~tinyconv.study.aggregate`.
+
+    Returns:
+        Four lines: seeds and params, final-epoch accuracy, best epoch, train accuracy and time.
+    """
     return (
         f"{name}: {row['seeds']} seed(s), {row['params']:,} params\n"
         f"  final-epoch test accuracy: {100 * row['final_mean']:.2f} % "

@@ -49,7 +49,7 @@ def results_rows(results_dir: str | os.PathLike[str]) -> list[tuple[str, ...]]:
         results_dir: Folder of ``<recipe>.json`` files written by ``run_study``.
 
     Returns:
-        Rows of strings matching :data:`HEADER`.
+        Rows of strings, one column per entry of ``HEADER``.
     """
     rows = []
     for path in sorted(Path(results_dir).glob("*.json")):
@@ -76,13 +76,27 @@ def results_rows(results_dir: str | os.PathLike[str]) -> list[tuple[str, ...]]:
 
 
 def results_markdown(results_dir: str | os.PathLike[str]) -> str:
-    """Render :func:`results_rows` as a Markdown table."""
+    """Render :func:`results_rows` as a Markdown table.
+
+    Args:
+        results_dir: Folder of ``<recipe>.json`` files.
+
+    Returns:
+        The table, header first, one line per recipe.
+    """
     lines = [HEADER, tuple("---" for _ in HEADER), *results_rows(results_dir)]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
 
 def results_rst(results_dir: str | os.PathLike[str]) -> str:
-    """Render :func:`results_rows` as a reStructuredText list-table."""
+    """Render :func:`results_rows` as a reStructuredText list-table.
+
+    Args:
+        results_dir: Folder of ``<recipe>.json`` files.
+
+    Returns:
+        The ``list-table`` directive, ready to ``.. include::``.
+    """
     out = [".. list-table::", "   :header-rows: 1", ""]
     for cells in [HEADER, *results_rows(results_dir)]:
         out.append(f"   * - {cells[0]}")
@@ -112,7 +126,14 @@ def replace_between_markers(text: str, table: str, name: str = "results") -> str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print the results table and optionally rewrite it into a README."""
+    """Print the results table and optionally rewrite it into a README.
+
+    Args:
+        argv: Command-line arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status, 0.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--results", default="results", help="folder of results JSON files")
     parser.add_argument("--readme", default=None, help="Markdown file to update in place")
@@ -124,5 +145,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         readme = Path(args.readme)
         readme.write_text(replace_between_markers(readme.read_text(), table, args.marker))
     return 0
-
-

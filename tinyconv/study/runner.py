@@ -22,10 +22,26 @@ from tinyconv.data import ImageDataset
 from tinyconv.study.recipe import Recipe, run_seed
 
 TARGET_ACCURACY = 0.994
+"""The exercise's bar: 99.4 % MNIST test accuracy, used for the reported hit rate."""
 
 
 def results_path(out_dir: str | os.PathLike[str], recipe: Recipe) -> Path:
-    """Return where the results of ``recipe`` are kept: ``<out_dir>/<name>.json``."""
+    """Return where the results of ``recipe`` are kept.
+
+    Args:
+        out_dir: Folder of the results files.
+        recipe: The recipe.
+
+    Returns:
+        ``<out_dir>/<recipe.name>.json``.
+
+    Example:
+        >>> from tinyconv import GAPHeadSpec
+        >>> from tinyconv.train import TrainConfig
+        >>> recipe = Recipe(name="v9", specs=(GAPHeadSpec(),), train=TrainConfig())
+        >>> results_path("results", recipe).as_posix()
+        'results/v9.json'
+    """
     return Path(out_dir) / f"{recipe.name}.json"
 
 
@@ -51,6 +67,12 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
     """Read a results file written by :func:`run_study`.
+
+    Args:
+        path: The ``<recipe>.json`` file.
+
+    Returns:
+        Its content: the recipe, the epoch count and a ``seeds`` table of per-seed results.
 
     Raises:
         ValueError: If the file is not valid JSON or lacks the ``seeds`` table.

@@ -28,6 +28,15 @@ class TrainState:
         optimizer: Its optimizer.
         config: The run's config.
         history: All records so far, the current epoch's last.
+
+    Example:
+        >>> from tinyconv.train import build_optimizer
+        >>> model = nn.Linear(2, 2)
+        >>> history = History([EpochRecord(1, 0.7, 0.5, 0.6, 0.55, "val", 0.01, 1.0, 100.0)])
+        >>> config = TrainConfig()
+        >>> state = TrainState(1, model, build_optimizer(model, config), config, history)
+        >>> state.record.metrics()["val_acc"]
+        0.55
     """
 
     epoch: int
@@ -43,7 +52,23 @@ class TrainState:
 
 
 class Callback:
-    """Base class for hooks run by ``fit`` at the end of every epoch."""
+    """Base class for hooks run by ``fit`` at the end of every epoch.
+
+    Subclass it and override :meth:`on_epoch_end`; return ``True`` to stop the run.
+
+    Example:
+        >>> import torch
+        >>> from tinyconv.train import fit
+        >>> class StopAfter(Callback):
+        ...     def __init__(self, epochs: int) -> None:
+        ...         self.epochs = epochs
+        ...     def on_epoch_end(self, state: TrainState) -> bool:
+        ...         return state.epoch >= self.epochs
+        >>> batch = (torch.randn(8, 4), torch.arange(8) % 2)
+        >>> config = TrainConfig(epochs=5, batch_size=8, device="cpu", progress=False)
+        >>> len(fit(nn.Linear(4, 2), [batch], config, callbacks=[StopAfter(2)]))
+        2
+    """
 
     def on_epoch_end(self, state: TrainState) -> bool | None:
         """React to a finished epoch.

@@ -32,7 +32,12 @@ RESUMABLE_CHANGES = frozenset({"epochs", "device", "compile", "channels_last", "
 
 
 class CheckpointError(RuntimeError):
-    """A checkpoint file exists but cannot be read or does not hold a tinyconv checkpoint."""
+    """A checkpoint file exists but cannot be read or does not hold a tinyconv checkpoint.
+
+    Example:
+        >>> issubclass(CheckpointError, RuntimeError)
+        True
+    """
 
 
 @dataclass
@@ -47,6 +52,17 @@ class Checkpoint:
         config: The config of the run that wrote it.
         history: The records of the finished epochs.
         rng: RNG states as returned by ``tinyconv.train.rng_state``.
+
+    Example:
+        >>> import tempfile
+        >>> from tinyconv.train import build_optimizer, rng_state
+        >>> model = nn.Linear(2, 1)
+        >>> path = Path(tempfile.mkdtemp()) / "last.pt"
+        >>> _ = save_checkpoint(path, model=model, optimizer=build_optimizer(model, TrainConfig()),
+        ...     scheduler=None, epoch=1, config=TrainConfig(), history=History(), rng=rng_state())
+        >>> checkpoint = load_checkpoint(path)
+        >>> checkpoint.epoch, sorted(checkpoint.model_state), checkpoint.scheduler_state
+        (1, ['bias', 'weight'], None)
     """
 
     epoch: int
@@ -132,6 +148,14 @@ def load_checkpoint(
         FileNotFoundError: If ``path`` does not exist.
         CheckpointError: If the file is unreadable, truncated, corrupt or not a tinyconv
             checkpoint of a known format.
+
+    Example:
+        >>> import tempfile
+        >>> broken = Path(tempfile.mkdtemp()) / "broken.pt"
+        >>> _ = broken.write_bytes(b"not a checkpoint")
+        >>> load_checkpoint(broken)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        CheckpointError: ...
     """
     source = Path(path)
     if not source.is_file():

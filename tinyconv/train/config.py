@@ -168,7 +168,7 @@ class TrainConfig:
 
     @property
     def peak_lr(self) -> float:
-        """The OneCycle peak learning rate: ``max_lr`` if set, else ``lr``."""
+        """The OneCycle peak learning rate, ``max_lr`` if set, else ``lr``."""
         return self.lr if self.max_lr is None else self.max_lr
 
     def to_dict(self) -> dict[str, Any]:

@@ -27,6 +27,12 @@ class EvalResult:
         per_class_accuracy: Accuracy of each class by label; ``nan`` where a class has no
             samples.
         num_samples: Number of samples evaluated.
+
+    Example:
+        >>> result = EvalResult(loss=0.1, accuracy=0.75, per_class_accuracy=[1.0, 0.5],
+        ...                     num_samples=4)
+        >>> f"{result.accuracy:.0%} of {result.num_samples}"
+        '75% of 4'
     """
 
     loss: float

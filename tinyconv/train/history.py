@@ -35,6 +35,12 @@ class EpochRecord:
         lr: Learning rate of the first parameter group when the epoch started.
         seconds: Wall time of the whole epoch, evaluation included.
         images_per_sec: Training throughput (training samples / training seconds).
+
+    Example:
+        >>> record = EpochRecord(epoch=1, train_loss=0.5, train_acc=0.9, eval_loss=0.4,
+        ...     eval_acc=0.92, eval_name="val", lr=0.1, seconds=3.0, images_per_sec=2e4)
+        >>> record.metrics()
+        {'train_loss': 0.5, 'train_acc': 0.9, 'val_loss': 0.4, 'val_acc': 0.92}
     """
 
     epoch: int
@@ -84,6 +90,9 @@ def is_loss(metric: str) -> bool:
 @dataclass
 class History:
     """The list of ``EpochRecord`` of a run, in epoch order.
+
+    Args:
+        records: The records so far, oldest first (empty by default).
 
     Example:
         >>> history = History()

@@ -68,6 +68,13 @@ def set_rng_state(state: dict[str, Any]) -> None:
 
     Raises:
         ValueError: If ``state`` lacks the ``"python"`` or ``"torch"`` entry.
+
+    Example:
+        >>> state = rng_state()
+        >>> first = torch.rand(2)
+        >>> set_rng_state(state)
+        >>> torch.equal(first, torch.rand(2))
+        True
     """
     missing = [key for key in ("python", "torch") if key not in state]
     if missing:

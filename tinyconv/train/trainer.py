@@ -41,6 +41,17 @@ class BatchLoader(Protocol):
     ``tinyconv.data.TensorLoader`` and ``torch.utils.data.DataLoader`` both qualify. If the
     loader also has ``set_epoch(epoch)``, ``fit`` calls it before each epoch, so a loader that
     derives its order from the epoch replays the same batches after a resume.
+
+    Example:
+        >>> class OneBatch:  # any object with __iter__ and __len__ will do
+        ...     batch_size = 4
+        ...     def __iter__(self):
+        ...         return iter([(torch.randn(4, 3), torch.tensor([0, 1, 0, 1]))])
+        ...     def __len__(self):
+        ...         return 1
+        >>> config = TrainConfig(epochs=2, batch_size=4, device="cpu", progress=False)
+        >>> len(fit(nn.Linear(3, 2), OneBatch(), config))
+        2
     """
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]: ...
@@ -51,10 +62,25 @@ class BatchLoader(Protocol):
 class NonFiniteLossError(RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint was kept.
 
+    Args:
+        message: What happened, where, what was kept and what to try.
+        epoch: 1-based epoch of the bad step.
+        step: 1-based step within that epoch.
+        loss: The non-finite loss value.
+
     Attributes:
         epoch: 1-based epoch of the bad step.
         step: 1-based step within that epoch.
         loss: The non-finite loss value.
+
+    Example:
+        >>> x, y = torch.full((4, 2), float("nan")), torch.tensor([0, 1, 0, 1])
+        >>> config = TrainConfig(epochs=1, batch_size=4, device="cpu", progress=False)
+        >>> try:
+        ...     fit(nn.Linear(2, 2), [(x, y)], config)
+        ... except NonFiniteLossError as error:
+        ...     print(error.epoch, error.step, error.loss)
+        1 1 nan
     """
 
     def __init__(self, message: str, *, epoch: int, step: int, loss: float) -> None:

@@ -1,0 +1,239 @@
+"""Sphinx configuration for the tinyconv documentation.
+
+Build (warnings are errors, as in CI)::
+
+    .venv/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+Generated at build time into ``docs/_generated/`` (not committed): the measured
+results tables, from ``results/*.json`` and ``results/cpu/*.json`` through
+:func:`tinyconv.study.results_rst`, and the tutorial's printed summary and budget
+error. Set ``TINYCONV_DOCS_ONLINE=1`` to link to the Python and PyTorch docs
+(needs internet; see the intersphinx section).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import sys
+from pathlib import Path
+
+from sphinx.application import Sphinx
+
+DOCS_DIR = Path(__file__).resolve().parent
+REPO_ROOT = DOCS_DIR.parent
+GENERATED_DIR = DOCS_DIR / "_generated"
+
+# Document the working tree's package even when it is not installed.
+sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(DOCS_DIR))
+
+import tinyconv  # noqa: E402
+from tinyconv.study.report import results_rows, results_rst  # noqa: E402
+
+# -- Project -----------------------------------------------------------------
+
+project = "tinyconv"
+author = "the tinyconv authors"
+copyright = "the tinyconv authors"
+release = tinyconv.__version__
+version = ".".join(release.split(".")[:2])
+
+# -- Extensions --------------------------------------------------------------
+
+extensions = [
+    "sphinx.ext.autodoc",  # API pages from the docstrings
+    "sphinx.ext.autosummary",  # one page per public name, tables per topic
+    "sphinx.ext.napoleon",  # Google-style Args/Returns/Raises/Example sections
+    "sphinx.ext.intersphinx",  # links to the Python and PyTorch docs (online builds only)
+    "sphinx.ext.viewcode",  # "[source]" links to the highlighted module source
+    "sphinx.ext.mathjax",  # the Shape sections use :math:
+]
+# No sphinx.ext.doctest: the docstring examples are executed by
+# ``pytest --doctest-modules tinyconv``; running them twice would only cost time.
+
+templates_path = ["_templates"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
+source_suffix = {".rst": "restructuredtext"}
+root_doc = "index"
+language = "en"
+
+# -- autodoc / autosummary ---------------------------------------------------
+
+autosummary_generate = True  # writes docs/api/generated/*.rst (ignored by git)
+autosummary_imported_members = False
+autodoc_default_options = {
+    "members": True,
+    "member-order": "bysource",
+}
+autodoc_typehints = "signature"
+autodoc_typehints_format = "short"
+autodoc_class_signature = "mixed"
+autodoc_preserve_defaults = True
+autodoc_member_order = "bysource"
+add_module_names = False  # "ConvSpec(...)" rather than "tinyconv.ConvSpec(...)" in headings
+python_use_unqualified_type_names = True
+
+PUBLIC_NAMESPACES = ("tinyconv", "tinyconv.data", "tinyconv.train", "tinyconv.study")
+
+
+def _public_classes_with_bases() -> list[str]:
+    """Public classes worth a "Bases:" line: those deriving from more than ``object``."""
+    names = []
+    for namespace in PUBLIC_NAMESPACES:
+        module = importlib.import_module(namespace)
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) and obj.__bases__ != (object,):
+                names.append(f"{namespace}.{name}")
+    return names
+
+
+autosummary_context = {
+    # used by _templates/autosummary/class.rst: no "Bases: object" on the dataclasses
+    "show_bases": _public_classes_with_bases(),
+    # used by _templates/autosummary/data.rst: containers whose repr would swamp the page
+    "hide_value": ["ACTIVATIONS", "DATASET_STATS", "RAW_FILES"],
+}
+
+# -- napoleon (Google-style docstrings) --------------------------------------
+
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_include_init_with_doc = False
+napoleon_use_ivar = False  # "Attributes:" become attribute entries one can link to
+napoleon_use_rtype = False
+napoleon_custom_sections = ["Shape"]  # the "Shape:" blocks of modules, as in kornia and torch
+
+# -- intersphinx -------------------------------------------------------------
+# There is no internet where the docs are usually built (developer boxes, CI), and a
+# failed inventory fetch is an untyped Sphinx warning, which ``-W`` turns into a failed
+# build (it cannot be silenced with ``suppress_warnings``). So the mapping is used only
+# when TINYCONV_DOCS_ONLINE=1 says the inventories can be fetched; offline builds still
+# render every reference, just without the outbound links.
+
+intersphinx_timeout = 1
+intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
+if os.environ.get("TINYCONV_DOCS_ONLINE") == "1":
+    intersphinx_mapping = {
+        "python": ("https://docs.python.org/3", None),
+        "torch": ("https://docs.pytorch.org/docs/stable", None),
+    }
+
+# -- HTML ----------------------------------------------------------------------
+# furo: maintained, clean and readable, with a light/dark mode, a good mobile layout and
+# a sidebar that handles a deep API tree, with no configuration to speak of.
+
+html_theme = "furo"
+html_title = f"tinyconv {release}"
+html_static_path: list[str] = []
+html_show_sourcelink = False
+html_theme_options = {
+    "navigation_with_keys": True,
+}
+
+pygments_style = "sphinx"
+pygments_dark_style = "monokai"
+
+# -- Generated pages -----------------------------------------------------------
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` unless the file already holds it (keeps incremental builds quick)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def _cpu_results_section() -> str:
+    """The CPU timing run's table, or a note while ``results/cpu/`` holds no finished seed."""
+    cpu_dir = REPO_ROOT / "results" / "cpu"
+    if cpu_dir.is_dir() and results_rows(cpu_dir):
+        intro = (
+            "**On a CPU.** V5 trained on a 2-core machine without a GPU (2 torch threads), "
+            "with ``python examples/mnist_v5.py --seeds 1 --device cpu --out results/cpu``; "
+            "generated from ``results/cpu/``:"
+        )
+        return f"{intro}\n\n{results_rst(cpu_dir)}"
+    return (
+        "The CPU timing run (``results/cpu/``) has no finished seed yet; its table "
+        "appears here once it has.\n"
+    )
+
+
+def _generate_pages() -> None:
+    """Write the results table and the tutorial's model summary into ``_generated/``."""
+    _write_if_changed(GENERATED_DIR / "results.rst", results_rst(REPO_ROOT / "results"))
+    _write_if_changed(GENERATED_DIR / "results_cpu.rst", _cpu_results_section())
+    import tutorial_budget  # docs/tutorial_budget.py, the script the tutorial page shows
+
+    model = tutorial_budget.build_model()
+    _write_if_changed(GENERATED_DIR / "tutorial_summary.txt", f"{tinyconv.summary(model)}\n")
+    _write_if_changed(
+        GENERATED_DIR / "tutorial_budget_error.txt",
+        f"{tutorial_budget.budget_error_message(model)}\n",
+    )
+
+
+_generate_pages()
+
+
+# -- Fix-ups of autodoc output ------------------------------------------------
+
+
+def _defining_module_doc(obj: object, name: str) -> list[str] | None:
+    """The attribute docstring of ``name`` in the tinyconv module that defines ``obj``.
+
+    A constant such as ``tinyconv.ACTIVATIONS`` is documented where it is defined
+    (``tinyconv/activations.py``), but autodoc looks for attribute docstrings only in
+    the module it documents (``tinyconv``) and otherwise falls back to the docstring of
+    the value's type (``dict``), which is not about tinyconv at all.
+    """
+    from sphinx.pycode import ModuleAnalyzer
+
+    for module_name in sorted(sys.modules, key=len, reverse=True):
+        module = sys.modules[module_name]
+        if not module_name.startswith("tinyconv") or getattr(module, name, None) is not obj:
+            continue
+        try:
+            attr_docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        except Exception:  # no source for this module: try the next one
+            continue
+        if ("", name) in attr_docs:
+            return list(attr_docs[("", name)])
+    return None
+
+
+def _document_reexported_data(
+    app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
+) -> None:
+    """Use a constant's own docstring, never the docstring of its value's type."""
+    if what != "data" or not name.startswith("tinyconv"):
+        return
+    own = _defining_module_doc(obj, name.rsplit(".", 1)[-1])
+    if own is not None:
+        lines[:] = own
+    elif lines and inspect.getdoc(obj) == inspect.getdoc(type(obj)):
+        lines.clear()
+
+
+def _hide_protocol_signature(
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str, str | None] | None:
+    """Show ``class BatchLoader`` rather than the meaningless ``BatchLoader(*args, **kwargs)``."""
+    if what == "class" and getattr(obj, "_is_protocol", False):
+        return "", return_annotation
+    return None
+
+
+def setup(app: Sphinx) -> None:
+    """Register the two fix-ups; the docstring one runs before napoleon (priority 500)."""
+    app.connect("autodoc-process-docstring", _document_reexported_data, priority=400)
+    app.connect("autodoc-process-signature", _hide_protocol_signature)
