@@ -1,5 +1,6 @@
 # Two entry points, each creating its own virtual environment on first use:
-#   make reproduce   train the V5 flagship for 5 seeds and print its final-epoch summary
+#   make reproduce   train V5 as written and V5 with OneCycle, 5 seeds each, and print their
+#                    final-epoch summaries (results go to results/; finished seeds are skipped)
 #   make test        lint, run the whole test suite (doctests included) and build the docs
 PYTHON ?= python3
 VENV ?= .venv
@@ -32,6 +33,7 @@ docs: install
 
 reproduce: install
 	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5
+	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5
 
 results-table: install
 	$(BIN)/python -m tinyconv.study --results results --readme README.md
