@@ -2,6 +2,10 @@
 
 Declare a model as a sequence of block specs, :func:`build` it, read its exact
 per-layer cost with :func:`summary`, and enforce a limit with :func:`check_budget`.
+The subpackages come with ``import tinyconv``: :mod:`tinyconv.data` (offline
+datasets, splits, augmentation, ``TensorLoader``), :mod:`tinyconv.train`
+(``TrainConfig``, ``fit``, ``evaluate``) and :mod:`tinyconv.study` (multi-seed
+reproductions).
 
 Example:
     >>> import tinyconv as tc
@@ -36,6 +40,10 @@ from tinyconv.specs import (
     TransitionSpec,
 )
 from tinyconv.summary import ModelSummary, SummaryRow, summary
+
+from tinyconv import data as data  # isort: skip  (subpackages load after the core they use)
+from tinyconv import study as study  # isort: skip
+from tinyconv import train as train  # isort: skip
 
 __version__ = "0.1.0"
 
