@@ -1,6 +1,5 @@
 """Real-data check: the trainer teaches a small conv net MNIST in one short epoch."""
 
-import os
 from pathlib import Path
 
 import pytest
@@ -9,23 +8,7 @@ from torch import nn
 
 from tinyconv.train import TrainConfig, evaluate, fit, predict
 
-REPO = Path(__file__).resolve().parents[2]
-DATA_ROOT = Path(os.environ.get("TINYCONV_DATA") or REPO.parent / "shared" / "data")
-RAW = DATA_ROOT / "MNIST" / "raw"
-NEEDED = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-]
-
-pytestmark = [
-    pytest.mark.mnist,
-    pytest.mark.skipif(
-        not all((RAW / name).is_file() for name in NEEDED),
-        reason=f"MNIST raw files not found under {RAW} (set TINYCONV_DATA to the data root)",
-    ),
-]
+pytestmark = pytest.mark.mnist
 
 
 def small_conv_net() -> nn.Sequential:
@@ -42,11 +25,11 @@ def small_conv_net() -> nn.Sequential:
     )
 
 
-def test_one_epoch_on_4000_images_reaches_80_percent_test_accuracy():
+def test_one_epoch_on_4000_images_reaches_80_percent_test_accuracy(mnist_root: Path) -> None:
     from tinyconv.data import TensorLoader, load_mnist
 
-    train = load_mnist(DATA_ROOT, train=True).subset(torch.arange(4000))
-    test = load_mnist(DATA_ROOT, train=False).subset(torch.arange(2000))
+    train = load_mnist(mnist_root, train=True).subset(torch.arange(4000))
+    test = load_mnist(mnist_root, train=False).subset(torch.arange(2000))
     train_loader = TensorLoader(train, 64, shuffle=True, seed=0)
     test_loader = TensorLoader(test, 500)
     config = TrainConfig(

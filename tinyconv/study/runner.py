@@ -13,13 +13,13 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from tinyconv.data import ImageDataset
 from tinyconv.study.recipe import Recipe, run_seed
+from tinyconv.train import atomic_write
 
 TARGET_ACCURACY = 0.994
 """The exercise's bar: 99.4 % MNIST test accuracy, used for the reported hit rate."""
@@ -46,23 +46,15 @@ def results_path(out_dir: str | os.PathLike[str], recipe: Recipe) -> Path:
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write ``data`` as JSON to ``path`` via a temporary file and an atomic rename.
+    """Write ``data`` as JSON to ``path`` all at once (see :func:`~tinyconv.train.atomic_write`).
 
     Args:
         path: Destination file; its folder is created if needed.
         data: JSON-able data.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=1)
+    atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
 def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
