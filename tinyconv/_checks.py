@@ -21,6 +21,25 @@ def check_positive_int(name: str, value: object) -> int:
     return value
 
 
+def check_int(name: str, value: object, minimum: int) -> int:
+    """Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``.
+
+    Args:
+        name: What the value is, used in the message (for example ``"batch_size"``).
+        value: The value to check.
+        minimum: The smallest allowed value.
+
+    Returns:
+        The value, unchanged.
+
+    Raises:
+        ValueError: If ``value`` is not an ``int`` or is below ``minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
 def check_probability(name: str, value: float) -> float:
     """Return ``value`` if it lies in ``[0, 1)``, else raise ``ValueError``.
 

@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
+from tinyconv._checks import check_int
+
 from .image_dataset import ImageDataset
 
 __all__ = ["Augmentation", "TensorLoader"]
@@ -35,12 +37,6 @@ def _derive_seed(seed: int, epoch: int, stream: str) -> int:
     """A 63-bit seed that depends on ``(seed, epoch, stream)`` only, on every platform."""
     digest = hashlib.blake2b(f"{seed}/{epoch}/{stream}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little") >> 1
-
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}.")
-    return value
 
 
 class TensorLoader:
@@ -99,8 +95,8 @@ class TensorLoader:
             )
         if augment is not None and not callable(augment):
             raise TypeError(f"augment must be callable or None, got {type(augment).__name__}.")
-        self._batch_size = _check_int(batch_size, "batch_size", 1)
-        self._seed = _check_int(seed, "seed", 0)
+        self._batch_size = check_int("batch_size", batch_size, 1)
+        self._seed = check_int("seed", seed, 0)
         if len(dataset) == 0:
             raise ValueError(f"Dataset {dataset.name!r} is empty; nothing to load.")
         if drop_last and len(dataset) < batch_size:
@@ -155,7 +151,7 @@ class TensorLoader:
         Raises:
             ValueError: If ``epoch`` is not a non-negative int.
         """
-        self._epoch = _check_int(epoch, "epoch", 0)
+        self._epoch = check_int("epoch", epoch, 0)
 
     def __len__(self) -> int:
         """Number of batches per epoch."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from torch import nn
 from torch.optim import Optimizer
 
+from tinyconv._checks import check_int
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.history import EpochRecord, History, is_loss
 
@@ -120,8 +121,7 @@ class EarlyStopping(Callback):
                 "(it biases the test score); hold out a validation set and pass it as "
                 "fit(..., eval_loader=val_loader, eval_name='val')"
             )
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping.patience must be an int >= 1, got {patience!r}")
+        check_int("EarlyStopping.patience", patience, 1)
         if not math.isfinite(min_delta) or min_delta < 0:
             raise ValueError(f"EarlyStopping.min_delta must be finite and >= 0, got {min_delta!r}")
         self.monitor = monitor

@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 import torch
 
+from tinyconv._checks import check_int
+
 OptimizerName = Literal["sgd", "adam", "adamw"]
 SchedulerName = Literal["none", "step", "onecycle"]
 
@@ -29,8 +31,7 @@ def _fail(field: str, value: object, allowed: str) -> ValueError:
 
 
 def _require_int(field: str, value: object, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(field, value, f"an int >= {minimum}")
+    check_int(f"TrainConfig.{field}", value, minimum)
 
 
 def _require_float(
