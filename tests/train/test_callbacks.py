@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinyconv.train import Callback, EarlyStopping, fit
+from tinyconv.train import Callback, EarlyStopping, fit, load_checkpoint
 
 from .helpers import make_loader, make_model, quick_config
 
@@ -53,6 +53,22 @@ def test_fit_stops_after_patience_epochs_without_improvement(tmp_path):
         checkpoint_path=tmp_path / "last.pt",
     )
     assert [r.epoch for r in history] == [1, 2, 3]
+
+
+def test_resuming_an_early_stopped_run_trains_no_more(tmp_path):
+    path = tmp_path / "last.pt"
+    stopper = EarlyStopping("val_loss", patience=1, min_delta=1e9)  # stops after epoch 2
+    arguments = {"eval_loader": make_loader(seed=1), "checkpoint_path": path}
+    stopped = fit(
+        make_model(), make_loader(), quick_config(epochs=10), callbacks=[stopper], **arguments
+    )
+    assert [r.epoch for r in stopped] == [1, 2]
+    assert load_checkpoint(path).stopped
+    before = path.read_bytes()
+    for _ in range(2):
+        again = fit(make_model(), make_loader(), quick_config(epochs=10), resume=True, **arguments)
+        assert again == stopped
+    assert path.read_bytes() == before
 
 
 def test_fit_refuses_early_stopping_on_a_set_named_test():

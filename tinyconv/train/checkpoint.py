@@ -52,6 +52,8 @@ class Checkpoint:
         config: The config of the run that wrote it.
         history: The records of the finished epochs.
         rng: RNG states as returned by ``tinyconv.train.rng_state``.
+        stopped: Whether a callback ended the run early at ``epoch`` (a resume then
+            trains no further).
 
     Example:
         >>> import tempfile
@@ -72,6 +74,7 @@ class Checkpoint:
     config: TrainConfig
     history: History
     rng: dict[str, Any]
+    stopped: bool = False
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -90,6 +93,7 @@ def save_checkpoint(
     config: TrainConfig,
     history: History,
     rng: dict[str, Any],
+    stopped: bool = False,
 ) -> Path:
     """Write a checkpoint atomically (temporary file, fsync, ``os.replace``).
 
@@ -102,6 +106,7 @@ def save_checkpoint(
         config: The run's config.
         history: Records of the finished epochs.
         rng: RNG states from ``rng_state()``.
+        stopped: Whether a callback ended the run early at ``epoch``.
 
     Returns:
         The destination path.
@@ -128,6 +133,7 @@ def save_checkpoint(
         "config": config.to_dict(),
         "history": history.to_list(),
         "rng": rng,
+        "stopped": stopped,
     }
     return atomic_write(path, lambda file: torch.save(payload, file))
 
@@ -188,6 +194,7 @@ def load_checkpoint(
         config=TrainConfig.from_dict(payload["config"]),
         history=History.from_list(payload["history"]),
         rng=payload["rng"],
+        stopped=bool(payload.get("stopped", False)),
     )
 
 

@@ -152,6 +152,9 @@ def fit(
             scheduler.load_state_dict(checkpoint.scheduler_state)
         set_rng_state(checkpoint.rng)
         history, done = checkpoint.history, checkpoint.epoch
+        if checkpoint.stopped:
+            logger.info("not resuming: a callback stopped this run after epoch %d", done)
+            return history
     saved_epoch = done or None
     forward = torch.compile(model) if config.compile else model
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -223,6 +226,7 @@ def fit(
                 config=config,
                 history=history,
                 rng=rng_state(),
+                stopped=any(stop),
             )
             saved_epoch = epoch
         if any(stop):
