@@ -23,6 +23,7 @@ Example:
 
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.eval_mode import eval_mode
 from tinyconv.model import TinyNet, build
 from tinyconv.parameters import (
     BudgetExceededError,
@@ -68,6 +69,7 @@ __all__ = [
     "build",
     "check_budget",
     "count_parameters",
+    "eval_mode",
     "layer_parameters",
     "receptive_fields",
     "resolve_activation",

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tinyconv.eval_mode import eval_mode
 from tinyconv.parameters import count_parameters
 from tinyconv.receptive_field import ReceptiveField
 
@@ -227,7 +228,6 @@ def summary(
 
         handles.append(module.register_forward_pre_hook(enter))
         handles.append(module.register_forward_hook(leave))
-    modes = {module: module.training for module in model.modules()}
     first = next(model.parameters(), None)
     probe = torch.zeros(
         (1, *shape),
@@ -235,14 +235,11 @@ def summary(
         dtype=first.dtype if first is not None else torch.float32,
     )
     try:
-        model.eval()
-        with torch.no_grad():
+        with eval_mode(model):
             model(probe)
     finally:
         for handle in handles:
             handle.remove()
-        for module, training in modes.items():
-            module.training = training
     seen: set[int] = set()
     field = ReceptiveField()
     rows = []

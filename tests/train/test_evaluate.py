@@ -6,6 +6,8 @@ from torch import nn
 
 from tinyconv.train import EvalResult, evaluate, predict
 
+from .helpers import make_loader, make_model
+
 
 class FixedLogits(nn.Module):
     """Returns the logits stored in the input's first ``classes`` features."""
@@ -132,3 +134,13 @@ def test_predict_refuses_bad_std_and_batch_size():
         predict(CentreBrightness(), images, mean=0.1, std=0.0)
     with pytest.raises(ValueError, match="batch_size must be a positive int, got 0"):
         predict(CentreBrightness(), images, mean=0.1, std=0.3, batch_size=0)
+
+
+def test_evaluate_and_predict_restore_each_modules_own_mode():
+    model = make_model()
+    model.train()
+    model[2].eval()  # a frozen layer inside a model in training mode
+    evaluate(model, make_loader())
+    assert model.training and not model[2].training
+    predict(model, torch.rand(4, 1, 6, 6), mean=0.0, std=1.0)
+    assert model.training and not model[2].training

@@ -8,13 +8,14 @@ put the model back in the training mode it had.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from tinyconv.eval_mode import eval_mode
 
 
 @dataclass(frozen=True)
@@ -46,17 +47,6 @@ def model_device(model: nn.Module) -> torch.device:
     for tensor in (*model.parameters(), *model.buffers()):
         return tensor.device
     return torch.device("cpu")
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[None]:
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        model.train(was_training)
 
 
 def evaluate(
@@ -94,7 +84,7 @@ def evaluate(
     total_loss = torch.zeros((), dtype=sum_dtype, device=device)
     class_seen: Tensor | None = None
     class_correct: Tensor | None = None
-    with _eval_mode(model):
+    with eval_mode(model):
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             logits = model(x)
@@ -190,7 +180,7 @@ def predict(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     device = model_device(model) if device is None else torch.device(device)
     predictions = []
-    with _eval_mode(model):
+    with eval_mode(model):
         for chunk in scaled.split(batch_size):
             x = ((chunk - mean) / std).to(device, non_blocking=True)
             predictions.append(model(x).argmax(dim=1).cpu())
