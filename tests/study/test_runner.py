@@ -93,6 +93,16 @@ def test_a_results_file_of_another_setting_is_refused(
         run_study(TINY, [1], train, test, out_dir=tmp_path, device="cpu", epochs=2)
 
 
+def test_runs_on_other_data_are_not_mixed_in(
+    tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
+) -> None:
+    train, test = bands
+    run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu")
+    smaller = train.subset(range(128))
+    with pytest.raises(ValueError, match=r"train_samples=\[256\], but this study has 128"):
+        run_study(TINY, [0, 1], smaller, test, out_dir=tmp_path, device="cpu")
+
+
 def test_a_corrupt_results_file_is_reported(tmp_path: Path) -> None:
     path = tmp_path / "tiny.json"
     path.write_text("{not json")
@@ -120,7 +130,7 @@ def test_aggregate_reports_final_epoch_statistics() -> None:
     assert row["final_mean"] == pytest.approx(0.995)
     assert row["final_std"] == pytest.approx(0.002)  # sample standard deviation
     assert row["final_min"] == 0.993
-    assert row["hit_rate"] == pytest.approx(2 / 3)
+    assert row["hits"] == 2 and row["hit_rate"] == pytest.approx(2 / 3)
     assert row["best_mean"] == pytest.approx(0.996)
     assert row["wall_mean"] == pytest.approx(20.0)
     with pytest.raises(ValueError, match="no finished seeds"):

@@ -8,7 +8,7 @@ CSV beside it, and prints the final-epoch summary over all finished seeds.
 from __future__ import annotations
 
 import argparse
-import csv
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from tinyconv.data import load_mnist
 from tinyconv.study.recipe import Recipe
 from tinyconv.study.runner import TARGET_ACCURACY, aggregate, run_study
 from tinyconv.summary import summary
+from tinyconv.train import History
 
 
 def parse_args(recipe: Recipe, argv: Sequence[str] | None) -> argparse.Namespace:
@@ -43,27 +44,16 @@ def parse_args(recipe: Recipe, argv: Sequence[str] | None) -> argparse.Namespace
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument("--out", default="results", help="folder for results JSON and CSV")
     parser.add_argument(
-        "--train-subset", type=int, default=None, help="train on the first N images (smoke runs)"
+        "--train-subset",
+        type=int,
+        default=None,
+        help="train on the first N images (smoke runs; saved as <name>_trainN.json)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.seeds < 1:
         parser.error("--epochs and --seeds must be >= 1")
     return args
-
-
-def write_history_csv(path: Path, history: list[dict[str, Any]]) -> None:
-    """Write one seed's per-epoch history as CSV.
-
-    Args:
-        path: Destination file; its folder is created if needed.
-        history: Per-epoch records as dicts (``History.to_list()``).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(history[0]))
-        writer.writeheader()
-        writer.writerows(history)
 
 
 def format_aggregate(name: str, row: dict[str, Any]) -> str:
@@ -106,10 +96,14 @@ def main(recipe: Recipe, argv: Sequence[str] | None = None) -> int:
     test_set = load_mnist(args.data_dir, train=False)
     if args.train_subset is not None:
         train_set = train_set.subset(range(args.train_subset))
+        # Runs on a subset are kept apart from the full-data results.
+        recipe = dataclasses.replace(recipe, name=f"{recipe.name}_train{args.train_subset}")
     out = Path(args.out)
 
     def report(result: dict[str, Any]) -> None:
-        write_history_csv(out / recipe.name / f"seed{result['seed']}.csv", result["history"])
+        csv_path = out / recipe.name / f"seed{result['seed']}.csv"
+        csv_path.parent.mkdir(parents=True, exist_ok=True)
+        History.from_list(result["history"]).to_csv(csv_path)
         print(
             f"seed {result['seed']}: final test {100 * result['final_test_acc']:.2f} %, "
             f"best {100 * result['best_test_acc']:.2f} % (epoch {result['best_epoch']}), "

@@ -110,7 +110,8 @@ def run_seed(
         progress: Show a progress bar (``None``: only on a terminal).
 
     Returns:
-        A JSON-able dict: seed, device, params, per-epoch history, the final and
+        A JSON-able dict: seed, device, params, epochs, the numbers of training and
+        test images, per-epoch history, the final and
         the best epoch's test accuracy (the best is for information only), the
         final training accuracy and the wall time in seconds.
     """
@@ -144,6 +145,8 @@ def run_seed(
         "torch_threads": torch.get_num_threads(),
         "params": count_parameters(model),
         "epochs": config.epochs,
+        "train_samples": len(train_set),
+        "test_samples": len(test_set),
         "final_test_acc": history.final.eval_acc,
         "final_train_acc": history.final.train_acc,
         "best_test_acc": best.eval_acc,

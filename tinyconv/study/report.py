@@ -57,7 +57,6 @@ def results_rows(results_dir: str | os.PathLike[str]) -> list[tuple[str, ...]]:
         if not data["seeds"]:
             continue
         row = aggregate(data)
-        hits = round(row["hit_rate"] * row["seeds"])
         rows.append(
             (
                 path.stem,
@@ -65,7 +64,7 @@ def results_rows(results_dir: str | os.PathLike[str]) -> list[tuple[str, ...]]:
                 str(row["seeds"]),
                 f"{_pct(row['final_mean'])} ± {100 * row['final_std']:.2f}",
                 _pct(row["final_min"]),
-                f"{hits}/{row['seeds']}",
+                f"{row['hits']}/{row['seeds']}",
                 _pct(row["best_mean"]),
                 _pct(row["train_final_mean"]),
                 f"{row['wall_mean']:.0f} s",

@@ -110,7 +110,8 @@ def run_study(
         The whole results file content.
 
     Raises:
-        ValueError: If the existing results file belongs to another setting.
+        ValueError: If the existing results file belongs to another setting or
+            holds runs on a different number of training or test images.
     """
     path = results_path(out_dir, recipe)
     setting = {"recipe": recipe.to_dict(), "epochs": epochs or recipe.train.epochs}
@@ -121,6 +122,14 @@ def run_study(
             f"{path} holds results of a different setting ({', '.join(mismatched)} differ); "
             "use another --out folder or delete the file to start over"
         )
+    sizes = {"train_samples": len(train_set), "test_samples": len(test_set)}
+    for key, size in sizes.items():
+        recorded = {run[key] for run in data["seeds"].values() if key in run}
+        if recorded - {size}:
+            raise ValueError(
+                f"{path} holds runs with {key}={sorted(recorded)}, but this study has {size}; "
+                "use another --out folder (or recipe name) for runs on other data"
+            )
     for seed in seeds:
         if str(seed) in data["seeds"]:
             continue
@@ -144,7 +153,8 @@ def aggregate(data: dict[str, Any], target: float = TARGET_ACCURACY) -> dict[str
     Returns:
         ``seeds`` (count), ``params``, ``final_mean``, ``final_std`` (sample
         standard deviation; 0 for one seed), ``final_min``, ``hit_rate`` (fraction of
-        seeds whose final-epoch accuracy is >= ``target``), ``best_mean`` (best epoch,
+        seeds whose final-epoch accuracy is >= ``target``; ``hits`` is their
+        count), ``best_mean`` (best epoch,
         for information only), ``train_final_mean``, ``wall_mean`` (seconds),
         and ``devices``.
 
@@ -169,6 +179,7 @@ def aggregate(data: dict[str, Any], target: float = TARGET_ACCURACY) -> dict[str
         "final_mean": statistics.fmean(finals),
         "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
         "final_min": min(finals),
+        "hits": sum(acc >= target for acc in finals),
         "hit_rate": sum(acc >= target for acc in finals) / len(finals),
         "best_mean": statistics.fmean(run["best_test_acc"] for run in runs),
         "train_final_mean": statistics.fmean(run["final_train_acc"] for run in runs),
