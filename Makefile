@@ -1,6 +1,7 @@
 # Two entry points, each creating its own virtual environment on first use:
 #   make reproduce   train V5 as written and V5 with OneCycle, 5 seeds each, and print their
-#                    final-epoch summaries (results go to results/; finished seeds are skipped)
+#                    final-epoch summaries (into build/reproduce/, apart from the committed
+#                    results/; rerunning skips the seeds already finished there)
 #   make test        lint, run the whole test suite (doctests included) and build the docs
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,9 +32,11 @@ test: lint
 docs: install
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
 
+REPRODUCE_OUT ?= build/reproduce
+
 reproduce: install
-	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5
-	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5
+	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
+	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
 
 results-table: install
 	$(BIN)/python -m tinyconv.study --results results --readme README.md

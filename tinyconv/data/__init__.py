@@ -6,7 +6,7 @@ Typical use::
 
     train, val = train_val_split(load_mnist(), val_size=5_000, seed=0)
     loader = TensorLoader(train, 128, shuffle=True, device="cuda", augment=RandomRotation(10))
-    for epoch in range(epochs):
+    for epoch in range(1, epochs + 1):  # 1-based, as tinyconv.train.fit numbers epochs
         loader.set_epoch(epoch)
         for x, y in loader:
             ...
