@@ -32,6 +32,7 @@ BAD_VALUES = [
     ("label_smoothing", 1.0, "[0.0, 1.0)"),
     ("grad_clip", 0.0, "(0.0, inf)"),
     ("seed", -1, "an int >= 0"),
+    ("seed", 2**63, "an int in [0, 2**63)"),
     ("device", "gpu", "'auto' or a device string"),
     ("device", "meta", "'auto' or a device string"),
     ("device", 0, "'auto' or a device string"),

@@ -14,16 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import torch
-
 from tinyconv._checks import check_int
+from tinyconv.train.device import parse_device
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
 SchedulerName = Literal["none", "step", "onecycle"]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw")
 SCHEDULERS: tuple[str, ...] = ("none", "step", "onecycle")
-DEVICE_TYPES: tuple[str, ...] = ("cpu", "cuda", "mps")
 
 
 def _fail(field: str, value: object, allowed: str) -> ValueError:
@@ -64,11 +62,9 @@ def _require_device(value: object) -> None:
     if value == "auto":
         return
     try:
-        device_type = torch.device(value).type
-    except RuntimeError as error:
+        parse_device(value)
+    except ValueError as error:
         raise _fail("device", value, allowed) from error
-    if device_type not in DEVICE_TYPES:
-        raise _fail("device", value, allowed)
 
 
 @dataclass(frozen=True)
@@ -162,6 +158,8 @@ class TrainConfig:
         if self.grad_clip is not None:
             _require_float("grad_clip", self.grad_clip, 0.0, inf, low_open=True, high_open=True)
         _require_int("seed", self.seed, 0)
+        if self.seed >= 2**63:
+            raise _fail("seed", self.seed, "an int in [0, 2**63)")
         _require_device(self.device)
         _require_bool("compile", self.compile)
         _require_bool("channels_last", self.channels_last)

@@ -12,6 +12,38 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
+def parse_device(spec: str | torch.device) -> torch.device:
+    """Parse a device string (not ``"auto"``) and check that its type is supported.
+
+    Args:
+        spec: A device string (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``) or a
+            ``torch.device``.
+
+    Returns:
+        The device; whether it is available here is not checked.
+
+    Raises:
+        ValueError: If ``spec`` is not a device string of a supported type.
+
+    Example:
+        >>> parse_device("cuda:1")
+        device(type='cuda', index=1)
+    """
+    try:
+        device = spec if isinstance(spec, torch.device) else torch.device(spec)
+    except (RuntimeError, TypeError) as error:
+        raise ValueError(
+            f"device must be 'auto' or a device string such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
+            f"got {spec!r}"
+        ) from error
+    if device.type not in SUPPORTED_DEVICE_TYPES:
+        raise ValueError(
+            f"device type {device.type!r} (from {spec!r}) is not supported; "
+            f"use 'auto' or one of {', '.join(SUPPORTED_DEVICE_TYPES)}"
+        )
+    return device
+
+
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     """Return the device to train on.
 
@@ -41,18 +73,7 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        device = spec if isinstance(spec, torch.device) else torch.device(spec)
-    except (RuntimeError, TypeError) as error:
-        raise ValueError(
-            f"device must be 'auto' or a device string such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
-            f"got {spec!r}"
-        ) from error
-    if device.type not in SUPPORTED_DEVICE_TYPES:
-        raise ValueError(
-            f"device type {device.type!r} (from {spec!r}) is not supported; "
-            f"use 'auto' or one of {', '.join(SUPPORTED_DEVICE_TYPES)}"
-        )
+    device = parse_device(spec)
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(
