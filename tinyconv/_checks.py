@@ -21,6 +21,24 @@ def check_positive_int(name: str, value: object) -> int:
     return value
 
 
+def check_non_negative_int(name: str, value: object) -> int:
+    """Return ``value`` if it is an ``int`` of at least zero, else raise ``ValueError``.
+
+    Args:
+        name: What the value is, used in the message (for example ``"padding"``).
+        value: The value to check.
+
+    Returns:
+        The value, unchanged.
+
+    Raises:
+        ValueError: If ``value`` is not an ``int`` (or is a ``bool``) or is negative.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
 def check_int(name: str, value: object, minimum: int) -> int:
     """Return ``value`` if it is an ``int`` (not a ``bool``) of at least ``minimum``.
 

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from torch import nn
 
-from tinyconv._checks import check_positive_int
+from tinyconv._checks import check_non_negative_int, check_positive_int
 from tinyconv.blocks import (
     ConvBlock,
     ConvHead,
@@ -112,8 +112,7 @@ class ConvSpec:
         check_positive_int("out_channels", self.out_channels)
         for name in ("kernel_size", "stride", "dilation"):
             check_positive_int(name, getattr(self, name))
-        if isinstance(self.padding, bool) or not isinstance(self.padding, int) or self.padding < 0:
-            raise ValueError(f"padding must be a non-negative integer, got {self.padding!r}")
+        check_non_negative_int("padding", self.padding)
         out_size = conv_output_size(
             size, self.kernel_size, self.stride, self.padding, self.dilation
         )

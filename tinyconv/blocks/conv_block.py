@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from tinyconv._checks import check_positive_int, check_probability
+from tinyconv._checks import check_non_negative_int, check_positive_int, check_probability
 from tinyconv.activations import ActivationLike, make_activation
 
 PARTS = ("conv", "norm", "act", "drop")
@@ -100,8 +100,7 @@ class ConvBlock(nn.Sequential):
         check_positive_int("kernel_size", kernel_size)
         check_positive_int("stride", stride)
         check_positive_int("dilation", dilation)
-        if isinstance(padding, bool) or not isinstance(padding, int) or padding < 0:
-            raise ValueError(f"padding must be a non-negative integer, got {padding!r}")
+        check_non_negative_int("padding", padding)
         check_probability("dropout", dropout)
         parts = parse_order(order)
         conv = nn.Conv2d(
