@@ -147,17 +147,17 @@ def _write_if_changed(path: Path, text: str) -> None:
 
 
 def _cpu_results_section() -> str:
-    """The CPU timing run's table, or a note while ``results/cpu/`` holds no finished seed."""
+    """The CPU runs' table, or a note while ``results/cpu/`` holds no finished seed."""
     cpu_dir = REPO_ROOT / "results" / "cpu"
     if cpu_dir.is_dir() and results_rows(cpu_dir):
         intro = (
-            "**On a CPU.** V5 trained on a 2-core machine without a GPU (2 torch threads), "
-            "with ``python examples/mnist_v5.py --seeds 1 --device cpu --out results/cpu``; "
-            "generated from ``results/cpu/``:"
+            "**On a CPU.** One seed of each recipe trained on an idle 2-core machine without "
+            "a GPU (2 torch threads, one run at a time), with ``python examples/<recipe>.py "
+            "--seeds 1 --device cpu --out results/cpu``; generated from ``results/cpu/``:"
         )
         return f"{intro}\n\n{results_rst(cpu_dir)}"
     return (
-        "The CPU timing run (``results/cpu/``) has no finished seed yet; its table "
+        "The CPU runs (``results/cpu/``) have no finished seed yet; their table "
         "appears here once it has.\n"
     )
 
