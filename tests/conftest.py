@@ -13,8 +13,14 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_data_root() -> Path:
-    """TINYCONV_DATA if set, else <repo>/../shared/data (the offline mirror)."""
-    return Path(os.environ.get("TINYCONV_DATA") or REPO_ROOT.parent / "shared" / "data")
+    """TINYCONV_DATA if set, else <repo>/../shared/data (the offline mirror), resolved.
+
+    Resolved where it enters, so a relative TINYCONV_DATA (the Makefile's default
+    ``../shared/data``) or one through a symlink works in every test that copies or
+    links files from it.
+    """
+    root = os.environ.get("TINYCONV_DATA") or REPO_ROOT.parent / "shared" / "data"
+    return Path(root).expanduser().resolve()
 
 
 def _root_with(folder: str) -> Path:

@@ -84,6 +84,8 @@ def se_specs(draw: st.DrawFn, channels: int) -> SESpec:
         rd_ratio=draw(st.sampled_from((None, 0.3, 0.25))),
         rd_channels=draw(st.integers(1, 24)),
         activation=draw(st.sampled_from(ACTIVATION_NAMES)),
+        gate=draw(st.sampled_from(("sigmoid", "hardsigmoid"))),
+        bias=draw(st.booleans()),
     )
 
 
@@ -98,6 +100,7 @@ def transition_specs(draw: st.DrawFn, sides: Sides) -> TransitionSpec:
         norm=draw(st.booleans()),
         activation=draw(st.sampled_from(ACTIVATION_NAMES)),
         dropout=draw(st.sampled_from((0.0, 0.2))),
+        conv_order=draw(st.sampled_from(CONV_ORDERS)),
     )
 
 

@@ -43,7 +43,7 @@ def analytic_parameter_count(case: NetCase) -> int:
         elif isinstance(spec, SESpec):
             rd = spec.rd_channels if spec.rd_channels is not None else channels * spec.rd_ratio
             rd = int(rd)
-            total += 2 * channels * rd + rd + channels
+            total += 2 * channels * rd + ((rd + channels) if spec.bias else 0)
         elif isinstance(spec, TransitionSpec):
             out = spec.out_channels
             total += channels * out + (2 * out if spec.norm else 0)

@@ -7,8 +7,7 @@ from strategies import PROPERTY_SETTINGS, NetCase, net_cases
 
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
 from tinyconv.specs import (
-    BLOCK_SPECS,
-    HEAD_SPECS,
+    BlockSpec,
     ConvHeadSpec,
     ConvSpec,
     GAPHeadSpec,
@@ -59,8 +58,15 @@ def test_spec_defaults() -> None:
     assert (conv.kernel_size, conv.padding, conv.stride, conv.dilation) == (3, 0, 1, 1)
     assert conv.norm and conv.activation == "relu" and conv.dropout == 0.0
     assert conv.order == "conv-act-norm-drop" and conv.bias is None
-    assert [spec.kind for spec in BLOCK_SPECS] == ["conv", "se", "trans", "head", "head"]
-    assert set(HEAD_SPECS) == {GAPHeadSpec, ConvHeadSpec}
+    registry = BlockSpec.registry
+    assert [registry[kind] for kind in ("conv", "se", "transition", "gap_head", "conv_head")] == [
+        ConvSpec,
+        SESpec,
+        TransitionSpec,
+        GAPHeadSpec,
+        ConvHeadSpec,
+    ]
+    assert {cls for cls in registry.values() if cls.is_head} == {GAPHeadSpec, ConvHeadSpec}
 
 
 def test_conv_spec_output_and_make() -> None:
@@ -74,7 +80,7 @@ def test_conv_spec_output_and_make() -> None:
 
 def test_conv_spec_errors() -> None:
     with pytest.raises(ValueError, match="out_channels must be a positive integer, got 0"):
-        ConvSpec(out_channels=0).output(1, (28, 28))
+        ConvSpec(out_channels=0).make(1, (28, 28))
     with pytest.raises(ValueError, match=r"kernel 7x7.*larger than the 5x5 feature map"):
         ConvSpec(out_channels=4, kernel_size=7).output(1, (5, 5))
 
@@ -84,7 +90,7 @@ def test_se_spec() -> None:
     module = SESpec(rd_ratio=0.5, activation="silu").make(8, (7, 7))
     assert isinstance(module, SqueezeExcite) and module.rd_channels == 4
     with pytest.raises(ValueError, match=r"gives 2\.5 bottleneck channels.*rd_channels"):
-        SESpec(rd_ratio=0.25).output(10, (7, 7))
+        SESpec(rd_ratio=0.25).make(10, (7, 7))
 
 
 def test_transition_spec() -> None:
@@ -95,7 +101,7 @@ def test_transition_spec() -> None:
     with pytest.raises(ValueError, match=r"3x3 max-pool does not fit the 2x5 feature map"):
         spec.output(16, (2, 5))
     with pytest.raises(ValueError, match="pool_size must be a positive integer, got 0"):
-        TransitionSpec(out_channels=8, pool_size=0).output(16, (8, 8))
+        TransitionSpec(out_channels=8, pool_size=0).make(16, (8, 8))
 
 
 def test_head_specs() -> None:
@@ -112,7 +118,7 @@ def test_head_specs() -> None:
     with pytest.raises(ValueError, match=r"square feature map, got 5x6"):
         ConvHeadSpec().output(16, (5, 6))
     with pytest.raises(ValueError, match="num_classes must be a positive integer, got 0"):
-        GAPHeadSpec(num_classes=0).output(16, (5, 5))
+        GAPHeadSpec(num_classes=0).make(16, (5, 5))
 
 
 @PROPERTY_SETTINGS
@@ -125,7 +131,7 @@ def test_declared_output_matches_the_module_made(case: NetCase) -> None:
         module = spec.make(channels, size).eval()
         channels, size = spec.output(channels, size)
         x = module(x)
-        if isinstance(spec, HEAD_SPECS):
+        if spec.is_head:
             assert x.shape == (2, channels)
         else:
             assert x.shape == (2, channels, *size)

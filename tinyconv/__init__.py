@@ -23,8 +23,10 @@ Example:
 
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.errors import ModelFileError, SpecError, TinyconvError
 from tinyconv.eval_mode import eval_mode
-from tinyconv.model import TinyNet, build
+from tinyconv.model import TinyNet, build, build_from_architecture
+from tinyconv.model_file import load, save
 from tinyconv.parameters import (
     BudgetExceededError,
     check_budget,
@@ -39,6 +41,9 @@ from tinyconv.specs import (
     GAPHeadSpec,
     SESpec,
     TransitionSpec,
+    spec_from_dict,
+    specs_from_list,
+    specs_to_list,
 )
 from tinyconv.summary import ModelSummary, SummaryRow, summary
 
@@ -58,20 +63,29 @@ __all__ = [
     "ConvSpec",
     "GAPHead",
     "GAPHeadSpec",
+    "ModelFileError",
     "ModelSummary",
     "ReceptiveField",
     "SESpec",
+    "SpecError",
     "SqueezeExcite",
     "SummaryRow",
     "TinyNet",
+    "TinyconvError",
     "Transition",
     "TransitionSpec",
     "build",
+    "build_from_architecture",
     "check_budget",
     "count_parameters",
     "eval_mode",
     "layer_parameters",
+    "load",
     "receptive_fields",
     "resolve_activation",
+    "save",
+    "spec_from_dict",
+    "specs_from_list",
+    "specs_to_list",
     "summary",
 ]

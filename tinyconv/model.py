@@ -3,19 +3,32 @@
 ``build`` threads channels and feature-map sizes through the specs, checks each
 block against what it meets (naming the layer index on failure), and returns a
 :class:`TinyNet`, an ``nn.Sequential`` that remembers its specs and input size
-and rejects inputs of the wrong shape with a readable message.
+and rejects inputs of the wrong shape or dtype with a readable message. The
+check runs in eager mode only, so ``torch.fx.symbolic_trace``, ``torch.export``
+and ``torch.compile`` see plain tensor code. ``build(..., seed=s)`` draws the
+initial weights from its own generator seeded with ``s``, so the same specs and
+seed give the same weights whatever ran before.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from tinyconv._checks import check_positive_int
-from tinyconv.specs import BLOCK_SPECS, HEAD_SPECS, BlockSpec, Size
+from tinyconv._checks import check_int, check_positive_int
+from tinyconv._tracing import is_tracing
+from tinyconv.errors import SpecError
+from tinyconv.specs import (
+    SPECS_FORMAT_VERSION,
+    BlockSpec,
+    Size,
+    specs_from_list,
+    specs_to_list,
+)
 
 
 class TinyNet(nn.Sequential):
@@ -30,6 +43,15 @@ class TinyNet(nn.Sequential):
         in_channels: Channels of the expected input.
         input_size: ``(height, width)`` of the expected input.
         num_classes: Logits produced by the head.
+
+    Attributes:
+        specs: The block specs, in order.
+        class_names: Class names in label order, when known (set by a recipe run or by
+            :func:`tinyconv.load`; saved by :func:`tinyconv.save`).
+        normalization: ``{"mean": [...], "std": [...]}`` per input channel, of ``x / 255``,
+            that inputs were normalised with in training, when known.
+        dataset: Name of the dataset the model was trained on, when known.
+        metadata: Free-form JSON-able facts saved with the model (recipe, seed, scores).
 
     Shape:
         - Input: :math:`(B, C_{in}, H, W)` with ``(H, W) == input_size``.
@@ -62,6 +84,10 @@ class TinyNet(nn.Sequential):
         self.input_size = input_size
         self.num_classes = num_classes
         self.out_channels = num_classes
+        self.class_names: tuple[str, ...] | None = None
+        self.normalization: dict[str, list[float]] | None = None
+        self.dataset: str | None = None
+        self.metadata: dict[str, Any] = {}
 
     def check_input(self, x: torch.Tensor) -> None:
         """Raise ``ValueError`` unless ``x`` has shape ``(B, in_channels, *input_size)``.
@@ -70,10 +96,17 @@ class TinyNet(nn.Sequential):
             x: A batch of images.
 
         Raises:
-            ValueError: Naming the expected and the received shape.
+            ValueError: Naming the expected and the received shape, or a non-float dtype.
         """
         expected = (self.in_channels, *self.input_size)
         if x.ndim == 4 and tuple(x.shape[1:]) == expected:
+            if not x.is_floating_point():
+                raise ValueError(
+                    f"TinyNet expects floating-point images, got dtype {x.dtype}; convert "
+                    "uint8 pixels with x.float() / 255 (and normalise with the dataset's "
+                    "mean and std), or load batches through tinyconv.data.TensorLoader, "
+                    "which does both"
+                )
             return
         want = f"(B, {', '.join(map(str, expected))})"
         hint = ""
@@ -94,8 +127,29 @@ class TinyNet(nn.Sequential):
         Returns:
             Logits of shape :math:`(B, \text{num\_classes})`.
         """
-        self.check_input(x)
+        if not is_tracing(x):
+            self.check_input(x)  # eager only: tracers and compilers see plain tensor code
         return super().forward(x)
+
+    def architecture(self) -> dict[str, Any]:
+        """Return what :func:`build_from_architecture` needs to rebuild this model, as data.
+
+        Returns:
+            A JSON-able dict: format version, ``in_channels``, ``input_size`` and the
+            specs as dicts.
+
+        Example:
+            >>> from tinyconv import GAPHeadSpec
+            >>> net = build([GAPHeadSpec(num_classes=3)], in_channels=2, input_size=(8, 8))
+            >>> build_from_architecture(net.architecture()).specs == net.specs
+            True
+        """
+        return {
+            "version": SPECS_FORMAT_VERSION,
+            "in_channels": self.in_channels,
+            "input_size": list(self.input_size),
+            "specs": specs_to_list(self.specs),
+        }
 
 
 def build(
@@ -104,6 +158,7 @@ def build(
     in_channels: int = 1,
     input_size: Size = (28, 28),
     num_classes: int | None = None,
+    seed: int | None = None,
 ) -> TinyNet:
     """Build a :class:`TinyNet` from block specs, checking every block as it goes.
 
@@ -113,6 +168,9 @@ def build(
         in_channels: Channels of the input images.
         input_size: ``(height, width)`` of the input images.
         num_classes: If given, the head must produce exactly this many logits.
+        seed: If given, initialise the weights from a generator seeded with it (the
+            global RNG is left as it was), so the same specs and seed always give the
+            same weights. ``None`` draws from the global RNG, as PyTorch layers do.
 
     Returns:
         The model, in training mode, with freshly initialised weights.
@@ -139,6 +197,13 @@ def build(
         >>> model(torch.zeros(2, 1, 28, 28)).shape
         torch.Size([2, 10])
     """
+    if seed is not None:
+        check_int("seed", seed, 0)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return build(
+                specs, in_channels=in_channels, input_size=input_size, num_classes=num_classes
+            )
     specs = tuple(specs)
     check_positive_int("in_channels", in_channels)
     if not isinstance(input_size, Sequence) or len(input_size) != 2:
@@ -152,18 +217,17 @@ def build(
     channels, size = in_channels, tuple(input_size)
     for index, spec in enumerate(specs):
         label = f"layer {index} ({type(spec).__name__})"
-        if not isinstance(spec, BLOCK_SPECS):
-            known = ", ".join(cls.__name__ for cls in BLOCK_SPECS)
+        if not isinstance(spec, BlockSpec):
+            known = ", ".join(cls.__name__ for cls in BlockSpec.registry.values())
             raise ValueError(f"layer {index}: unknown spec type {type(spec).__name__}; use {known}")
         is_last = index == len(specs) - 1
-        if isinstance(spec, HEAD_SPECS) != is_last:
+        if spec.is_head != is_last:
             where = "is a head but not the last layer" if not is_last else "must be a head"
-            raise ValueError(
-                f"{label} {where}; a TinyNet ends with exactly one GAPHeadSpec or ConvHeadSpec"
-            )
+            heads = " or ".join(c.__name__ for c in BlockSpec.registry.values() if c.is_head)
+            raise ValueError(f"{label} {where}; a TinyNet ends with exactly one {heads}")
         try:
+            module = spec.make(channels, size)  # the block's constructor checks its arguments
             out_channels, out_size = spec.output(channels, size)
-            module = spec.make(channels, size)
         except ValueError as error:
             raise ValueError(f"{label} at {channels}x{size[0]}x{size[1]}: {error}") from error
         if is_last and num_classes is not None and out_channels != num_classes:
@@ -171,8 +235,8 @@ def build(
                 f"{label} produces {out_channels} logits but num_classes={num_classes}; "
                 f"set the head's num_classes={num_classes}"
             )
-        counts[spec.kind] = counts.get(spec.kind, 0) + 1
-        name = "head" if spec.kind == "head" else f"{spec.kind}{counts[spec.kind]}"
+        counts[spec.prefix] = counts.get(spec.prefix, 0) + 1
+        name = spec.prefix if spec.is_head else f"{spec.prefix}{counts[spec.prefix]}"
         blocks[name] = module
         channels, size = out_channels, out_size
     return TinyNet(
@@ -181,4 +245,38 @@ def build(
         in_channels=in_channels,
         input_size=(int(input_size[0]), int(input_size[1])),
         num_classes=channels,
+    )
+
+
+def build_from_architecture(data: Mapping[str, Any], *, seed: int | None = None) -> TinyNet:
+    """Rebuild a model (fresh weights) from :meth:`TinyNet.architecture` output.
+
+    Args:
+        data: A dict with ``version``, ``in_channels``, ``input_size`` and ``specs``.
+        seed: As for :func:`build`.
+
+    Returns:
+        The model, in training mode.
+
+    Raises:
+        SpecError: If the dict is malformed or of an unknown version; the message
+            names what is wrong.
+        ValueError: If the specs do not fit together (as from :func:`build`).
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError(f"an architecture must be a dict, got {type(data).__name__}")
+    version = data.get("version")
+    if version != SPECS_FORMAT_VERSION:
+        raise SpecError(
+            f"architecture format version {version!r} is not supported (this tinyconv reads "
+            f"version {SPECS_FORMAT_VERSION}); upgrade tinyconv or re-export the model"
+        )
+    missing = [key for key in ("in_channels", "input_size", "specs") if key not in data]
+    if missing:
+        raise SpecError(f"architecture lacks {', '.join(missing)}")
+    return build(
+        specs_from_list(data["specs"]),
+        in_channels=data["in_channels"],
+        input_size=tuple(data["input_size"]),  # type: ignore[arg-type]
+        seed=seed,
     )

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from torch import nn
 
+from tinyconv.errors import TinyconvError
 
-class BudgetExceededError(ValueError):
+
+class BudgetExceededError(TinyconvError, ValueError):
     """Raised by :func:`check_budget` when a model has more parameters than allowed.
 
     A ``ValueError``, so code that already catches bad values keeps working.

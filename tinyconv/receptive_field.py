@@ -17,8 +17,6 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from tinyconv.blocks import GAPHead, SqueezeExcite
-
 
 def _first(value: int | tuple[int, ...]) -> int:
     return value if isinstance(value, int) else int(value[0])
@@ -67,18 +65,21 @@ class ReceptiveField:
     def through(self, module: nn.Module) -> ReceptiveField:
         """Return the field after ``module``, recursing into containers in registration order.
 
+        A block with its own rule defines ``receptive_field_after(field)`` (a GAP head
+        makes the field global, an SE block leaves it unchanged); convolutions and pools
+        grow it; any other container is walked child by child.
+
         Args:
             module: A layer or a container whose children run in registration order.
 
         Returns:
             The new receptive field.
         """
-        if isinstance(
-            module, GAPHead | nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d | nn.Flatten | nn.Linear
-        ):
+        own_rule = getattr(module, "receptive_field_after", None)
+        if callable(own_rule):
+            return own_rule(self)
+        if isinstance(module, nn.AdaptiveAvgPool2d | nn.AdaptiveMaxPool2d | nn.Flatten | nn.Linear):
             return ReceptiveField(self.size, self.jump, is_global=True)
-        if isinstance(module, SqueezeExcite):
-            return self
         if isinstance(module, nn.Conv2d):
             return self.grow(
                 _first(module.kernel_size), _first(module.stride), _first(module.dilation)

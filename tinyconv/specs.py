@@ -1,9 +1,9 @@
 """Block specs: frozen dataclasses that declare a model as data, one row per block.
 
-Each spec knows how many channels it produces, what spatial size it leaves, and
-how to make its module for a given input. :func:`tinyconv.build` threads the
-channels and feature-map sizes through a sequence of specs, so a model reads
-like a table::
+Each spec names its block's arguments (the block's own constructor owns their
+checks), says how many channels and what spatial size the block leaves, and
+makes the block for a given input. :func:`tinyconv.build` threads the channels
+and feature-map sizes through a sequence of specs, so a model reads like a table::
 
     (
         ConvSpec(out_channels=8),
@@ -14,29 +14,29 @@ like a table::
         GAPHeadSpec(num_classes=10),
     )
 
-Specs hold plain values (activations by name), so they print, compare and
-serialise cleanly. Their fields are checked by ``build``, which names the layer
-index in every error.
+Specs are plain data: they print, compare, hash and round-trip through JSON-able
+dicts (:meth:`BlockSpec.to_dict`, :func:`spec_from_dict`). Every subclass of
+:class:`BlockSpec` registers itself under its ``kind`` tag, so a new block kind
+is one dataclass in one file; nothing else lists the kinds.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar
+import dataclasses
+import typing
+from collections.abc import Mapping, Sequence
+from types import NoneType, UnionType
+from typing import Any, ClassVar
 
 from torch import nn
 
-from tinyconv._checks import check_non_negative_int, check_positive_int
-from tinyconv.blocks import (
-    ConvBlock,
-    ConvHead,
-    GAPHead,
-    SqueezeExcite,
-    Transition,
-    reduced_channels,
-)
+from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.errors import SpecError
 
 Size = tuple[int, int]
+
+SPECS_FORMAT_VERSION = 1
+"""Version of the architecture dict layout (see :meth:`tinyconv.TinyNet.architecture`)."""
 
 
 def conv_output_size(
@@ -72,15 +72,200 @@ def conv_output_size(
     return tuple((n + 2 * padding - span) // stride + 1 for n in size)  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ConvSpec:
+class BlockSpec:
+    """Base of every block spec: registration by ``kind``, dict round trip, ``make``.
+
+    A subclass is a frozen, keyword-only dataclass whose fields are exactly the
+    keyword arguments of its ``block`` after the input channels. It declares
+    ``kind`` (the unique tag in dicts and JSON), ``prefix`` (child names such as
+    ``conv1``), ``block`` (the module class) and, for a head, ``is_head = True``;
+    and it implements :meth:`output`. Defining the subclass registers it.
+
+    Example:
+        >>> sorted(BlockSpec.registry)
+        ['conv', 'conv_head', 'gap_head', 'se', 'transition']
+        >>> spec = ConvSpec(out_channels=8, dropout=0.1)
+        >>> spec.to_dict()["kind"], spec_from_dict(spec.to_dict()) == spec
+        ('conv', True)
+    """
+
+    kind: ClassVar[str]
+    prefix: ClassVar[str]
+    block: ClassVar[type[nn.Module]]
+    is_head: ClassVar[bool] = False
+    registry: ClassVar[dict[str, type[BlockSpec]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind is None:
+            return  # an abstract intermediate class
+        if kind in BlockSpec.registry and BlockSpec.registry[kind].__qualname__ != cls.__qualname__:
+            raise SpecError(
+                f"spec kind {kind!r} is taken by {BlockSpec.registry[kind].__name__}; "
+                f"give {cls.__name__} another kind"
+            )
+        BlockSpec.registry[kind] = cls
+
+    def arguments(self) -> dict[str, Any]:
+        """Return the block's keyword arguments, one per field."""
+        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+    def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
+        """Return ``(channels, size)`` after this block, checking that it fits.
+
+        Args:
+            in_channels: Channels of the feature map the block meets.
+            size: ``(height, width)`` of that feature map.
+
+        Returns:
+            Channels and spatial size the block leaves (``(1, 1)`` for a head).
+
+        Raises:
+            ValueError: If the block does not fit the feature map.
+        """
+        raise NotImplementedError
+
+    def make(self, in_channels: int, size: Size) -> nn.Module:
+        """Create the block for an input of ``in_channels`` channels and spatial ``size``.
+
+        Args:
+            in_channels: Channels of the feature map the block meets.
+            size: ``(height, width)`` of that feature map.
+
+        Returns:
+            A new module; its constructor checks the arguments.
+        """
+        return self.block(in_channels, **self.arguments())
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spec as a JSON-able dict with its ``kind`` tag first.
+
+        Returns:
+            ``{"kind": ..., <field>: <value>, ...}``.
+        """
+        return {"kind": self.kind, **self.arguments()}
+
+
+def _accepts(annotation: Any, value: Any) -> bool:
+    """Whether a JSON value fits a field annotation made of int, float, bool, str and None."""
+    if isinstance(annotation, UnionType) or typing.get_origin(annotation) is typing.Union:
+        return any(_accepts(option, value) for option in typing.get_args(annotation))
+    if annotation is NoneType:
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if annotation is str:
+        return isinstance(value, str)
+    return False
+
+
+def _field_types(cls: type[BlockSpec]) -> dict[str, Any]:
+    hints = typing.get_type_hints(cls)
+    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+
+
+def spec_from_dict(data: Mapping[str, Any]) -> BlockSpec:
+    """Rebuild a spec from :meth:`BlockSpec.to_dict` output (or hand-written JSON).
+
+    Args:
+        data: A mapping with a ``kind`` tag and the spec's fields; omitted fields
+            take their defaults.
+
+    Returns:
+        The spec.
+
+    Raises:
+        SpecError: For an unknown kind, an unknown or missing field, or a value of
+            the wrong type; the message names the field and the known ones.
+
+    Example:
+        >>> spec_from_dict({"kind": "se", "rd_channels": 4})
+        SESpec(rd_ratio=0.25, rd_channels=4, activation='relu', gate='sigmoid', bias=True)
+        >>> spec_from_dict({"kind": "conv", "out_channels": 8, "widht": 3})
+        Traceback (most recent call last):
+        ...
+        tinyconv.errors.SpecError: unknown field 'widht' for kind 'conv' (ConvSpec); known fields: out_channels, kernel_size, padding, stride, dilation, norm, activation, dropout, order, bias
+    """  # noqa: E501
+    if not isinstance(data, Mapping):
+        raise SpecError(f"a spec must be a dict with a 'kind', got {type(data).__name__}")
+    kind = data.get("kind")
+    if kind not in BlockSpec.registry:
+        known = ", ".join(sorted(BlockSpec.registry))
+        raise SpecError(f"unknown spec kind {kind!r}; known kinds: {known}")
+    cls = BlockSpec.registry[kind]
+    types = _field_types(cls)
+    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    label = f"kind {kind!r} ({cls.__name__})"
+    values = {key: value for key, value in data.items() if key != "kind"}
+    for key, value in values.items():
+        if key not in fields:
+            raise SpecError(f"unknown field {key!r} for {label}; known fields: {', '.join(fields)}")
+        if not _accepts(types[key], value):
+            raise SpecError(f"field {key!r} of {label} must be {types[key]}, got {value!r}")
+        if types[key] is float or (float in typing.get_args(types[key]) and value is not None):
+            values[key] = float(value)
+    for name, field in fields.items():
+        no_default = field.default is dataclasses.MISSING
+        if name not in values and no_default and field.default_factory is dataclasses.MISSING:
+            raise SpecError(f"missing field {name!r} for {label}; it has no default")
+    return cls(**values)
+
+
+def specs_to_list(specs: Sequence[BlockSpec]) -> list[dict[str, Any]]:
+    """Return a spec sequence as a list of JSON-able dicts.
+
+    Args:
+        specs: Block specs in order.
+
+    Returns:
+        One dict per spec (see :meth:`BlockSpec.to_dict`).
+
+    Example:
+        >>> specs_to_list([GAPHeadSpec(num_classes=3)])
+        [{'kind': 'gap_head', 'num_classes': 3, 'mode': 'pool-conv', 'use_conv': True, 'bias': False}]
+    """  # noqa: E501
+    return [spec.to_dict() for spec in specs]
+
+
+def specs_from_list(data: Sequence[Mapping[str, Any]]) -> tuple[BlockSpec, ...]:
+    """Rebuild a spec sequence from :func:`specs_to_list` output.
+
+    Args:
+        data: One dict per spec.
+
+    Returns:
+        The specs, in order.
+
+    Raises:
+        SpecError: Naming the index of the first bad dict and what is wrong with it.
+    """
+    if isinstance(data, str | bytes) or not isinstance(data, Sequence):
+        raise SpecError(f"specs must be a list of dicts, got {type(data).__name__}")
+    specs = []
+    for index, item in enumerate(data):
+        try:
+            specs.append(spec_from_dict(item))
+        except SpecError as error:
+            raise SpecError(f"spec {index}: {error}") from None
+    return tuple(specs)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConvSpec(BlockSpec):
     """A :class:`~tinyconv.ConvBlock` (conv, optional BN, activation, dropout).
+
+    Fields are the block's arguments; see :class:`~tinyconv.ConvBlock` for their meaning.
 
     Args:
         out_channels: Channels produced.
         kernel_size: Square kernel size.
-        padding: Zero padding on each side.
         stride: Stride.
+        padding: Zero padding on each side.
         dilation: Dilation.
         norm: Add BatchNorm.
         activation: Activation name, or ``None``.
@@ -96,6 +281,8 @@ class ConvSpec:
     """
 
     kind: ClassVar[str] = "conv"
+    prefix: ClassVar[str] = "conv"
+    block: ClassVar[type[nn.Module]] = ConvBlock
     out_channels: int
     kernel_size: int = 3
     padding: int = 0
@@ -108,41 +295,23 @@ class ConvSpec:
     bias: bool | None = None
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
-        """Return ``(channels, size)`` after this block, checking that it fits."""
-        check_positive_int("out_channels", self.out_channels)
-        for name in ("kernel_size", "stride", "dilation"):
-            check_positive_int(name, getattr(self, name))
-        check_non_negative_int("padding", self.padding)
+        """Return ``(out_channels, size)`` after the convolution, checking that it fits."""
         out_size = conv_output_size(
             size, self.kernel_size, self.stride, self.padding, self.dilation
         )
         return self.out_channels, out_size
 
-    def make(self, in_channels: int, size: Size) -> nn.Module:
-        """Create the block for an input of ``in_channels`` channels."""
-        return ConvBlock(
-            in_channels,
-            self.out_channels,
-            self.kernel_size,
-            stride=self.stride,
-            padding=self.padding,
-            dilation=self.dilation,
-            norm=self.norm,
-            activation=self.activation,
-            dropout=self.dropout,
-            order=self.order,
-            bias=self.bias,
-        )
 
-
-@dataclass(frozen=True, kw_only=True)
-class SESpec:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SESpec(BlockSpec):
     """A :class:`~tinyconv.SqueezeExcite` block over the current channels.
 
     Args:
         rd_ratio: Bottleneck width as a fraction of the channels (must divide exactly).
         rd_channels: Explicit bottleneck width; overrides ``rd_ratio``.
         activation: Bottleneck activation name.
+        gate: Gate activation name (``"sigmoid"``, ``"hardsigmoid"``).
+        bias: Biases on the two 1x1 convolutions.
 
     Example:
         >>> SESpec(rd_channels=4).make(16, (24, 24)).rd_channels
@@ -150,24 +319,21 @@ class SESpec:
     """
 
     kind: ClassVar[str] = "se"
+    prefix: ClassVar[str] = "se"
+    block: ClassVar[type[nn.Module]] = SqueezeExcite
     rd_ratio: float | None = 0.25
     rd_channels: int | None = None
     activation: str | None = "relu"
+    gate: str = "sigmoid"
+    bias: bool = True
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
         """Return ``(channels, size)`` after this block (both unchanged)."""
-        reduced_channels(in_channels, self.rd_ratio, self.rd_channels)
         return in_channels, size
 
-    def make(self, in_channels: int, size: Size) -> nn.Module:
-        """Create the block for an input of ``in_channels`` channels."""
-        return SqueezeExcite(
-            in_channels, self.rd_ratio, self.rd_channels, activation=self.activation
-        )
 
-
-@dataclass(frozen=True, kw_only=True)
-class TransitionSpec:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TransitionSpec(BlockSpec):
     """A :class:`~tinyconv.Transition`: 1x1 channel squeeze plus max-pool.
 
     Args:
@@ -177,24 +343,26 @@ class TransitionSpec:
         norm: BatchNorm after the 1x1 convolution.
         activation: Activation after the 1x1 convolution, or ``None``.
         dropout: Dropout after the 1x1 convolution.
+        conv_order: Part order of the inner :class:`~tinyconv.ConvBlock`.
 
     Example:
         >>> TransitionSpec(out_channels=8).output(16, (24, 24))
         (8, (12, 12))
     """
 
-    kind: ClassVar[str] = "trans"
+    kind: ClassVar[str] = "transition"
+    prefix: ClassVar[str] = "trans"
+    block: ClassVar[type[nn.Module]] = Transition
     out_channels: int
     order: str = "pool-conv"
     pool_size: int = 2
     norm: bool = False
     activation: str | None = None
     dropout: float = 0.0
+    conv_order: str = "conv-act-norm-drop"
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
-        """Return ``(channels, size)`` after this block, checking that it fits."""
-        check_positive_int("out_channels", self.out_channels)
-        check_positive_int("pool_size", self.pool_size)
+        """Return ``(out_channels, size)`` after the pool, checking that it fits."""
         if min(size) < self.pool_size:
             raise ValueError(
                 f"{self.pool_size}x{self.pool_size} max-pool does not fit the "
@@ -202,21 +370,9 @@ class TransitionSpec:
             )
         return self.out_channels, (size[0] // self.pool_size, size[1] // self.pool_size)
 
-    def make(self, in_channels: int, size: Size) -> nn.Module:
-        """Create the block for an input of ``in_channels`` channels."""
-        return Transition(
-            in_channels,
-            self.out_channels,
-            order=self.order,
-            pool_size=self.pool_size,
-            norm=self.norm,
-            activation=self.activation,
-            dropout=self.dropout,
-        )
 
-
-@dataclass(frozen=True, kw_only=True)
-class GAPHeadSpec:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GAPHeadSpec(BlockSpec):
     """A :class:`~tinyconv.GAPHead`: global average pooling and a 1x1 conv.
 
     Args:
@@ -230,7 +386,10 @@ class GAPHeadSpec:
         (10, (1, 1))
     """
 
-    kind: ClassVar[str] = "head"
+    kind: ClassVar[str] = "gap_head"
+    prefix: ClassVar[str] = "head"
+    block: ClassVar[type[nn.Module]] = GAPHead
+    is_head: ClassVar[bool] = True
     num_classes: int = 10
     mode: str = "pool-conv"
     use_conv: bool = True
@@ -238,18 +397,11 @@ class GAPHeadSpec:
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
         """Return ``(num_classes, (1, 1))``."""
-        check_positive_int("num_classes", self.num_classes)
         return self.num_classes, (1, 1)
 
-    def make(self, in_channels: int, size: Size) -> nn.Module:
-        """Create the head for an input of ``in_channels`` channels."""
-        return GAPHead(
-            in_channels, self.num_classes, mode=self.mode, use_conv=self.use_conv, bias=self.bias
-        )
 
-
-@dataclass(frozen=True, kw_only=True)
-class ConvHeadSpec:
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ConvHeadSpec(BlockSpec):
     """A :class:`~tinyconv.ConvHead`: one conv covering the whole feature map.
 
     Args:
@@ -262,14 +414,16 @@ class ConvHeadSpec:
         7
     """
 
-    kind: ClassVar[str] = "head"
+    kind: ClassVar[str] = "conv_head"
+    prefix: ClassVar[str] = "head"
+    block: ClassVar[type[nn.Module]] = ConvHead
+    is_head: ClassVar[bool] = True
     num_classes: int = 10
     kernel_size: int | None = None
     bias: bool = False
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
         """Return ``(num_classes, (1, 1))``, checking the kernel covers the feature map."""
-        check_positive_int("num_classes", self.num_classes)
         self._kernel_for(size)
         return self.num_classes, (1, 1)
 
@@ -284,11 +438,5 @@ class ConvHeadSpec:
         return size[0]
 
     def make(self, in_channels: int, size: Size) -> nn.Module:
-        """Create the head for an input of ``in_channels`` channels and spatial ``size``."""
+        """Create the head, its kernel covering the ``size`` feature map."""
         return ConvHead(in_channels, self.num_classes, self._kernel_for(size), bias=self.bias)
-
-
-BlockSpec = ConvSpec | SESpec | TransitionSpec | GAPHeadSpec | ConvHeadSpec
-"""Any one block spec, the type of each row of a model declaration given to ``build``."""
-HEAD_SPECS = (GAPHeadSpec, ConvHeadSpec)
-BLOCK_SPECS = (ConvSpec, SESpec, TransitionSpec, *HEAD_SPECS)

@@ -39,6 +39,7 @@ BAD_VALUES = [
     ("compile", "yes", "True or False"),
     ("channels_last", None, "True or False"),
     ("progress", "auto", "True, False or None"),
+    ("sync_every", 0, "an int >= 1"),
 ]
 
 

@@ -61,5 +61,37 @@ def test_nan_before_any_checkpoint_leaves_an_old_file_untouched(tmp_path):
     path = tmp_path / "last.pt"
     path.write_bytes(b"from another run")
     with pytest.raises(NonFiniteLossError, match="no checkpoint was written by this run"):
-        fit(make_model(), NaNAt(epoch=1, step=2), quick_config(), checkpoint_path=path)
+        fit(
+            make_model(),
+            NaNAt(epoch=1, step=2),
+            quick_config(),
+            checkpoint_path=path,
+            overwrite=True,
+        )
     assert path.read_bytes() == b"from another run"
+
+
+@pytest.mark.parametrize(("bad_step", "sync_every"), [(3, 4), (5, 4), (2, 100)])
+def test_deferred_finiteness_check_still_names_the_first_bad_step(tmp_path, bad_step, sync_every):
+    """With sync_every > 1 (the accelerator path) the flag is read late but names the first bad
+    step, and the checkpoint on disk is still the last good epoch."""
+    path = tmp_path / "last.pt"
+    config = quick_config(epochs=3, sync_every=sync_every)
+    with pytest.raises(NonFiniteLossError) as info:
+        fit(make_model(), NaNAt(epoch=2, step=bad_step), config, checkpoint_path=path)
+    assert (info.value.epoch, info.value.step) == (2, bad_step)
+    assert math.isnan(info.value.loss)
+    assert f"step {bad_step}/6" in str(info.value) and "(epoch 1)" in str(info.value)
+    assert load_checkpoint(path).epoch == 1
+
+
+def test_deferred_check_does_not_change_what_a_finite_run_computes():
+    histories = [
+        fit(make_model(), make_loader(), quick_config(epochs=2, sync_every=every)).to_list()
+        for every in (1, 4)
+    ]
+    for record in histories[1]:
+        record.pop("seconds"), record.pop("images_per_sec")
+    for record in histories[0]:
+        record.pop("seconds"), record.pop("images_per_sec")
+    assert histories[0] == histories[1]

@@ -9,11 +9,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import torch
-from einops import rearrange, reduce
 from torch import nn
 
 from tinyconv._checks import check_positive_int
+from tinyconv._tracing import is_tracing
 
 GAP_MODES = ("pool-conv", "conv-pool")
 
@@ -79,11 +82,15 @@ class GAPHead(nn.Module):
             Logits of shape :math:`(B, \text{num\_classes})`.
         """
         if self.mode == "conv-pool":
-            return reduce(self.classifier(x), "b k h w -> b k", "mean")
+            return self.classifier(x).mean(dim=(2, 3))  # b k h w -> b k
         if isinstance(self.classifier, nn.Linear):
-            return self.classifier(reduce(x, "b c h w -> b c", "mean"))
-        pooled = reduce(x, "b c h w -> b c 1 1", "mean")
-        return rearrange(self.classifier(pooled), "b k 1 1 -> b k")
+            return self.classifier(x.mean(dim=(2, 3)))  # b c h w -> b c
+        pooled = x.mean(dim=(2, 3), keepdim=True)  # b c h w -> b c 1 1
+        return self.classifier(pooled).flatten(1)  # b k 1 1 -> b k
+
+    def receptive_field_after(self, field: Any) -> Any:
+        """Return ``field`` marked global: the average pool sees every position."""
+        return dataclasses.replace(field, is_global=True)
 
 
 class ConvHead(nn.Module):
@@ -132,11 +139,15 @@ class ConvHead(nn.Module):
             Logits of shape :math:`(B, \text{num\_classes})`.
 
         Raises:
-            ValueError: If the feature map is not ``kernel_size`` square.
+            ValueError: If the feature map is not ``kernel_size`` square (checked in eager
+                mode; under tracing the convolution itself fails on a wrong size).
         """
-        if tuple(x.shape[-2:]) != (self.kernel_size, self.kernel_size):
+        if not is_tracing(x) and tuple(x.shape[-2:]) != (
+            self.kernel_size,
+            self.kernel_size,
+        ):
             raise ValueError(
                 f"ConvHead expects a {self.kernel_size}x{self.kernel_size} feature map, "
                 f"got {tuple(x.shape[-2:])}; set kernel_size to the feature map size"
             )
-        return rearrange(self.classifier(x), "b k 1 1 -> b k")
+        return self.classifier(x).flatten(1)  # b k 1 1 -> b k

@@ -9,8 +9,9 @@ rounded up behind the caller's back, since every parameter counts here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
-from einops import reduce
 from torch import nn
 
 from tinyconv._checks import check_positive_int
@@ -116,9 +117,11 @@ class SqueezeExcite(nn.Module):
         Returns:
             Gates of shape :math:`(B, C)`, each in (0, 1) for a sigmoid gate.
         """
-        squeezed = reduce(x, "b c h w -> b c 1 1", "mean")
-        excited = self.expand(self.act(self.reduce(squeezed)))
-        return reduce(self.gate(excited), "b c 1 1 -> b c", "mean")
+        return self._gate_map(x).flatten(1)  # b c 1 1 -> b c
+
+    def _gate_map(self, x: torch.Tensor) -> torch.Tensor:
+        squeezed = x.mean(dim=(2, 3), keepdim=True)  # b c h w -> b c 1 1
+        return self.gate(self.expand(self.act(self.reduce(squeezed))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Rescale each channel of ``x`` by its gate.
@@ -129,4 +132,8 @@ class SqueezeExcite(nn.Module):
         Returns:
             Tensor of the same shape as ``x``.
         """
-        return x * self.gates(x)[:, :, None, None]
+        return x * self._gate_map(x)
+
+    def receptive_field_after(self, field: Any) -> Any:
+        """Return ``field`` unchanged: the gate rescales channels, the path is the identity."""
+        return field

@@ -105,7 +105,9 @@ def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
             variable is used when set and non-empty, else ``./data``.
 
     Returns:
-        The root as an absolute path (``~`` expanded); it need not exist.
+        The root as an absolute path, ``~`` expanded and symlinks resolved (so a
+        relative root means the same folder wherever it is used later); it need not
+        exist.
 
     Example:
         >>> resolve_data_root("/datasets").as_posix()
@@ -113,7 +115,7 @@ def resolve_data_root(root: str | os.PathLike[str] | None = None) -> Path:
     """
     if root is None:
         root = os.environ.get(DATA_ROOT_ENV_VAR) or "data"
-    return Path(root).expanduser().absolute()
+    return Path(root).expanduser().resolve()
 
 
 def _fix_advice(name: str, folder: str) -> str:

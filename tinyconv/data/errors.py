@@ -6,10 +6,12 @@ Both subclass a builtin so callers that already catch ``FileNotFoundError`` or
 
 from __future__ import annotations
 
+from tinyconv.errors import TinyconvError
+
 __all__ = ["CorruptDatasetError", "DatasetNotFoundError"]
 
 
-class DatasetNotFoundError(FileNotFoundError):
+class DatasetNotFoundError(TinyconvError, FileNotFoundError):
     """The raw files of a dataset are not where they were expected.
 
     The message names every missing path and how to fix it (pass a data
@@ -21,7 +23,7 @@ class DatasetNotFoundError(FileNotFoundError):
     """
 
 
-class CorruptDatasetError(ValueError):
+class CorruptDatasetError(TinyconvError, ValueError):
     """A raw dataset file exists but its size or MD5 checksum is wrong.
 
     The message names the file, the expected and actual MD5 and size, and the fix.

@@ -8,11 +8,12 @@ One concept per module: ``config`` (``TrainConfig``), ``device``, ``seed``, ``op
                   callbacks=[EarlyStopping("val_loss", patience=3)], checkpoint_path="last.pt")
 """
 
-from tinyconv.train.atomic import atomic_write
+from tinyconv.atomic import atomic_write
 from tinyconv.train.callbacks import Callback, EarlyStopping, TrainState
 from tinyconv.train.checkpoint import (
     Checkpoint,
     CheckpointError,
+    CheckpointExistsError,
     check_resumable,
     load_checkpoint,
     save_checkpoint,
@@ -30,6 +31,7 @@ __all__ = [
     "Callback",
     "Checkpoint",
     "CheckpointError",
+    "CheckpointExistsError",
     "EarlyStopping",
     "EpochRecord",
     "EvalResult",

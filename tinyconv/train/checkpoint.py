@@ -20,7 +20,10 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
-from tinyconv.train.atomic import atomic_write
+from tinyconv.atomic import atomic_write
+from tinyconv.errors import TinyconvError
+from tinyconv.model import TinyNet
+from tinyconv.model_file import model_record
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.history import History
 
@@ -28,10 +31,21 @@ CHECKPOINT_FORMAT = 1
 _KEYS = ("format", "epoch", "model", "optimizer", "scheduler", "config", "history", "rng")
 
 # Fields that may differ between the run that wrote a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = frozenset({"epochs", "device", "compile", "channels_last", "progress"})
+RESUMABLE_CHANGES = frozenset(
+    {"epochs", "device", "compile", "channels_last", "progress", "sync_every"}
+)
 
 
-class CheckpointError(RuntimeError):
+class CheckpointExistsError(TinyconvError, FileExistsError):
+    """``fit`` was asked to start a new run over an existing checkpoint.
+
+    Example:
+        >>> issubclass(CheckpointExistsError, FileExistsError)
+        True
+    """
+
+
+class CheckpointError(TinyconvError, RuntimeError):
     """A checkpoint file exists but cannot be read or does not hold a tinyconv checkpoint.
 
     Example:
@@ -97,6 +111,10 @@ def save_checkpoint(
 ) -> Path:
     """Write a checkpoint atomically (temporary file, fsync, ``os.replace``).
 
+    For a :class:`~tinyconv.TinyNet` the checkpoint also holds its model record
+    (architecture, class names, normalisation), so :func:`tinyconv.load` turns it into
+    the trained model without the code that built it.
+
     Args:
         path: Destination file; its directory must exist.
         model: The model (a ``torch.compile`` wrapper is unwrapped first).
@@ -124,10 +142,12 @@ def save_checkpoint(
         >>> load_checkpoint(path).epoch
         3
     """
+    inner = unwrap_model(model)
     payload = {
         "format": CHECKPOINT_FORMAT,
         "epoch": epoch,
-        "model": unwrap_model(model).state_dict(),
+        "model": inner.state_dict(),
+        "model_record": model_record(inner) if isinstance(inner, TinyNet) else None,
         "optimizer": optimizer.state_dict(),
         "scheduler": None if scheduler is None else scheduler.state_dict(),
         "config": config.to_dict(),
@@ -201,8 +221,8 @@ def load_checkpoint(
 def check_resumable(saved: TrainConfig, current: TrainConfig) -> None:
     """Check that a run with ``current`` may continue a checkpoint written with ``saved``.
 
-    Only ``epochs`` (more or fewer), ``device``, ``compile``, ``channels_last`` and
-    ``progress`` may change; with ``scheduler="onecycle"`` the epochs must match too, because
+    Only ``epochs`` (more or fewer), ``device``, ``compile``, ``channels_last``,
+    ``progress`` and ``sync_every`` may change; with ``scheduler="onecycle"`` the epochs must match too, because
     the cycle length does.
 
     Args:

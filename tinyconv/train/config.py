@@ -92,7 +92,11 @@ class TrainConfig:
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device string.
         compile: Wrap the forward pass in ``torch.compile``.
         channels_last: Store weights and inputs in ``torch.channels_last`` memory format.
-        progress: Show a tqdm bar; ``None`` shows it only when stderr is a terminal.
+        progress: ``None`` (default): a tqdm bar when stderr is a terminal, else one line per
+            epoch on stderr; ``True``: always the bar; ``False``: nothing.
+        sync_every: Look at the on-device finiteness flag every this many steps (and at the
+            end of each epoch). ``None`` means every step on the CPU, where looking costs
+            nothing, and every 50 steps on an accelerator, where it is a host sync.
 
     Example:
         >>> config = TrainConfig(epochs=3, optimizer="adam", lr=1e-3)
@@ -127,6 +131,7 @@ class TrainConfig:
     compile: bool = False
     channels_last: bool = False
     progress: bool | None = None
+    sync_every: int | None = None
 
     def __post_init__(self) -> None:
         inf = math.inf
@@ -164,6 +169,8 @@ class TrainConfig:
         _require_bool("compile", self.compile)
         _require_bool("channels_last", self.channels_last)
         _require_bool("progress", self.progress, optional=True)
+        if self.sync_every is not None:
+            _require_int("sync_every", self.sync_every, 1)
 
     @property
     def peak_lr(self) -> float:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, overload
 
-from tinyconv.train.atomic import atomic_write
+from tinyconv.atomic import atomic_write
 
 
 @dataclass(frozen=True)

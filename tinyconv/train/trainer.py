@@ -11,8 +11,8 @@ with ``NonFiniteLossError`` before the bad epoch can overwrite the last good che
 from __future__ import annotations
 
 import logging
-import math
 import os
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -23,8 +23,14 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from tinyconv.errors import TinyconvError
 from tinyconv.train.callbacks import Callback, TrainState
-from tinyconv.train.checkpoint import check_resumable, load_checkpoint, save_checkpoint
+from tinyconv.train.checkpoint import (
+    CheckpointExistsError,
+    check_resumable,
+    load_checkpoint,
+    save_checkpoint,
+)
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
 from tinyconv.train.evaluate import evaluate
@@ -59,7 +65,7 @@ class BatchLoader(Protocol):
     def __len__(self) -> int: ...
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(TinyconvError, RuntimeError):
     """The training loss became NaN or infinite; the last good checkpoint was kept.
 
     Args:
@@ -98,6 +104,7 @@ def fit(
     callbacks: Sequence[Callback] = (),
     checkpoint_path: str | os.PathLike[str] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
 ) -> History:
     """Train ``model`` in place on ``train_loader`` as ``config`` says.
 
@@ -111,6 +118,9 @@ def fit(
         callbacks: Run after every epoch; any returning ``True`` stops the run.
         checkpoint_path: Written atomically after every epoch, if given.
         resume: Continue from ``checkpoint_path`` if that file exists.
+        overwrite: Start a new run even though ``checkpoint_path`` exists (its old content is
+            replaced after the first epoch). Without it, or ``resume``, an existing
+            checkpoint is an error, so no finished run is lost by accident.
 
     Returns:
         The history of all finished epochs (including those before a resume).
@@ -119,6 +129,8 @@ def fit(
         ValueError: On an empty or length-less loader, a loader batch size that differs from
             ``config.batch_size``, ``resume`` without a path, or a checkpoint whose config
             does not match.
+        CheckpointExistsError: If ``checkpoint_path`` exists and neither ``resume`` nor
+            ``overwrite`` is set.
         NonFiniteLossError: If a training loss is NaN or infinite.
 
     Example:
@@ -134,6 +146,14 @@ def fit(
         raise ValueError("resume=True needs checkpoint_path (the file to continue from)")
     if eval_loader is not None and (not isinstance(eval_name, str) or not eval_name):
         raise ValueError(f"eval_name must be a non-empty string such as 'val', got {eval_name!r}")
+    if checkpoint_path is not None and not (resume or overwrite) and Path(checkpoint_path).exists():
+        raise CheckpointExistsError(
+            f"checkpoint {str(checkpoint_path)!r} already exists; pass resume=True to continue "
+            "it, overwrite=True to start a new run over it, or choose another checkpoint_path"
+        )
+    _check_label_range(model, train_loader, "train_loader")
+    if eval_loader is not None:
+        _check_label_range(model, eval_loader, "eval_loader")
     device = resolve_device(config.device)
     seed_everything(config.seed)
     model.to(device)
@@ -158,28 +178,39 @@ def fit(
     saved_epoch = done or None
     forward = torch.compile(model) if config.compile else model
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
-    show_progress = sys.stderr.isatty() if config.progress is None else config.progress
+    report = _Progress(config.progress)
+    sync_every = config.sync_every or (1 if device.type == "cpu" else ACCELERATOR_SYNC_EVERY)
+    # float64 sums on the device: identical to summing Python floats, with no sync per step
+    sum_dtype = torch.float32 if device.type == "mps" else torch.float64
 
     for epoch in range(done + 1, config.epochs + 1):
         started = time.perf_counter()
         if hasattr(train_loader, "set_epoch"):
             train_loader.set_epoch(epoch)
         lr = optimizer.param_groups[0]["lr"]
-        desc = f"epoch {epoch}/{config.epochs}"
-        batches = tqdm(train_loader, total=steps, desc=desc, disable=not show_progress)
+        batches = report.bar(train_loader, steps, f"epoch {epoch}/{config.epochs}")
         forward.train()
-        loss_sum, correct, samples = 0.0, torch.zeros((), dtype=torch.long, device=device), 0
+        loss_sum = torch.zeros((), dtype=sum_dtype, device=device)
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        first_bad = torch.zeros((), dtype=torch.long, device=device)  # 0: all finite so far
+        bad_loss = torch.zeros((), dtype=torch.float32, device=device)
+        samples = 0
         for step, (x, y) in enumerate(batches, start=1):
             x = x.to(device, non_blocking=True)
             if config.channels_last and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
             logits = forward(x)
-            loss = loss_fn(logits, y)
-            loss_value = loss.item()
-            if not math.isfinite(loss_value):
-                batches.close()
-                raise _non_finite(loss_value, epoch, step, steps, lr, checkpoint_path, saved_epoch)
+            loss = _loss(loss_fn, logits, y, epoch, step)
+            detached = loss.detach()
+            newly_bad = (first_bad == 0) & ~torch.isfinite(detached)
+            first_bad = torch.where(newly_bad, step, first_bad)
+            bad_loss = torch.where(newly_bad, detached.float(), bad_loss)
+            if step % sync_every == 0 or step == steps:
+                _raise_if_non_finite(
+                    first_bad, bad_loss, batches, epoch, steps, lr, checkpoint_path, saved_epoch
+                )
+                batches.set_postfix(loss=f"{detached.item():.4f}", refresh=False)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip is not None:
@@ -187,21 +218,23 @@ def fit(
             optimizer.step()
             if scheduler is not None and interval == "batch":
                 scheduler.step()
-            loss_sum += loss_value * y.shape[0]
-            correct += (logits.argmax(dim=1) == y).sum()
+            loss_sum += detached.to(sum_dtype) * y.shape[0]
+            correct += (logits.detach().argmax(dim=1) == y).sum()
             samples += y.shape[0]
-            batches.set_postfix(loss=f"{loss_value:.4f}", refresh=False)
         if samples == 0:
             raise ValueError(
                 f"train_loader has len {steps} but yielded no samples in epoch {epoch}"
             )
+        _raise_if_non_finite(
+            first_bad, bad_loss, batches, epoch, steps, lr, checkpoint_path, saved_epoch
+        )
         if scheduler is not None and interval == "epoch":
             scheduler.step()
         train_seconds = time.perf_counter() - started
         scores = None if eval_loader is None else evaluate(forward, eval_loader, device=device)
         record = EpochRecord(
             epoch=epoch,
-            train_loss=loss_sum / samples,
+            train_loss=float(loss_sum) / samples,
             train_acc=int(correct) / samples,
             eval_loss=None if scores is None else scores.loss,
             eval_acc=None if scores is None else scores.accuracy,
@@ -211,8 +244,7 @@ def fit(
             images_per_sec=samples / train_seconds,
         )
         history.append(record)
-        batches.set_postfix({k: f"{v:.4f}" for k, v in record.metrics().items()})
-        batches.close()
+        report.epoch_done(batches, record, config.epochs)
         logger.info("epoch %d/%d %s", epoch, config.epochs, _summary(record))
         state = TrainState(epoch, model, optimizer, config, history)
         stop = [callback.on_epoch_end(state) for callback in callbacks]  # every callback runs
@@ -233,6 +265,74 @@ def fit(
             logger.info("stopping after epoch %d: a callback asked to stop", epoch)
             break
     return history
+
+
+ACCELERATOR_SYNC_EVERY = 50
+"""Steps between looks at the finiteness flag on an accelerator when ``sync_every`` is None."""
+
+
+class _Progress:
+    """What ``fit`` shows while it trains: a tqdm bar, one line per epoch, or nothing."""
+
+    def __init__(self, setting: bool | None) -> None:
+        terminal = sys.stderr.isatty()
+        self.use_bar = setting is True or (setting is None and terminal)
+        self.use_lines = setting is None and not terminal
+
+    def bar(self, loader: Iterable[Any], steps: int, desc: str) -> Any:
+        # A pseudo-terminal may report 0 columns, which makes tqdm draw an empty bar.
+        columns = shutil.get_terminal_size().columns
+        return tqdm(loader, total=steps, desc=desc, disable=not self.use_bar, ncols=columns)
+
+    def epoch_done(self, bar: Any, record: EpochRecord, epochs: int) -> None:
+        bar.set_postfix({k: f"{v:.4f}" for k, v in record.metrics().items()})
+        bar.close()
+        if self.use_lines:
+            print(f"epoch {record.epoch}/{epochs} {_summary(record)}", file=sys.stderr, flush=True)
+
+
+def _loss(loss_fn: nn.Module, logits: Tensor, y: Tensor, epoch: int, step: int) -> Tensor:
+    """The training loss, with a label outside the model's classes named as such."""
+    try:
+        return loss_fn(logits, y)
+    except IndexError as error:  # CPU: "Target 9 is out of bounds."
+        raise ValueError(
+            f"epoch {epoch}, step {step}: the model has {logits.shape[-1]} outputs (classes "
+            f"0..{logits.shape[-1] - 1}) but label {int(y.max())} was seen; build the head "
+            f"with num_classes={int(y.max()) + 1} or more, or remap the labels"
+        ) from error
+
+
+def _check_label_range(model: nn.Module, loader: Any, name: str) -> None:
+    """Before training: every label a TensorLoader holds must be one of the model's classes."""
+    classes = getattr(getattr(model, "_orig_mod", model), "num_classes", None)
+    labels = getattr(getattr(loader, "dataset", None), "labels", None)
+    if not isinstance(classes, int) or not isinstance(labels, Tensor) or labels.numel() == 0:
+        return
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= classes:
+        bad = high if high >= classes else low
+        raise ValueError(
+            f"{name} holds label {bad} but the model has {classes} outputs (classes "
+            f"0..{classes - 1}); build the head with num_classes={max(high + 1, classes)} "
+            "(the dataset's class count), or remap the labels"
+        )
+
+
+def _raise_if_non_finite(
+    first_bad: Tensor,
+    bad_loss: Tensor,
+    batches: Any,
+    epoch: int,
+    steps: int,
+    lr: float,
+    path: str | os.PathLike[str] | None,
+    saved_epoch: int | None,
+) -> None:
+    bad_step = int(first_bad)  # the host sync, once per ``sync_every`` steps
+    if bad_step:
+        batches.close()
+        raise _non_finite(float(bad_loss), epoch, bad_step, steps, lr, path, saved_epoch)
 
 
 def _steps_per_epoch(loader: Any, config: TrainConfig) -> int:

@@ -2,7 +2,9 @@
 
 The new content goes to a temporary file in the target's directory, is flushed and fsynced,
 then ``os.replace`` swaps it in (atomic on POSIX and Windows). On any error the temporary
-file is removed and the old file, if any, is left untouched.
+file is removed and the old file, if any, is left untouched. The file gets the permissions a
+plain ``open(path, "w")`` would give it (``0o666`` less the umask), not the private ``0o600``
+of a temporary file.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         )
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as file:
             write(file)
             file.flush()
@@ -54,6 +57,13 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[BinaryIO], objec
         raise
     _fsync_directory(target.parent)
     return target
+
+
+def _umask() -> int:
+    """Return the process umask (reading it means setting it, so set it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -1,0 +1,40 @@
+"""The error types a user is meant to see, under one base class.
+
+Every error that tinyconv raises on purpose for bad input (a missing dataset, a
+corrupt file, a spec that does not fit, a results file of another setting)
+subclasses :class:`TinyconvError` and also the builtin it used to be, so
+``except ValueError`` keeps working while the ``tinyconv`` command can print
+these as one line and keep the traceback for anything unexpected.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ModelFileError", "SpecError", "TinyconvError"]
+
+
+class TinyconvError(Exception):
+    """Base of the errors tinyconv raises on purpose; the message names the fix.
+
+    Example:
+        >>> from tinyconv.data import DatasetNotFoundError
+        >>> issubclass(DatasetNotFoundError, TinyconvError)
+        True
+    """
+
+
+class SpecError(TinyconvError, ValueError):
+    """A spec dict or spec list is malformed: unknown kind, unknown or missing field, bad type.
+
+    Example:
+        >>> issubclass(SpecError, ValueError)
+        True
+    """
+
+
+class ModelFileError(TinyconvError, ValueError):
+    """A model file is unreadable, truncated, corrupt or not a tinyconv model file.
+
+    Example:
+        >>> issubclass(ModelFileError, ValueError)
+        True
+    """
