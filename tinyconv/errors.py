@@ -9,7 +9,13 @@ these as one line and keep the traceback for anything unexpected.
 
 from __future__ import annotations
 
-__all__ = ["ModelFileError", "SpecError", "TinyconvError"]
+__all__ = [
+    "MissingExtraError",
+    "ModelFileError",
+    "ResultsMismatchError",
+    "SpecError",
+    "TinyconvError",
+]
 
 
 class TinyconvError(Exception):
@@ -36,5 +42,23 @@ class ModelFileError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ModelFileError, ValueError)
+        True
+    """
+
+
+class MissingExtraError(TinyconvError, ImportError):
+    """An optional dependency is missing; the message names the extra that installs it.
+
+    Example:
+        >>> issubclass(MissingExtraError, ImportError)
+        True
+    """
+
+
+class ResultsMismatchError(TinyconvError, ValueError):
+    """A results file belongs to another setting (recipe, epochs, data size) than this run.
+
+    Example:
+        >>> issubclass(ResultsMismatchError, ValueError)
         True
     """

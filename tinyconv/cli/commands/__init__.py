@@ -1,0 +1,1 @@
+"""Subcommands of the ``tinyconv`` command, one module each (discovered, not listed)."""
