@@ -1,4 +1,4 @@
-"""``summary``: a per-layer table of output shape, parameters, receptive field and MACs.
+"""``summary``: a per-layer table of output shape, parameters, receptive field, MACs and bytes.
 
 Parameters are exact and independent of the display depth: the total comes from
 :func:`~tinyconv.parameters.count_parameters` and each row counts the parameters
@@ -8,6 +8,12 @@ operations per image in convolutions and linear layers (one MAC is two FLOPs in
 pooling, SE rescaling) is not counted. Shapes come from one forward pass of a
 zero image in eval mode without gradients, after which every module's training
 flag is restored, so BatchNorm statistics and the model's mode are untouched.
+
+Two device costs come with the table. **Peak activation memory** is the largest sum of
+activation tensors alive at once during one inference at batch 1 (see
+:func:`tinyconv.device_costs.activation_steps` for the exact rule), in fp32 bytes; per
+row it is that peak while the row's operations run. **Int8 weight bytes** are what
+per-channel int8 weights take (:func:`tinyconv.device_costs.int8_weight_bytes`).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from tinyconv.device_costs import ActivationStep, activation_steps, int8_weight_bytes, module_peak
 from tinyconv.eval_mode import eval_mode
 from tinyconv.parameters import count_parameters
 from tinyconv.receptive_field import ReceptiveField
@@ -24,6 +31,11 @@ from tinyconv.receptive_field import ReceptiveField
 COUNTING_NOTE = (
     "Parameters: every tensor once; BatchNorm affine weights count, running statistics "
     "(buffers) do not. MACs: multiply-accumulates per image in conv and linear layers."
+)
+MEMORY_NOTE = (
+    "Peak act: largest sum of activation tensors alive at once (batch 1, fp32 bytes; "
+    "int8 is a quarter). Int8 W: 1 byte per conv/linear weight + 4-byte scale per output "
+    "channel, 4 bytes per other parameter."
 )
 
 
@@ -65,20 +77,29 @@ class ModelSummary:
         total_params: All parameters, shared tensors once.
         trainable_params: Parameters with ``requires_grad=True``.
         total_macs: Multiply-accumulates per image over the whole model.
+        peak_activation_bytes: Peak activation memory at batch 1 in fp32 bytes, or
+            ``None`` if ``torch.fx`` cannot trace the model.
+        int8_weight_bytes: Bytes of every parameter stored as per-channel int8 weights
+            (see the module docstring).
+        layer_peak_activation_bytes: Per row, the peak while that row's operations run
+            (fp32 bytes; ``None`` where unknown).
+        layer_int8_weight_bytes: Per row, int8 bytes of the parameters it owns.
 
     Example:
         >>> from tinyconv import ConvSpec, GAPHeadSpec, build
         >>> table = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)]))
         >>> table.input_shape, table.total_params, table.total_macs
         ((1, 28, 28), 168, 48752)
+        >>> table.peak_activation_bytes, table.int8_weight_bytes  # ReLU: (5408 + 5408) * 4
+        (43264, 288)
         >>> [row["name"] for row in table.to_dicts()]
         ['conv1', 'head']
         >>> for line in str(table).splitlines()[2:6]:
         ...     print(line)
-        Layer  Type       Output shape  Params      RF    MACs
-        ------------------------------------------------------
-        conv1  ConvBlock  8x26x26           88       3  48,672
-        head   GAPHead    10                80  global      80
+        Layer  Type       Output shape  Params      RF    MACs  Peak act  Int8 W
+        ------------------------------------------------------------------------
+        conv1  ConvBlock  8x26x26           88       3  48,672    43,264     168
+        head   GAPHead    10                80  global      80    21,664     120
     """
 
     rows: tuple[SummaryRow, ...]
@@ -86,6 +107,10 @@ class ModelSummary:
     total_params: int
     trainable_params: int
     total_macs: int
+    peak_activation_bytes: int | None = None
+    int8_weight_bytes: int = 0
+    layer_peak_activation_bytes: tuple[int | None, ...] = ()
+    layer_int8_weight_bytes: tuple[int, ...] = ()
 
     def to_dicts(self) -> list[dict[str, object]]:
         """Return the rows as plain dictionaries."""
@@ -93,7 +118,9 @@ class ModelSummary:
 
     def __str__(self) -> str:
         """Render the table with totals and what is counted."""
-        header = ("Layer", "Type", "Output shape", "Params", "RF", "MACs")
+        header = ("Layer", "Type", "Output shape", "Params", "RF", "MACs", "Peak act", "Int8 W")
+        peaks = self.layer_peak_activation_bytes or (None,) * len(self.rows)
+        int8 = self.layer_int8_weight_bytes or (None,) * len(self.rows)
         lines = [
             (
                 row.name,
@@ -102,8 +129,10 @@ class ModelSummary:
                 f"{row.params:,}",
                 "global" if row.receptive_field is None else str(row.receptive_field),
                 f"{row.macs:,}",
+                "-" if peak is None else f"{peak:,}",
+                "-" if weights is None else f"{weights:,}",
             )
-            for row in self.rows
+            for row, peak, weights in zip(self.rows, peaks, int8, strict=True)
         ]
         widths = [max(len(cell) for cell in column) for column in zip(header, *lines, strict=True)]
 
@@ -114,6 +143,7 @@ class ModelSummary:
 
         rule = "-" * len(fmt(header))
         shape = "x".join(map(str, self.input_shape))
+        peak = "-" if self.peak_activation_bytes is None else f"{self.peak_activation_bytes:,}"
         return "\n".join(
             [
                 f"Input: {shape}",
@@ -125,7 +155,10 @@ class ModelSummary:
                 f"Total params: {self.total_params:,}",
                 f"Trainable params: {self.trainable_params:,}",
                 f"MACs per image: {self.total_macs:,}",
+                f"Peak activation memory (batch 1, fp32): {peak} bytes",
+                f"Int8 weight bytes: {self.int8_weight_bytes:,}",
                 COUNTING_NOTE,
+                MEMORY_NOTE,
             ]
         )
 
@@ -240,12 +273,18 @@ def summary(
     finally:
         for handle in handles:
             handle.remove()
+    try:
+        steps: tuple[ActivationStep, ...] | None = activation_steps(model, shape)
+    except Exception:  # a model torch.fx cannot trace: its peak memory is unknown
+        steps = None
     seen: set[int] = set()
     field = ReceptiveField()
     rows = []
+    int8_rows = []
     for name, module in rows_modules:
         own = [p for p in module.parameters() if id(p) not in seen]
         seen.update(id(p) for p in own)
+        int8_rows.append(int8_weight_bytes(model, own))
         field = field.through(module)
         rows.append(
             SummaryRow(
@@ -269,10 +308,17 @@ def summary(
                 macs=0,
             )
         )
+        int8_rows.append(int8_weight_bytes(model, unlisted))
+    peaks = [None if steps is None else 4 * module_peak(steps, n) for n, _ in rows_modules]
+    peaks += [None] if unlisted else []  # parameters with no operations of their own
     return ModelSummary(
         rows=tuple(rows),
         input_shape=shape,
         total_params=count_parameters(model),
         trainable_params=count_parameters(model, trainable_only=True),
         total_macs=sum(macs.values()),
+        peak_activation_bytes=None if steps is None else 4 * module_peak(steps, ""),
+        int8_weight_bytes=int8_weight_bytes(model),
+        layer_peak_activation_bytes=tuple(peaks),
+        layer_int8_weight_bytes=tuple(int8_rows),
     )
