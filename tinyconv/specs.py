@@ -23,13 +23,12 @@ is one dataclass in one file; nothing else lists the kinds.
 from __future__ import annotations
 
 import dataclasses
-import typing
 from collections.abc import Mapping, Sequence
-from types import NoneType, UnionType
 from typing import Any, ClassVar
 
 from torch import nn
 
+from tinyconv._dataclass_dicts import fields_from_dict
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
 from tinyconv.errors import SpecError
 
@@ -147,28 +146,6 @@ class BlockSpec:
         return {"kind": self.kind, **self.arguments()}
 
 
-def _accepts(annotation: Any, value: Any) -> bool:
-    """Whether a JSON value fits a field annotation made of int, float, bool, str and None."""
-    if isinstance(annotation, UnionType) or typing.get_origin(annotation) is typing.Union:
-        return any(_accepts(option, value) for option in typing.get_args(annotation))
-    if annotation is NoneType:
-        return value is None
-    if annotation is bool:
-        return isinstance(value, bool)
-    if annotation is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if annotation is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
-    if annotation is str:
-        return isinstance(value, str)
-    return False
-
-
-def _field_types(cls: type[BlockSpec]) -> dict[str, Any]:
-    hints = typing.get_type_hints(cls)
-    return {field.name: hints[field.name] for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-
-
 def spec_from_dict(data: Mapping[str, Any]) -> BlockSpec:
     """Rebuild a spec from :meth:`BlockSpec.to_dict` output (or hand-written JSON).
 
@@ -198,22 +175,8 @@ def spec_from_dict(data: Mapping[str, Any]) -> BlockSpec:
         known = ", ".join(sorted(BlockSpec.registry))
         raise SpecError(f"unknown spec kind {kind!r}; known kinds: {known}")
     cls = BlockSpec.registry[kind]
-    types = _field_types(cls)
-    fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    label = f"kind {kind!r} ({cls.__name__})"
     values = {key: value for key, value in data.items() if key != "kind"}
-    for key, value in values.items():
-        if key not in fields:
-            raise SpecError(f"unknown field {key!r} for {label}; known fields: {', '.join(fields)}")
-        if not _accepts(types[key], value):
-            raise SpecError(f"field {key!r} of {label} must be {types[key]}, got {value!r}")
-        if types[key] is float or (float in typing.get_args(types[key]) and value is not None):
-            values[key] = float(value)
-    for name, field in fields.items():
-        no_default = field.default is dataclasses.MISSING
-        if name not in values and no_default and field.default_factory is dataclasses.MISSING:
-            raise SpecError(f"missing field {name!r} for {label}; it has no default")
-    return cls(**values)
+    return cls(**fields_from_dict(cls, values, f"kind {kind!r} ({cls.__name__})"))
 
 
 def specs_to_list(specs: Sequence[BlockSpec]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ import pytest
 from examples_loader import load_example
 
 from tinyconv import ConvHeadSpec, ConvSpec, GAPHeadSpec, SESpec, count_parameters, summary
+from tinyconv.data import Rotation
 
 PINNED_PARAMS = {
     "mnist_v1": 7_200,
@@ -50,11 +51,11 @@ def test_versions_differ_as_the_table_says() -> None:
     # V4: StepLR(step 7, gamma 0.1), nothing else.
     assert v4.specs == v3.specs
     assert (v4.train.scheduler, v4.train.step_size, v4.train.gamma) == ("step", 7, 0.1)
-    assert v4.rotation_degrees == 0
+    assert v4.augment == ()
     # V5: rotation ±10° with the reference's fill (1 of 255) and StepLR(lr 0.1, 9, 0.18).
     assert v5.specs == v3.specs
     assert (v5.train.lr, v5.train.step_size, v5.train.gamma) == (0.1, 9, 0.18)
-    assert (v5.rotation_degrees, v5.rotation_fill) == (10.0, 1 / 255)
+    assert v5.augment == (Rotation(degrees=10.0, fill=1 / 255),)
     for recipe in (v1, v2, v3, v4, v5):
         assert recipe.train.epochs == 15
 

@@ -40,7 +40,7 @@ def test_rows_markdown_and_rst(tmp_path: Path) -> None:
     write_results(tmp_path, "a_recipe", [0.990])
     rows = results_rows(tmp_path)
     assert [row[0] for row in rows] == ["a_recipe", "b_recipe"]
-    assert rows[1][1:6] == ("5,893", "2", "99.50 % ± 0.14", "99.40 %", "2/2")
+    assert rows[1][1:6] == ("5,893", "2", "99.50 % ± 0.14", "99.40 %", "2/2 (≥ 99.4 %)")
     markdown = results_markdown(tmp_path).splitlines()
     assert markdown[0] == "| " + " | ".join(HEADER) + " |" and len(markdown) == 4
     rst = results_rst(tmp_path)

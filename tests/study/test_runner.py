@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
-from tinyconv.data import ImageDataset
+from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.errors import ResultsMismatchError
 from tinyconv.study import Recipe, aggregate, load_results, run_study
 from tinyconv.study.runner import results_path
-from tinyconv.train import TrainConfig
+from tinyconv.train import TrainConfig, evaluate, fit
 
 
 def synthetic_digits(count: int, seed: int) -> ImageDataset:
@@ -84,13 +89,78 @@ def test_each_seed_is_saved_and_finished_seeds_are_skipped(
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
+def with_epochs(recipe: Recipe, epochs: int) -> Recipe:
+    return replace(recipe, train=replace(recipe.train, epochs=epochs))
+
+
 def test_a_results_file_of_another_setting_is_refused(
     tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
 ) -> None:
     train, test = bands
-    run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu", epochs=1)
-    with pytest.raises(ValueError, match=r"different setting .*epochs.*another --out"):
-        run_study(TINY, [1], train, test, out_dir=tmp_path, device="cpu", epochs=2)
+    run_study(with_epochs(TINY, 1), [0], train, test, out_dir=tmp_path, device="cpu")
+    with pytest.raises(ResultsMismatchError, match=r"different setting .*epochs.*another --out"):
+        run_study(with_epochs(TINY, 2), [1], train, test, out_dir=tmp_path, device="cpu")
+
+
+def test_the_results_file_records_what_ran(
+    tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
+) -> None:
+    train, test = bands
+    data = run_study(with_epochs(TINY, 1), [0], train, test, out_dir=tmp_path, device="cpu")
+    assert data["epochs"] == data["recipe"]["train"]["epochs"] == 1
+    assert data["seeds"]["0"]["epochs"] == 1
+    assert Recipe.from_dict(data["recipe"]) == with_epochs(TINY, 1)
+    for path in (results_path(tmp_path, TINY), tmp_path / "tiny" / "seed0.model.pt"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~current_umask(), path
+
+
+def current_umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_each_seed_leaves_a_model_file_that_reproduces_its_score(
+    tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
+) -> None:
+    train, test = bands
+    data = run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu")
+    model = tinyconv.load(tmp_path / "tiny" / "seed0.model.pt")
+    loader = TensorLoader(test, 50)
+    assert evaluate(model, loader).accuracy == data["seeds"]["0"]["final_test_acc"]
+    assert model.metadata == {
+        "recipe": "tiny",
+        "seed": 0,
+        "final_test_acc": pytest.approx(data["seeds"]["0"]["final_test_acc"]),
+    }
+    assert not (tmp_path / "tiny" / "seed0.ckpt").exists()  # the seed is finished
+
+
+def test_an_interrupted_seed_resumes_and_says_so(
+    tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
+) -> None:
+    """A checkpoint left by a killed seed is continued; the result equals an unbroken run."""
+    train, test = bands
+    three = with_epochs(TINY, 3)
+    unbroken = run_study(three, [0], train, test, out_dir=tmp_path / "a", device="cpu")
+    # What a kill after epoch 1 leaves behind: the checkpoint of a 1-epoch run of this recipe.
+    folder = tmp_path / "b" / "tiny"
+    folder.mkdir(parents=True)
+    model = three.build_model(seed=0)
+    config = replace(three.train, seed=0, epochs=1)
+    loader = TensorLoader(train, 32, shuffle=True, seed=0)
+    fit(model, loader, config, checkpoint_path=folder / "seed0.ckpt")
+    events: list[str] = []
+    broken = run_study(
+        three, [0, 1], train, test, out_dir=tmp_path / "b", device="cpu", on_event=events.append
+    )
+    assert events[:2] == ["seed 0: resuming after epoch 1", "seed 1: training 3 epochs"]
+    assert broken["seeds"]["0"]["resumed_after_epoch"] == 1
+    for key in ("final_test_acc", "final_train_acc", "best_test_acc"):
+        assert broken["seeds"]["0"][key] == unbroken["seeds"]["0"][key]
+    again: list[str] = []
+    run_study(three, [0], train, test, out_dir=tmp_path / "b", device="cpu", on_event=again.append)
+    assert again == ["seed 0: already finished, skipped"]
 
 
 def test_runs_on_other_data_are_not_mixed_in(
@@ -99,7 +169,7 @@ def test_runs_on_other_data_are_not_mixed_in(
     train, test = bands
     run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu")
     smaller = train.subset(range(128))
-    with pytest.raises(ValueError, match=r"train_samples=\[256\], but this study has 128"):
+    with pytest.raises(ResultsMismatchError, match=r"train_samples=\[256\], but this study"):
         run_study(TINY, [0, 1], smaller, test, out_dir=tmp_path, device="cpu")
 
 
@@ -125,7 +195,7 @@ def test_aggregate_reports_final_epoch_statistics() -> None:
         }
         for seed, (final, best) in enumerate([(0.993, 0.995), (0.995, 0.996), (0.997, 0.997)])
     }
-    row = aggregate({"seeds": runs})
+    row = aggregate({"seeds": runs}, target=0.994)
     assert row["seeds"] == 3
     assert row["final_mean"] == pytest.approx(0.995)
     assert row["final_std"] == pytest.approx(0.002)  # sample standard deviation

@@ -16,11 +16,11 @@ import argparse
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tinyconv.errors import TinyconvError
 
-__all__ = ["main"]
+__all__ = ["main", "run_guarded"]
 
 
 def _commands() -> list[object]:
@@ -82,8 +82,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 for a known error (printed as one line).
     """
     args = build_parser().parse_args(argv)
+    return run_guarded(lambda: args.run(args))
+
+
+def run_guarded(command: Callable[[], int | None]) -> int:
+    """Run ``command``, printing a known error as one line instead of a traceback.
+
+    Args:
+        command: The work to do; returns an exit status or ``None`` for 0.
+
+    Returns:
+        Its exit status, 2 after a :class:`~tinyconv.errors.TinyconvError`, 130 after
+        Ctrl-C. Any other exception propagates with its traceback.
+    """
     try:
-        return int(args.run(args) or 0)
+        return int(command() or 0)
     except TinyconvError as error:
         print(one_line(error), file=sys.stderr)
         return 2

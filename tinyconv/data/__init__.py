@@ -12,12 +12,29 @@ Typical use::
             ...
 """
 
-from .augment import RandomAffine, RandomRotation, random_affine, random_rotate
+from .augment import (
+    RandomAffine,
+    RandomHorizontalFlip,
+    RandomRotation,
+    random_affine,
+    random_hflip,
+    random_rotate,
+)
+from .augment_specs import (
+    AUGMENTATIONS,
+    Affine,
+    AugmentSpec,
+    HorizontalFlip,
+    Rotation,
+    augment_from_dict,
+    make_augmentation,
+)
 from .checksums import RAW_FILES, RawFileSpec, clear_checksum_cache, file_md5, verify_file
 from .datasets import (
     DATA_ROOT_ENV_VAR,
     DATASET_STATS,
     DatasetStats,
+    dataset_info,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
@@ -30,25 +47,35 @@ from .split import resolve_val_count, train_val_split
 from .warp import affine_batch, rotate_batch
 
 __all__ = [
+    "AUGMENTATIONS",
     "DATASET_STATS",
     "DATA_ROOT_ENV_VAR",
     "RAW_FILES",
+    "Affine",
+    "AugmentSpec",
     "Augmentation",
     "CorruptDatasetError",
     "DatasetNotFoundError",
     "DatasetStats",
+    "HorizontalFlip",
     "ImageDataset",
     "RandomAffine",
+    "RandomHorizontalFlip",
     "RandomRotation",
     "RawFileSpec",
+    "Rotation",
     "TensorLoader",
     "affine_batch",
+    "augment_from_dict",
     "clear_checksum_cache",
+    "dataset_info",
     "file_md5",
     "load_dataset",
     "load_fashion_mnist",
     "load_mnist",
+    "make_augmentation",
     "random_affine",
+    "random_hflip",
     "random_rotate",
     "resolve_data_root",
     "resolve_val_count",

@@ -1,4 +1,4 @@
-"""Random batched augmentation: rotations and small affine moves, functional and Module forms.
+"""Random batched augmentation: rotations, affine moves and flips, functional and Module forms.
 
 Parameters (angles, shifts, zooms) are drawn per image on the CPU from an
 optional ``torch.Generator`` and then applied on the images' device by
@@ -17,9 +17,11 @@ from .warp import Interpolation, _check_images, _check_interpolation, affine_bat
 
 __all__ = [
     "RandomAffine",
+    "RandomHorizontalFlip",
     "RandomRotation",
     "affine_batch",
     "random_affine",
+    "random_hflip",
     "random_rotate",
     "rotate_batch",
 ]
@@ -252,3 +254,61 @@ class RandomAffine(nn.Module):
             f"degrees={self.degrees}, translate={self.translate}, scale={self.scale}, "
             f"fill={self.fill}, interpolation={self.interpolation!r}"
         )
+
+
+def random_hflip(
+    images: Tensor, p: float = 0.5, *, generator: torch.Generator | None = None
+) -> Tensor:
+    """Mirror each image left-right with probability ``p``.
+
+    Args:
+        images: Float images ``[B, C, H, W]``.
+        p: Probability of flipping each image, in ``[0, 1]``.
+        generator: CPU generator for the coin flips.
+
+    Returns:
+        Images of the same shape, dtype and device.
+
+    Raises:
+        ValueError: If ``p`` is outside ``[0, 1]``.
+
+    Example:
+        >>> x = torch.arange(4.0).reshape(1, 1, 2, 2)
+        >>> random_hflip(x, p=1.0)[0, 0].tolist()
+        [[1.0, 0.0], [3.0, 2.0]]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"flip probability p must lie in [0, 1], got {p}")
+    flip = torch.rand(images.shape[0], generator=generator) < p
+    mask = flip.to(images.device).view(-1, 1, 1, 1)
+    return torch.where(mask, images.flip(-1), images)
+
+
+class RandomHorizontalFlip(nn.Module):
+    """Module form of :func:`random_hflip`; call it as ``flip(images, generator)``.
+
+    Args:
+        p: Probability of flipping each image.
+
+    Shape:
+        - Input: :math:`(B, C, H, W)` float images, and an optional CPU ``torch.Generator``.
+        - Output: :math:`(B, C, H, W)`, same dtype and device.
+
+    Example:
+        >>> RandomHorizontalFlip(0.5)(torch.rand(2, 1, 28, 28)).shape
+        torch.Size([2, 1, 28, 28])
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"flip probability p must lie in [0, 1], got {p}")
+        self.p = float(p)
+
+    def forward(self, images: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """Flip each image with probability ``p`` (see :func:`random_hflip`)."""
+        return random_hflip(images, self.p, generator=generator)
+
+    def extra_repr(self) -> str:
+        """Describe the settings."""
+        return f"p={self.p}"

@@ -1,38 +1,56 @@
 """``Recipe``: everything that defines one training experiment, as data.
 
-A recipe names a model (its block specs), a training configuration, the data
-augmentation and the parameter budget. :func:`run_seed` trains it once for one
-seed on the full training set and scores the test set after every epoch for the
-record (never to choose anything).
+A recipe names its dataset (from the registry in :mod:`tinyconv.data`), the model
+(its block specs), a training configuration, the augmentation (as specs) and the
+parameter budget. It round-trips through JSON (:meth:`Recipe.to_dict`,
+:meth:`Recipe.from_dict`), so a results file, a search trial or a file a user
+writes can rebuild it. :func:`run_seed` trains it once for one seed on the full
+training set and scores the test set after every epoch for the record (never to
+choose anything).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+import json
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
-from tinyconv.data import ImageDataset, RandomRotation, TensorLoader
+from tinyconv.data import (
+    AugmentSpec,
+    ImageDataset,
+    TensorLoader,
+    augment_from_dict,
+    dataset_info,
+    make_augmentation,
+)
+from tinyconv.errors import SpecError
 from tinyconv.model import TinyNet, build
 from tinyconv.parameters import check_budget, count_parameters
-from tinyconv.specs import BlockSpec
+from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
 from tinyconv.train import TrainConfig, fit, resolve_device
+
+RECIPE_FORMAT_VERSION = 1
+"""Version of the dict layout of :meth:`Recipe.to_dict`."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class Recipe:
-    """One experiment: model specs, training config, augmentation and budget.
+    """One experiment: dataset, model specs, training config, augmentation and budget.
 
     Args:
         name: Short identifier, used for result files (``results/<name>.json``).
         description: One line saying what this recipe changes.
+        dataset: Registered dataset name (``"mnist"``, ``"fashion_mnist"``); the model
+            is built for its image shape and class count.
         specs: The model's block specs, in order.
         train: The training configuration (its ``seed`` is replaced per run).
-        rotation_degrees: Random rotation range ``[-d, d]`` for training images; 0 for none.
-        rotation_fill: Value of uncovered corners after rotation, on the [0, 1] image scale.
+        augment: Training augmentation specs, applied in order.
         max_params: Parameter budget the model must meet.
         eval_batch_size: Batch size for scoring the test set.
 
@@ -43,49 +61,129 @@ class Recipe:
         ...     specs=(ConvSpec(out_channels=4), GAPHeadSpec(num_classes=10)),
         ...     train=TrainConfig(epochs=1),
         ... )
-        >>> recipe.build_model().num_classes
+        >>> recipe.build_model(seed=0).num_classes
         10
+        >>> Recipe.from_dict(json.loads(json.dumps(recipe.to_dict()))) == recipe
+        True
     """
 
     name: str
     description: str = ""
+    dataset: str = "mnist"
     specs: tuple[BlockSpec, ...]
     train: TrainConfig
-    rotation_degrees: float = 0.0
-    rotation_fill: float = 0.0
+    augment: tuple[AugmentSpec, ...] = ()
     max_params: int = 8000
     eval_batch_size: int = 1000
 
-    def build_model(self) -> TinyNet:
-        """Build a fresh model from the specs and check it against the budget.
+    def build_model(self, seed: int | None = None) -> TinyNet:
+        """Build a fresh model for the recipe's dataset and check it against the budget.
+
+        Args:
+            seed: Seed for the initial weights (see :func:`tinyconv.build`).
 
         Returns:
-            The model.
+            The model, knowing its dataset, class names and normalisation.
 
         Raises:
             BudgetExceededError: If the model has more than ``max_params`` parameters.
+            ValueError: If the specs do not fit the dataset's images or classes.
         """
-        model = build(self.specs, num_classes=10)
+        info = dataset_info(self.dataset)
+        channels, height, width = info.image_shape
+        model = build(
+            self.specs,
+            in_channels=channels,
+            input_size=(height, width),
+            num_classes=len(info.classes),
+            seed=seed,
+        )
         check_budget(model, self.max_params)
+        model.dataset = self.dataset
+        model.class_names = info.classes
+        model.normalization = {"mean": [info.mean] * channels, "std": [info.std] * channels}
+        model.metadata = {"recipe": self.name}
         return model
 
-    def augmentation(self) -> RandomRotation | None:
-        """Return the training augmentation, or ``None``."""
-        if self.rotation_degrees == 0:
-            return None
-        return RandomRotation(self.rotation_degrees, fill=self.rotation_fill)
+    def augmentation(self) -> Callable[..., torch.Tensor] | None:
+        """Return the training augmentation as one callable, or ``None``."""
+        return make_augmentation(self.augment)
 
     def to_dict(self) -> dict[str, Any]:
-        """Describe the recipe as JSON-able data (specs by their repr)."""
+        """Describe the recipe as JSON-able data (specs and augmentation as dicts).
+
+        Returns:
+            A dict that :meth:`from_dict` turns back into an equal recipe.
+        """
         return {
+            "version": RECIPE_FORMAT_VERSION,
             "name": self.name,
             "description": self.description,
-            "specs": [repr(spec) for spec in self.specs],
+            "dataset": self.dataset,
+            "specs": specs_to_list(self.specs),
             "train": self.train.to_dict(),
-            "rotation_degrees": self.rotation_degrees,
-            "rotation_fill": self.rotation_fill,
+            "augment": [spec.to_dict() for spec in self.augment],
             "max_params": self.max_params,
+            "eval_batch_size": self.eval_batch_size,
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Recipe:
+        """Rebuild a recipe from :meth:`to_dict` output (or a hand-written JSON file).
+
+        Args:
+            data: The recipe's dict.
+
+        Returns:
+            The recipe.
+
+        Raises:
+            SpecError: For a wrong version, unknown or missing keys, or a bad spec,
+                augmentation, dataset or training config; the message names which.
+        """
+        if not isinstance(data, Mapping):
+            raise SpecError(f"a recipe must be a JSON object, got {type(data).__name__}")
+        if data.get("version") != RECIPE_FORMAT_VERSION:
+            raise SpecError(
+                f"recipe format version {data.get('version')!r} is not supported; this "
+                f"tinyconv reads version {RECIPE_FORMAT_VERSION}"
+            )
+        known = {field.name for field in dataclasses.fields(cls)} | {"version"}
+        unknown = sorted(set(data) - known)
+        missing = sorted({"name", "specs", "train"} - set(data))
+        if unknown or missing:
+            problem = f"unknown keys {unknown}" if unknown else f"missing keys {missing}"
+            raise SpecError(f"recipe has {problem}; known keys: {', '.join(sorted(known))}")
+        try:
+            train = TrainConfig.from_dict(data["train"])
+        except (TypeError, ValueError) as error:
+            raise SpecError(f"recipe 'train': {error}") from error
+        dataset = data.get("dataset", "mnist")
+        dataset_info(dataset)
+        return cls(
+            name=str(data["name"]),
+            description=str(data.get("description", "")),
+            dataset=dataset,
+            specs=specs_from_list(data["specs"]),
+            train=train,
+            augment=tuple(augment_from_dict(item) for item in data.get("augment", ())),
+            max_params=int(data.get("max_params", 8000)),
+            eval_batch_size=int(data.get("eval_batch_size", 1000)),
+        )
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the recipe as a JSON file (atomically).
+
+        Args:
+            path: Destination file.
+
+        Returns:
+            The path written.
+        """
+        from tinyconv.atomic import atomic_write
+
+        text = json.dumps(self.to_dict(), indent=1) + "\n"
+        return atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
 def run_seed(
@@ -95,35 +193,33 @@ def run_seed(
     test_set: ImageDataset,
     *,
     device: str = "auto",
-    epochs: int | None = None,
     progress: bool | None = None,
-) -> dict[str, Any]:
+    checkpoint_path: str | os.PathLike[str] | None = None,
+) -> tuple[dict[str, Any], TinyNet]:
     """Train ``recipe`` once with ``seed``, scoring ``test_set`` after every epoch.
 
+    With ``checkpoint_path`` the run is checkpointed after every epoch and, if the
+    file exists, continued from it: a killed run ends with the same weights and
+    metrics as an unbroken one.
+
     Args:
-        recipe: What to train.
+        recipe: What to train (its ``train.epochs`` is the number of epochs).
         seed: Seed for weights, shuffling, augmentation and dropout.
         train_set: Training images (all of them for a reproduction).
         test_set: Images scored after every epoch, for the record only.
         device: ``"auto"`` or a device string.
-        epochs: Override ``recipe.train.epochs`` (for smoke runs).
-        progress: Show a progress bar (``None``: only on a terminal).
+        progress: As :attr:`tinyconv.train.TrainConfig.progress`.
+        checkpoint_path: Where to checkpoint (and resume from), or ``None``.
 
     Returns:
-        A JSON-able dict: seed, device, params, epochs, the numbers of training and
-        test images, per-epoch history, the final and
-        the best epoch's test accuracy (the best is for information only), the
-        final training accuracy and the wall time in seconds.
+        A JSON-able result (seed, device, params, epochs, the numbers of training and
+        test images, per-epoch history, the final and the best epoch's test accuracy —
+        the best for information only —, the final training accuracy, the training
+        wall time in seconds summed over epochs, and the epoch it resumed after), and
+        the trained model.
     """
-    torch.manual_seed(seed)
-    model = recipe.build_model()
-    config = dataclasses.replace(
-        recipe.train,
-        seed=seed,
-        device=device,
-        epochs=epochs or recipe.train.epochs,
-        progress=progress,
-    )
+    model = recipe.build_model(seed=seed)
+    config = dataclasses.replace(recipe.train, seed=seed, device=device, progress=progress)
     target = resolve_device(device)
     train_loader = TensorLoader(
         train_set,
@@ -134,11 +230,23 @@ def run_seed(
         augment=recipe.augmentation(),
     )
     test_loader = TensorLoader(test_set, recipe.eval_batch_size, device=target)
-    start = time.perf_counter()
-    history = fit(model, train_loader, config, eval_loader=test_loader, eval_name="test")
-    wall = time.perf_counter() - start
+    resumed = 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        from tinyconv.train import load_checkpoint
+
+        resumed = load_checkpoint(checkpoint_path).epoch
+    history = fit(
+        model,
+        train_loader,
+        config,
+        eval_loader=test_loader,
+        eval_name="test",
+        checkpoint_path=checkpoint_path,
+        resume=checkpoint_path is not None,
+    )
     best = history.best("test_acc")
-    return {
+    model.metadata.update(seed=seed, final_test_acc=history.final.eval_acc)
+    result = {
         "seed": seed,
         "device": str(target),
         "device_name": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
@@ -151,6 +259,8 @@ def run_seed(
         "final_train_acc": history.final.train_acc,
         "best_test_acc": best.eval_acc,
         "best_epoch": best.epoch,
-        "wall_seconds": wall,
+        "wall_seconds": sum(record.seconds for record in history),
+        "resumed_after_epoch": resumed,
         "history": history.to_list(),
     }
+    return result, model.cpu().eval()

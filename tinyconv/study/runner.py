@@ -2,7 +2,12 @@
 
 :func:`run_study` trains a recipe for each requested seed and rewrites
 ``<out>/<recipe name>.json`` atomically as soon as a seed finishes, skipping
-seeds already in the file, so a study can be spread over several sittings.
+seeds already in the file, so a study can be spread over several sittings. While
+a seed trains it is checkpointed after every epoch to
+``<out>/<recipe name>/seed<N>.ckpt``; a killed seed continues from its last
+finished epoch and ends exactly as an unbroken run would. Each finished seed's
+model is saved beside its results as ``<out>/<recipe name>/seed<N>.model.pt``
+(see :func:`tinyconv.load`), and its history as ``seed<N>.csv``.
 :func:`aggregate` reduces a results file to the figures a reviewer trusts:
 the final-epoch test accuracy as mean, standard deviation and minimum over
 seeds, with the best epoch only as a labelled extra.
@@ -17,12 +22,16 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from tinyconv.data import ImageDataset
+from tinyconv.atomic import atomic_write
+from tinyconv.data import ImageDataset, dataset_info
+from tinyconv.errors import ResultsMismatchError
+from tinyconv.model_file import save
 from tinyconv.study.recipe import Recipe, run_seed
-from tinyconv.train import atomic_write
+from tinyconv.train import History
 
 TARGET_ACCURACY = 0.994
-"""The exercise's bar: 99.4 % MNIST test accuracy, used for the reported hit rate."""
+"""The MNIST exercise's bar, 99.4 % test accuracy (each dataset's own bar is its
+:attr:`~tinyconv.data.DatasetStats.target_accuracy`)."""
 
 
 def results_path(out_dir: str | os.PathLike[str], recipe: Recipe) -> Path:
@@ -43,6 +52,32 @@ def results_path(out_dir: str | os.PathLike[str], recipe: Recipe) -> Path:
         'results/v9.json'
     """
     return Path(out_dir) / f"{recipe.name}.json"
+
+
+def seed_paths(out_dir: str | os.PathLike[str], recipe: Recipe, seed: int) -> dict[str, Path]:
+    """Return where one seed's checkpoint, model file and history CSV are kept.
+
+    Args:
+        out_dir: Folder of the results files.
+        recipe: The recipe.
+        seed: The seed.
+
+    Returns:
+        ``checkpoint``, ``model`` and ``csv`` paths under ``<out_dir>/<recipe.name>/``.
+
+    Example:
+        >>> from tinyconv import GAPHeadSpec
+        >>> from tinyconv.train import TrainConfig
+        >>> recipe = Recipe(name="v9", specs=(GAPHeadSpec(),), train=TrainConfig())
+        >>> seed_paths("results", recipe, 2)["model"].as_posix()
+        'results/v9/seed2.model.pt'
+    """
+    folder = Path(out_dir) / recipe.name
+    return {
+        "checkpoint": folder / f"seed{seed}.ckpt",
+        "model": folder / f"seed{seed}.model.pt",
+        "csv": folder / f"seed{seed}.csv",
+    }
 
 
 def write_json_atomic(path: Path, data: object) -> None:
@@ -67,14 +102,19 @@ def load_results(path: str | os.PathLike[str]) -> dict[str, Any]:
         Its content: the recipe, the epoch count and a ``seeds`` table of per-seed results.
 
     Raises:
-        ValueError: If the file is not valid JSON or lacks the ``seeds`` table.
+        FileNotFoundError: If the file does not exist.
+        ResultsMismatchError: If the file is not valid JSON or lacks the ``seeds`` table.
     """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no results file at {str(path)!r}; check the path")
     try:
         data = json.loads(Path(path).read_text())
     except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error}); delete it to start over") from error
+        raise ResultsMismatchError(
+            f"{path} is not valid JSON ({error}); delete it to start over"
+        ) from error
     if not isinstance(data, dict) or not isinstance(data.get("seeds"), dict):
-        raise ValueError(f"{path} is not a tinyconv results file (no 'seeds' table)")
+        raise ResultsMismatchError(f"{path} is not a tinyconv results file (no 'seeds' table)")
     return data
 
 
@@ -86,39 +126,42 @@ def run_study(
     *,
     out_dir: str | os.PathLike[str] = "results",
     device: str = "auto",
-    epochs: int | None = None,
     progress: bool | None = None,
+    on_event: Callable[[str], None] | None = None,
     on_seed: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``recipe`` once per seed, saving each finished seed at once.
+    """Train ``recipe`` once per seed, checkpointing every epoch and saving each finished seed.
 
-    Seeds already present in the results file are skipped. A results file made
-    with a different recipe or epoch count is refused rather than mixed.
+    Seeds already present in the results file are skipped; a seed with a checkpoint
+    continues from it. A results file made with a different recipe (including its
+    epoch count) or on other data is refused rather than mixed.
 
     Args:
-        recipe: What to train.
+        recipe: What to train; ``recipe.train.epochs`` is the number of epochs, and the
+            results file records the recipe exactly as it ran.
         seeds: Seeds to run.
         train_set: Training images.
         test_set: Images scored after every epoch, for the record.
         out_dir: Folder of the results file.
         device: ``"auto"`` or a device string.
-        epochs: Override the recipe's epoch count.
-        progress: Show progress bars (``None``: only on a terminal).
+        progress: As :attr:`tinyconv.train.TrainConfig.progress`.
+        on_event: Called with a line for each seed skipped, resumed or started.
         on_seed: Called with each newly finished seed's result.
 
     Returns:
         The whole results file content.
 
     Raises:
-        ValueError: If the existing results file belongs to another setting or
-            holds runs on a different number of training or test images.
+        ResultsMismatchError: If the existing results file belongs to another setting
+            or holds runs on a different number of training or test images.
     """
+    say = on_event or (lambda line: None)
     path = results_path(out_dir, recipe)
-    setting = {"recipe": recipe.to_dict(), "epochs": epochs or recipe.train.epochs}
+    setting = {"recipe": recipe.to_dict(), "epochs": recipe.train.epochs}
     data = load_results(path) if path.exists() else {**setting, "seeds": {}}
     mismatched = [key for key in setting if data.get(key) != setting[key]]
     if mismatched:
-        raise ValueError(
+        raise ResultsMismatchError(
             f"{path} holds results of a different setting ({', '.join(mismatched)} differ); "
             "use another --out folder or delete the file to start over"
         )
@@ -126,32 +169,51 @@ def run_study(
     for key, size in sizes.items():
         recorded = {run[key] for run in data["seeds"].values() if key in run}
         if recorded - {size}:
-            raise ValueError(
+            raise ResultsMismatchError(
                 f"{path} holds runs with {key}={sorted(recorded)}, but this study has {size}; "
                 "use another --out folder (or recipe name) for runs on other data"
             )
     for seed in seeds:
         if str(seed) in data["seeds"]:
+            say(f"seed {seed}: already finished, skipped")
             continue
-        result = run_seed(
-            recipe, seed, train_set, test_set, device=device, epochs=epochs, progress=progress
+        paths = seed_paths(out_dir, recipe, seed)
+        paths["checkpoint"].parent.mkdir(parents=True, exist_ok=True)
+        if paths["checkpoint"].exists():
+            from tinyconv.train import load_checkpoint
+
+            say(f"seed {seed}: resuming after epoch {load_checkpoint(paths['checkpoint']).epoch}")
+        else:
+            say(f"seed {seed}: training {recipe.train.epochs} epochs")
+        result, model = run_seed(
+            recipe,
+            seed,
+            train_set,
+            test_set,
+            device=device,
+            progress=progress,
+            checkpoint_path=paths["checkpoint"],
         )
+        save(model, paths["model"], overwrite=True)
+        History.from_list(result["history"]).to_csv(paths["csv"])
         data["seeds"][str(seed)] = result
         write_json_atomic(path, data)
+        paths["checkpoint"].unlink()  # the model file and the results now hold the seed
         if on_seed is not None:
             on_seed(result)
     return data
 
 
-def aggregate(data: dict[str, Any], target: float = TARGET_ACCURACY) -> dict[str, Any]:
+def aggregate(data: dict[str, Any], target: float | None = None) -> dict[str, Any]:
     """Reduce a results file to per-recipe figures over its seeds.
 
     Args:
         data: Content of a results file.
-        target: Accuracy threshold whose hit rate is reported.
+        target: Accuracy threshold whose hit rate is reported; ``None`` takes the target
+            of the recipe's dataset (99.4 % for MNIST).
 
     Returns:
-        ``seeds`` (count), ``params``, ``final_mean``, ``final_std`` (sample
+        ``seeds`` (count), ``target``, ``params``, ``final_mean``, ``final_std`` (sample
         standard deviation; 0 for one seed), ``final_min``, ``hit_rate`` (fraction of
         seeds whose final-epoch accuracy is >= ``target``; ``hits`` is their
         count), ``best_mean`` (best epoch,
@@ -171,10 +233,14 @@ def aggregate(data: dict[str, Any], target: float = TARGET_ACCURACY) -> dict[str
     """
     runs = list(data["seeds"].values())
     if not runs:
-        raise ValueError("no finished seeds in this results file yet")
+        raise ResultsMismatchError("no finished seeds in this results file yet; run a study first")
+    if target is None:
+        dataset = (data.get("recipe") or {}).get("dataset", "mnist")
+        target = dataset_info(dataset).target_accuracy
     finals = [run["final_test_acc"] for run in runs]
     return {
         "seeds": len(runs),
+        "target": target,
         "params": runs[0]["params"],
         "final_mean": statistics.fmean(finals),
         "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,

@@ -1,0 +1,70 @@
+"""``tinyconv report``: figures and an ``index.html`` for a results file or a model file."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+NAME = "report"
+HELP = (
+    "Draw a results file's learning curves (and, with model files beside it, the budget, "
+    "confusion matrix, misclassified images and SE gates) or a model file's figures, and "
+    "write them with an index.html."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``report`` arguments to ``parser``."""
+    parser.add_argument(
+        "source",
+        metavar="RESULTS_OR_MODEL",
+        help="a results file (results/<recipe>.json) or a model file written by tinyconv.save",
+    )
+    parser.add_argument("--out", required=True, help="folder for index.html and the PNGs")
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="data root holding MNIST/raw or FashionMNIST/raw (default: $TINYCONV_DATA or "
+        "./data); needed to score a model on its test images",
+    )
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        help="dataset of the test images (mnist or fashion_mnist; default: the model's own)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="parameter budget to draw (default: the recipe's max_params)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report; print where it is and any figure left out."""
+    from tinyconv._extras import require
+
+    require("matplotlib", "plots")
+    from tinyconv.plots.report import build_report
+
+    words = ["tinyconv", "report", args.source, "--out", args.out]
+    for flag, value in (
+        ("--data-dir", args.data_dir),
+        ("--dataset", args.dataset),
+        ("--budget", args.budget),
+    ):
+        if value is not None:
+            words += [flag, str(value)]
+    report = build_report(
+        args.source,
+        args.out,
+        data_dir=args.data_dir,
+        dataset=args.dataset,
+        budget=args.budget,
+        command=shlex.join(words),
+    )
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {report.index} and {len(report.images)} figure(s)")
+    return 0

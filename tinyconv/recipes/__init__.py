@@ -1,0 +1,63 @@
+"""Ready recipes as data inside the package: the MNIST versions, variants and FashionMNIST.
+
+Each module defines its recipes as short diffs of the one before (``dataclasses.replace``),
+so the table of changes reads top to bottom. :data:`RECIPES` maps every name to its recipe;
+:func:`get_recipe` also reads a recipe JSON file written by :meth:`Recipe.save`.
+
+Example:
+    >>> from tinyconv.recipes import RECIPES
+    >>> RECIPES["mnist_v5"].build_model(seed=0).num_classes
+    10
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from tinyconv.errors import SpecError
+from tinyconv.recipes import fashion, mnist
+from tinyconv.study.recipe import Recipe
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe for module in (mnist, fashion) for recipe in module.RECIPES
+}
+"""Every ready recipe by name."""
+
+__all__ = ["RECIPES", "get_recipe"]
+
+
+def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
+    """Return a ready recipe by name, or read one from a JSON file.
+
+    Args:
+        name_or_path: A key of :data:`RECIPES` (``"mnist_v5"``) or a ``.json`` path.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        SpecError: For an unknown name (listing the known ones) or a malformed file.
+        FileNotFoundError: For a path that does not exist.
+
+    Example:
+        >>> get_recipe("mnist_v9")
+        Traceback (most recent call last):
+        ...
+        tinyconv.errors.SpecError: unknown recipe 'mnist_v9'; give a recipe JSON file or one of: fashion_v5, fashion_v5_flip, fashion_wide, mnist_v1, mnist_v2, mnist_v3, mnist_v4, mnist_v5, mnist_v5_no_se, mnist_v5_onecycle
+    """  # noqa: E501
+    text = str(name_or_path)
+    if text in RECIPES:
+        return RECIPES[text]
+    path = Path(text)
+    if path.suffix != ".json" and not path.exists():
+        known = ", ".join(sorted(RECIPES))
+        raise SpecError(f"unknown recipe {text!r}; give a recipe JSON file or one of: {known}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no recipe file at {text!r}; check the path")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise SpecError(f"{text} is not valid JSON: {error}") from error
+    return Recipe.from_dict(data)
