@@ -1,0 +1,182 @@
+"""Score a model on a labelled image set once, for the confusion matrix, gallery and gates.
+
+:func:`score_images` checks that the model was made for these images (dataset name,
+image shape, number of classes), normalises them with the statistics the model was
+trained with, and keeps every image's label, prediction and softmax probabilities in a
+:class:`Predictions`. This module does not import matplotlib.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from tinyconv.data.image_dataset import ImageDataset
+from tinyconv.eval_mode import eval_mode
+from tinyconv.plots.errors import DatasetMismatchError
+
+__all__ = ["Predictions", "check_model_fits", "normalized_batches", "score_images"]
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Every scored image's label, prediction and class probabilities.
+
+    Attributes:
+        labels: True classes, int64 ``[N]``.
+        predicted: Predicted classes (argmax of the logits), int64 ``[N]``.
+        probabilities: Softmax of the logits, float32 ``[N, K]``.
+        class_names: Names of the ``K`` classes, in label order.
+        dataset: Name of the scored data (``"mnist"``, ``"fashion_mnist"``).
+
+    Example:
+        >>> p = Predictions(torch.tensor([0, 1, 1]), torch.tensor([0, 0, 1]),
+        ...     torch.tensor([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8]]), ("a", "b"), "toy")
+        >>> p.confusion_matrix().tolist(), p.accuracy, p.wrong().tolist()
+        ([[1, 0], [1, 1]], 0.6666666666666666, [1])
+    """
+
+    labels: torch.Tensor
+    predicted: torch.Tensor
+    probabilities: torch.Tensor
+    class_names: tuple[str, ...]
+    dataset: str
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of images classified correctly."""
+        return float((self.predicted == self.labels).double().mean())
+
+    @property
+    def confidence(self) -> torch.Tensor:
+        """Probability the model gives its own prediction, float32 ``[N]``."""
+        return self.probabilities.gather(1, self.predicted[:, None])[:, 0]
+
+    def confusion_matrix(self) -> torch.Tensor:
+        """Return counts ``[K, K]``: row = true class, column = predicted class."""
+        classes = len(self.class_names)
+        flat = self.labels * classes + self.predicted
+        return torch.bincount(flat, minlength=classes * classes).reshape(classes, classes)
+
+    def wrong(self) -> torch.Tensor:
+        """Return the indices of misclassified images, most confident mistake first.
+
+        Ties keep index order, so the order is deterministic.
+        """
+        indices = torch.nonzero(self.predicted != self.labels).flatten()
+        order = torch.sort(-self.confidence[indices], stable=True).indices
+        return indices[order]
+
+
+def check_model_fits(model: nn.Module, dataset: ImageDataset) -> None:
+    """Raise unless ``model`` was made for images like those of ``dataset``.
+
+    Args:
+        model: A :class:`~tinyconv.TinyNet`, possibly loaded by :func:`tinyconv.load`.
+        dataset: The images to score.
+
+    Raises:
+        DatasetMismatchError: If the model records another dataset name, expects another
+            image shape, or has another number of classes.
+    """
+    trained_on = getattr(model, "dataset", None)
+    if trained_on is not None and trained_on != dataset.name:
+        raise DatasetMismatchError(
+            f"the model was trained on {trained_on!r} but the images are {dataset.name!r}; "
+            f"score it on {trained_on!r} images (--dataset {trained_on}) or use a model "
+            f"trained on {dataset.name!r}"
+        )
+    expected = (getattr(model, "in_channels", None), *getattr(model, "input_size", (None, None)))
+    shape = tuple(dataset.images.shape[1:])
+    if None not in expected and tuple(expected) != shape:
+        raise DatasetMismatchError(
+            f"the model expects images of shape {tuple(expected)} but {dataset.name!r} has "
+            f"{shape}; use a model made for these images"
+        )
+    classes = getattr(model, "num_classes", None)
+    if classes is not None and classes != len(dataset.classes):
+        raise DatasetMismatchError(
+            f"the model has {classes} classes but {dataset.name!r} has {len(dataset.classes)}; "
+            "use a model made for this dataset"
+        )
+
+
+def _normalization(model: nn.Module, dataset: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    recorded = getattr(model, "normalization", None)
+    if recorded:
+        mean, std = recorded["mean"], recorded["std"]
+    else:
+        mean, std = [dataset.mean], [dataset.std]
+    return _per_channel(mean), _per_channel(std)
+
+
+def _per_channel(values: list[float]) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float32)[None, :, None, None]  # c -> 1 c 1 1
+
+
+def normalized_batches(
+    model: nn.Module, dataset: ImageDataset, batch_size: int = 1000
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(x, y)`` batches of ``dataset`` in order, normalised as the model was trained.
+
+    The model's recorded ``normalization`` (per-channel mean and std of ``x / 255``) is
+    used when it has one, else the dataset's own statistics.
+
+    Args:
+        model: The model (for its normalisation).
+        dataset: The images.
+        batch_size: Images per batch.
+
+    Yields:
+        float32 images ``[B, C, H, W]`` and int64 labels ``[B]``, on the CPU.
+    """
+    mean, std = _normalization(model, dataset)
+    for start in range(0, len(dataset), batch_size):
+        images = dataset.images[start : start + batch_size].float() / 255.0
+        yield (images - mean) / std, dataset.labels[start : start + batch_size]
+
+
+def score_images(model: nn.Module, dataset: ImageDataset, *, batch_size: int = 1000) -> Predictions:
+    """Classify every image of ``dataset`` and keep labels, predictions and probabilities.
+
+    Runs on the CPU without gradients in eval mode; the model's own mode is restored.
+
+    Args:
+        model: The classifier (a TinyNet, or any module mapping images to logits).
+        dataset: Labelled images, e.g. ``load_dataset("mnist", root, train=False)``.
+        batch_size: Images per forward pass.
+
+    Returns:
+        The predictions, in the dataset's order.
+
+    Raises:
+        DatasetMismatchError: If the model was made for other images (see
+            :func:`check_model_fits`).
+
+    Example:
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> net = build([ConvSpec(out_channels=4), GAPHeadSpec(num_classes=2)], seed=0)
+        >>> toy = ImageDataset(torch.zeros(3, 1, 28, 28, dtype=torch.uint8),
+        ...     torch.tensor([0, 1, 1]), "toy", ("a", "b"), 0.5, 0.25)
+        >>> score_images(net, toy).confusion_matrix().sum().item()
+        3
+    """
+    check_model_fits(model, dataset)
+    probabilities = []
+    with torch.no_grad(), eval_mode(model):
+        for x, _ in normalized_batches(model, dataset, batch_size):
+            probabilities.append(torch.softmax(model(x).float(), dim=1))
+    probs = torch.cat(probabilities)
+    return Predictions(
+        labels=dataset.labels.clone(),
+        predicted=probs.argmax(dim=1),
+        probabilities=probs,
+        class_names=tuple(dataset.classes),
+        dataset=dataset.name,
+    )
