@@ -7,8 +7,9 @@ Build (warnings are errors, as in CI)::
 Generated at build time into ``docs/_generated/`` (not committed): the measured
 results tables, from ``results/*.json`` and ``results/cpu/*.json`` through
 :func:`tinyconv.study.results_rst`, and the tutorial's printed summary and budget
-error. Set ``TINYCONV_DOCS_ONLINE=1`` to link to the Python and PyTorch docs
-(needs internet; see the intersphinx section).
+error, and the learning-curve figures (:mod:`tinyconv.plots`, from
+``results/*.json``, into ``_generated/figures/``). Set ``TINYCONV_DOCS_ONLINE=1`` to
+link to the Python and PyTorch docs (needs internet; see the intersphinx section).
 """
 
 from __future__ import annotations
@@ -75,7 +76,13 @@ autodoc_member_order = "bysource"
 add_module_names = False  # "ConvSpec(...)" rather than "tinyconv.ConvSpec(...)" in headings
 python_use_unqualified_type_names = True
 
-PUBLIC_NAMESPACES = ("tinyconv", "tinyconv.data", "tinyconv.train", "tinyconv.study")
+PUBLIC_NAMESPACES = (
+    "tinyconv",
+    "tinyconv.data",
+    "tinyconv.train",
+    "tinyconv.study",
+    "tinyconv.plots",
+)
 
 
 def _public_classes_with_bases() -> list[str]:
@@ -177,6 +184,30 @@ def _generate_pages() -> None:
 
 
 _generate_pages()
+
+
+def _write_bytes_if_changed(path: Path, data: bytes) -> None:
+    """Write ``data`` unless the file already holds it (the PNGs are byte-stable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_bytes() != data:
+        path.write_bytes(data)
+
+
+def _generate_figures() -> None:
+    """Draw the five-versions comparison and V5's learning curves from ``results/``."""
+    from tinyconv.plots import compare_recipes, learning_curves
+    from tinyconv.plots._style import png_bytes
+
+    results = REPO_ROOT / "results"
+    figures = GENERATED_DIR / "figures"
+    versions = [results / f"mnist_v{v}.json" for v in range(1, 6)]
+    _write_bytes_if_changed(figures / "mnist_versions.png", png_bytes(compare_recipes(versions)))
+    _write_bytes_if_changed(
+        figures / "mnist_v5_curves.png", png_bytes(learning_curves(results / "mnist_v5.json"))
+    )
+
+
+_generate_figures()
 
 
 # -- Fix-ups of autodoc output ------------------------------------------------

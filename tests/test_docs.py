@@ -19,7 +19,13 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO_ROOT / "docs"
 API_DIR = DOCS_DIR / "api"
-PUBLIC_NAMESPACES = ("tinyconv", "tinyconv.data", "tinyconv.train", "tinyconv.study")
+PUBLIC_NAMESPACES = (
+    "tinyconv",
+    "tinyconv.data",
+    "tinyconv.train",
+    "tinyconv.study",
+    "tinyconv.plots",
+)
 
 _DIRECTIVE = re.compile(r"^\.\.\s+(?:py:)?([\w-]+)::\s*(\S*)\s*$")
 _AUTO_OBJECT = {
