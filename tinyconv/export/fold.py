@@ -102,6 +102,7 @@ class FoldReport:
         return "\n".join(lines)
 
 
+@torch.no_grad()
 def _affine(norm: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
     """Return ``(s, t)`` of the eval-mode map ``s * x + t``, in float64."""
     var = norm.running_var.double()  # type: ignore[union-attr]

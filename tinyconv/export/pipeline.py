@@ -1,0 +1,263 @@
+"""``export_model``: from a trained model (or model file) to ONNX files and a device report.
+
+The steps: check the model is a trained TinyNet in eval mode; fold its BatchNorms
+(:func:`~tinyconv.export.fold_batchnorm`); export the folded copy to ONNX and verify it
+with onnxruntime on the test images; optionally quantize to int8, calibrated on training
+images; measure batch-1 latency; collect the device costs. Everything is built in a
+temporary folder and the files are moved into the output folder (atomically, one by one)
+only after every step succeeded, so an error leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from tinyconv.atomic import atomic_write
+from tinyconv.data import DATASET_STATS, ImageDataset, load_dataset
+from tinyconv.device_costs import int8_weight_bytes
+from tinyconv.errors import ModelFileError
+from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
+from tinyconv.export.fold import fold_batchnorm
+from tinyconv.export.latency import onnx_latency, torch_latency
+from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
+from tinyconv.export.quantize import check_calibration_images, quantize_int8
+from tinyconv.export.report import ExportReport, LayerCost
+from tinyconv.model import TinyNet
+from tinyconv.model_file import load
+from tinyconv.parameters import count_parameters
+from tinyconv.summary import summary
+
+__all__ = ["check_trained", "export_model"]
+
+
+def check_trained(model: nn.Module) -> None:
+    """Raise :class:`UntrainedModelError` for a model in training mode or never trained.
+
+    Args:
+        model: The model to export.
+
+    Raises:
+        UntrainedModelError: If any module is in training mode, or a BatchNorm has never
+            seen a batch (``num_batches_tracked == 0``).
+    """
+    training = [name or "the model" for name, m in model.named_modules() if m.training]
+    if training:
+        raise UntrainedModelError(
+            f"{training[0]} is in training mode; export a trained model in eval mode: call "
+            "model.eval() first, or export a model file written by tinyconv.save"
+        )
+    for name, module in model.named_modules():
+        tracked = getattr(module, "num_batches_tracked", None)
+        is_norm = isinstance(module, nn.modules.batchnorm._BatchNorm)
+        if is_norm and tracked is not None and int(tracked) == 0:
+            raise UntrainedModelError(
+                f"BatchNorm {name} has never seen a batch (num_batches_tracked=0): the model "
+                "is untrained; train it first (e.g. python examples/mnist_v5.py) and export "
+                "the model file it saves"
+            )
+
+
+def _resolve(model_or_path: nn.Module | str | os.PathLike[str]) -> tuple[TinyNet, str, str]:
+    if isinstance(model_or_path, nn.Module):
+        model = getattr(model_or_path, "_orig_mod", model_or_path)
+        if not isinstance(model, TinyNet):
+            raise ExportError(
+                f"export_model needs a TinyNet (made by tinyconv.build or read by "
+                f"tinyconv.load), got {type(model).__name__}"
+            )
+        return model, type(model).__name__, "model"
+    path = Path(model_or_path)
+    if not path.is_file():
+        raise ModelFileError(
+            f"no model file at {str(path)!r}; check the path (a study saves "
+            "<out>/<recipe>/seed<N>.model.pt; tinyconv.save writes one from a model)"
+        )
+    return load(path), str(path), path.name.removesuffix(".pt").removesuffix(".model")
+
+
+def _normalised(
+    data: ImageDataset, model: TinyNet, count: int | None, error: type[ExportError]
+) -> torch.Tensor:
+    images = data.images if count is None else data.images[:count]
+    shape = (model.in_channels, *model.input_size)
+    if tuple(images.shape[1:]) != shape:
+        got = "x".join(map(str, images.shape[1:]))
+        raise error(
+            f"the {data.name} images are {got} but the model expects "
+            f"{'x'.join(map(str, shape))}; use the dataset the model was trained on"
+        )
+    norm = model.normalization or {"mean": [data.mean], "std": [data.std]}
+    mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)
+    std = torch.tensor(norm["std"]).view(1, -1, 1, 1)
+    return (images.float() / 255 - mean) / std
+
+
+def _layers(folded: nn.Module) -> tuple[LayerCost, ...]:
+    table = summary(folded)
+    peaks = table.layer_peak_activation_bytes
+    return tuple(
+        LayerCost(
+            name=row.name,
+            type=row.type,
+            output_shape=tuple(row.output_shape),
+            params=row.params,
+            macs=row.macs,
+            peak_activation_bytes_fp32=peak,
+            peak_activation_bytes_int8=None if peak is None else peak // 4,
+        )
+        for row, peak in zip(table.rows, peaks, strict=True)
+    )
+
+
+def _accuracy(logits: np.ndarray, labels: torch.Tensor) -> float:
+    return float((logits.argmax(1) == labels.numpy()).mean())
+
+
+def export_model(
+    model_or_path: nn.Module | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    int8: bool = True,
+    calibration_images: int | torch.Tensor = 1000,
+    data_root: str | os.PathLike[str] | None = None,
+    test_images: int | None = None,
+    latency_runs: int = 300,
+    name: str | None = None,
+) -> ExportReport:
+    """Export a trained model to ONNX (and int8), verify it, and report its device costs.
+
+    Writes ``<name>.onnx``, ``<name>.int8.onnx`` (with ``int8``) and
+    ``<name>.export.json`` into ``out_dir``, all or nothing.
+
+    Args:
+        model_or_path: A trained TinyNet in eval mode, or a model file (``tinyconv.save``).
+        out_dir: Output folder (created if missing).
+        int8: Also write and evaluate the int8 model.
+        calibration_images: How many training images calibrate int8 (the first N of the
+            training split), or the images themselves, float ``[N, C, H, W]`` normalised
+            as in training. Never test images.
+        data_root: Where the dataset lives (default ``$TINYCONV_DATA``).
+        test_images: Score on the first N test images (``None``: all of them).
+        latency_runs: Timed batch-1 runs per runtime.
+        name: Base name of the files (default: the model file's name, or ``model``).
+
+    Returns:
+        The report (also saved as JSON).
+
+    Raises:
+        ModelFileError: For a missing, corrupt or non-tinyconv model file.
+        UntrainedModelError: For a model in training mode or never trained.
+        CalibrationDataError: For calibration images that do not fit the model.
+        MissingExtraError: If the ``[export]`` extra is not installed.
+        ExportError: For other input the export cannot handle.
+    """
+    model, source, default_name = _resolve(model_or_path)
+    check_trained(model)
+    target = Path(out_dir)
+    if target.exists() and not target.is_dir():
+        raise ExportError(f"--out {str(target)!r} is a file; give a folder for the outputs")
+    dataset = model.dataset or "mnist"
+    if dataset not in DATASET_STATS:
+        raise ExportError(f"cannot score on dataset {dataset!r}; known: {sorted(DATASET_STATS)}")
+    stem = name or default_name
+    for label, value in (("test_images", test_images), ("latency_runs", latency_runs)):
+        if value is not None and value < 1:
+            raise ExportError(f"{label} must be >= 1, got {value}")
+    calibration, calibration_source = torch.empty(0), "none (no int8)"
+    if int8 and isinstance(calibration_images, torch.Tensor):
+        calibration = check_calibration_images(calibration_images, _input_shape(model))
+        calibration_source = "given images"
+    elif int8:
+        count = int(calibration_images)  # type: ignore[arg-type]
+        if count < 1:
+            raise CalibrationDataError(f"calibration_images must be >= 1, got {count}")
+        train = load_dataset(dataset, data_root, train=True)  # calibration: training images
+        calibration = _normalised(train, model, count, CalibrationDataError)
+        calibration_source = f"first {len(calibration)} {dataset} training images"
+    test = load_dataset(dataset, data_root, train=False)
+    x_test, y_test = _normalised(test, model, test_images, ExportError), test.labels[:test_images]
+    folded, fold_report = fold_batchnorm(model)
+    with torch.inference_mode():
+        reference = model(x_test).numpy()
+        folded_logits = folded(x_test).numpy()
+    files = {"onnx_fp32": f"{stem}.onnx"}
+    with tempfile.TemporaryDirectory(prefix="tinyconv-export-") as folder:
+        staged = Path(folder)
+        export_onnx(folded, staged / files["onnx_fp32"])
+        session = onnx_session(staged / files["onnx_fp32"])
+        fp32 = onnx_logits(session, x_test)
+        image = x_test[:1].clone()
+        latency = [torch_latency(model, image, runs=latency_runs)]
+        latency.append(onnx_latency(session, image, label="fp32", runs=latency_runs))
+        parity = {
+            "folded_vs_pytorch_max_abs_logit": float(np.abs(folded_logits - reference).max()),
+            "onnx_fp32_vs_pytorch_max_abs_logit": float(np.abs(fp32 - reference).max()),
+            "onnx_fp32_argmax_agreement": float((fp32.argmax(1) == reference.argmax(1)).mean()),
+        }
+        accuracy = {
+            "test_images": len(y_test),
+            "pytorch": _accuracy(reference, y_test),
+            "onnx_fp32": _accuracy(fp32, y_test),
+            "onnx_int8": None,
+        }
+        if int8:
+            files["onnx_int8"] = f"{stem}.int8.onnx"
+            quantize_int8(staged / files["onnx_fp32"], staged / files["onnx_int8"], calibration)
+            session8 = onnx_session(staged / files["onnx_int8"])
+            quantized = onnx_logits(session8, x_test)
+            latency.append(onnx_latency(session8, image, label="int8", runs=latency_runs))
+            parity["onnx_int8_vs_pytorch_max_abs_logit"] = float(
+                np.abs(quantized - reference).max()
+            )
+            parity["onnx_int8_argmax_agreement"] = float(
+                (quantized.argmax(1) == reference.argmax(1)).mean()
+            )
+            accuracy["onnx_int8"] = _accuracy(quantized, y_test)
+            accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
+        sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
+        table = summary(folded)
+        peak = table.peak_activation_bytes
+        import onnxruntime  # present: the export above needed it
+
+        report = ExportReport(
+            model=source,
+            dataset=dataset,
+            params=count_parameters(folded),
+            params_original=count_parameters(model),
+            macs=table.total_macs,
+            weight_bytes_fp32=4 * count_parameters(folded),
+            weight_bytes_int8=int8_weight_bytes(folded),
+            onnx_bytes_fp32=sizes["onnx_fp32"],
+            onnx_bytes_int8=sizes.get("onnx_int8"),
+            peak_activation_bytes_fp32=peak,
+            peak_activation_bytes_int8=None if peak is None else peak // 4,
+            layers=_layers(folded),
+            latency=tuple(item.to_dict() for item in latency),
+            accuracy=accuracy,
+            parity=parity,
+            calibration={"images": len(calibration), "source": calibration_source} if int8 else {},
+            fold=fold_report.to_dict(),
+            files={**files, "report": f"{stem}.export.json"},
+            environment={
+                "torch": torch.__version__,
+                "onnxruntime": onnxruntime.__version__,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "cpu_count": os.cpu_count(),
+            },
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        for file in files.values():
+            data = (staged / file).read_bytes()
+            atomic_write(target / file, lambda f, data=data: f.write(data))
+    text = json.dumps(report.to_dict(), indent=2) + "\n"
+    atomic_write(target / f"{stem}.export.json", lambda f: f.write(text.encode()))
+    return report
