@@ -36,9 +36,10 @@ SPECS = (
 
 
 # [step-build]
-def build_model() -> tc.TinyNet:
+def build_model(seed: int = 0) -> tc.TinyNet:
     """Build the net from ``SPECS`` and make sure it fits the budget."""
-    model = tc.build(SPECS, in_channels=1, input_size=(28, 28), num_classes=10)
+    # seed= fixes the initial weights: the same script gives the same numbers every run
+    model = tc.build(SPECS, in_channels=1, input_size=(28, 28), num_classes=10, seed=seed)
     with tc.eval_mode(model):  # eval + no_grad: the check leaves BatchNorm statistics alone
         logits = model(torch.zeros(2, 1, 28, 28))  # a batch of two blank images
     assert logits.shape == (2, 10)  # one logit per class for each image
@@ -121,9 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--train-images", type=int, default=None, help="use only the first N")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
     args = parser.parse_args(argv)
 
-    model = build_model()
+    model = build_model(args.seed)
     print(tc.summary(model))
     print(budget_error_message(model))
     history = train(

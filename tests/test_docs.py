@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -172,3 +174,16 @@ def test_tutorial_script_trains_on_a_subset_of_mnist(
     # One epoch on 4,096 images is far from converged, but well above chance (10 %).
     assert float(val.group(1)) > 30.0
     assert float(test.group(1)) > 30.0
+
+
+@pytest.mark.mnist
+def test_tutorial_script_twice_gives_identical_numbers(mnist_root: Path) -> None:
+    """The same command, run twice in fresh processes, prints the same scores on the CPU."""
+    command = [sys.executable, str(DOCS_DIR / "tutorial_budget.py"), "--data-dir", str(mnist_root)]
+    command += ["--train-images", "1000", "--epochs", "1", "--device", "cpu"]
+    outputs = [
+        subprocess.run(command, capture_output=True, text=True, check=True, timeout=300).stdout
+        for _ in range(2)
+    ]
+    assert "val accuracy" in outputs[0]
+    assert outputs[0] == outputs[1]

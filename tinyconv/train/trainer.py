@@ -280,9 +280,12 @@ class _Progress:
         self.use_lines = setting is None and not terminal
 
     def bar(self, loader: Iterable[Any], steps: int, desc: str) -> Any:
-        # A pseudo-terminal may report 0 columns, which makes tqdm draw an empty bar.
-        columns = shutil.get_terminal_size().columns
-        return tqdm(loader, total=steps, desc=desc, disable=not self.use_bar, ncols=columns)
+        # A pseudo-terminal may report a 0x0 size, and tqdm then hides every bar (it thinks
+        # there is no room); shutil falls back to 80x24 where the size is unknown.
+        columns, rows = shutil.get_terminal_size()
+        return tqdm(
+            loader, total=steps, desc=desc, disable=not self.use_bar, ncols=columns, nrows=rows
+        )
 
     def epoch_done(self, bar: Any, record: EpochRecord, epochs: int) -> None:
         bar.set_postfix({k: f"{v:.4f}" for k, v in record.metrics().items()})
