@@ -82,6 +82,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.train",
     "tinyconv.study",
     "tinyconv.plots",
+    "tinyconv.export",
 )
 
 
@@ -181,6 +182,9 @@ def _generate_pages() -> None:
         GENERATED_DIR / "tutorial_budget_error.txt",
         f"{tutorial_budget.budget_error_message(model)}\n",
     )
+    from tinyconv.export.report import deploy_rst  # no onnx needed to render saved reports
+
+    _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
 
 
 _generate_pages()

@@ -27,6 +27,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.train",
     "tinyconv.study",
     "tinyconv.plots",
+    "tinyconv.export",
 )
 
 _DIRECTIVE = re.compile(r"^\.\.\s+(?:py:)?([\w-]+)::\s*(\S*)\s*$")

@@ -161,17 +161,20 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{latency['runs']})",
             )
         )
+    items.append(("Test images", f"{accuracy['test_images']:,}"))
     items.append(
         (
-            f"Test accuracy ({accuracy['test_images']:,} images) PyTorch / ONNX fp32 / int8",
+            "Test accuracy PyTorch / ONNX fp32 / int8",
             f"{_pct(accuracy['pytorch'])} / {_pct(accuracy['onnx_fp32'])} / "
             f"{_pct(accuracy.get('onnx_int8'))}",
         )
     )
+    points = accuracy.get("int8_minus_fp32_points")
+    if points is not None:
+        items.append(("int8 minus PyTorch accuracy", f"{points:+.2f} points"))
     for key, value in parity.items():
-        items.append(
-            (key.replace("_", " "), f"{value:.3g}" if isinstance(value, float) else str(value))
-        )
+        shown = _pct(value) if key.endswith("agreement") else f"{value:.3g}"
+        items.append((key.replace("_", " "), shown))
     items.append(
         ("BatchNorm folding", f"{data['fold']['folded']} folded, {data['fold']['kept']} kept")
     )
