@@ -1,0 +1,152 @@
+"""``tinyconv search SPACE --trials N --out DIR``: a budgeted search on Optuna.
+
+Runs (or continues, or joins) a study: every trial's model is checked against the
+budget before any training; the rest train on a seeded validation split of the
+training set. ``--workers N`` runs N worker processes here; the same command with the
+same ``--storage URL`` and ``--study-name`` on other machines adds their workers to
+the same study. ``tinyconv search-best DIR --out best.json`` then writes the winner
+as a recipe for ``tinyconv study best.json --seeds 5``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import optuna
+
+NAME = "search"
+HELP = (
+    "search a space of architectures and training settings under a parameter budget "
+    "(Optuna; needs the [search] extra)"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the arguments of ``tinyconv search``.
+
+    Args:
+        parser: The subcommand's parser.
+    """
+    parser.add_argument(
+        "space",
+        metavar="SPACE",
+        help="ready space (mnist, fashion_mnist), package.module:function or file.py:function",
+    )
+    parser.add_argument(
+        "--trials", type=int, required=True, metavar="N",
+        help="finished trials the study should reach, over all workers (pruned ones count)",
+    )  # fmt: skip
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--storage", default=None, metavar="URL",
+        help="default: DIR/search.journal; or journal:PATH, sqlite:///PATH, "
+        "postgresql+psycopg://USER:PASSWORD@HOST/DB (many machines)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--study-name", default=None, metavar="NAME", help="default: the space's name"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, metavar="N",
+        help="worker processes on this machine, CPU threads split between them (default 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--threads", type=int, default=None, metavar="T",
+        help="torch threads to share out between the workers (default: all CPUs)",
+    )  # fmt: skip
+    parser.add_argument("--max-params", type=int, default=None, metavar="N", help="budget")
+    parser.add_argument("--epochs", type=int, default=None, metavar="E", help="epochs per trial")
+    parser.add_argument(
+        "--train-subset", type=int, default=None, metavar="N",
+        help="train each trial on N images of the training part (quick searches)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--val-size", type=int, default=5000, metavar="N",
+        help="validation images carved from the training set (default 5000)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--multi-objective", action="store_true",
+        help="accuracy vs parameters (Pareto front); prunes on the budget only",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pruner", choices=("median", "hyperband", "none"), default="median",
+        help="single-objective pruner (default median)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sampler-seed", type=int, default=None, metavar="S", help="seed of the TPE sampler"
+    )
+    parser.add_argument(
+        "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
+    )
+    parser.add_argument("--device", default="cpu", help="training device (default cpu)")
+
+
+def _report(study: optuna.Study) -> None:
+    """Print the trial counts and the best trial (or the Pareto front)."""
+    from optuna.trial import TrialState
+
+    from tinyconv.search import pareto_front, trial_counts
+
+    counts = trial_counts(study)
+    states = [f"{counts[state]} {state.name.lower()}" for state in TrialState if counts[state]]
+    print(f"trials: {', '.join(states)}")
+    if not study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        return
+    if len(study.directions) > 1:
+        print("Pareto front (val accuracy, params):")
+        for trial in pareto_front(study):
+            print(f"  trial {trial.number}: {100 * trial.values[0]:.2f} %, {trial.values[1]:,.0f}")
+    else:
+        best = study.best_trial
+        print(
+            f"best: trial {best.number}, val {100 * best.values[0]:.2f} %, "
+            f"{best.user_attrs.get('params', 0):,} params"
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the search, then print the trial counts and the best trial(s).
+
+    Args:
+        args: Parsed arguments.
+
+    Returns:
+        0 on success (known errors print as one line).
+    """
+    import time
+
+    from tinyconv._extras import require
+
+    require("optuna", "search")
+    from tinyconv.search import SearchSettings, run_search, safe_url
+
+    settings = SearchSettings(
+        space=args.space,
+        out=args.out,
+        trials=args.trials,
+        storage=args.storage,
+        study_name=args.study_name,
+        max_params=args.max_params,
+        epochs=args.epochs,
+        train_subset=args.train_subset,
+        val_size=args.val_size,
+        multi_objective=args.multi_objective,
+        pruner=args.pruner,
+        sampler_seed=args.sampler_seed,
+        data_dir=args.data_dir,
+        device=args.device,
+        threads=args.threads,
+    )
+    where = safe_url(args.storage) if args.storage else f"{args.out}/search.journal"
+    print(f"study {settings.name!r} in {where}: {settings.trials} trials", flush=True)
+    started = time.perf_counter()
+    study = run_search(settings, workers=args.workers)
+    print(f"wall time {time.perf_counter() - started:.0f} s")
+    _report(study)
+    source = args.storage or args.out
+    print(
+        f"next: tinyconv search-best {source} --study-name {settings.name} "
+        f"--out {settings.name}_best.json && tinyconv study {settings.name}_best.json --seeds 5"
+    )
+    return 0

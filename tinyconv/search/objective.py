@@ -1,0 +1,265 @@
+"""The objective: budget first, then training scored on a seeded validation split.
+
+For each trial, :class:`Objective`:
+
+1. records its worker (:func:`~tinyconv.search.worker_identity`) and steps aside if the
+   study already has its trials (a race between workers; the trial ends FAIL marked
+   ``surplus`` and is never trained);
+2. asks the space for the trial's recipe and applies the search's budget and epochs;
+3. builds the model and checks the budget: an over-budget trial ends PRUNED at once
+   (user attributes ``over_budget`` and ``params``) with no data loaded and no training,
+   in milliseconds;
+4. trains on the training part of a stratified split carved from the *training* set
+   with a fixed seed, scores the validation part after every epoch and, in a
+   single-objective study, reports it to Optuna so the pruner can stop a weak trial.
+
+The test set is never loaded here. The value is the final epoch's validation accuracy
+(and, in multi-objective mode, the parameter count).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+import optuna
+
+from tinyconv.data import ImageDataset, TensorLoader, load_dataset, train_val_split
+from tinyconv.errors import TinyconvError
+from tinyconv.parameters import BudgetExceededError, count_parameters
+from tinyconv.search.errors import SettingsError, SpaceError
+from tinyconv.search.liveness import worker_identity
+from tinyconv.search.settings import SearchSettings
+from tinyconv.search.spaces import Space, resolve_space
+from tinyconv.study.recipe import Recipe
+from tinyconv.train import Callback, TrainState, fit, resolve_device
+
+__all__ = ["Objective", "SurplusTrialError", "apply_settings", "recipe_from_trial"]
+
+
+class SurplusTrialError(Exception):
+    """A trial started after the study already had its trials; it is not trained."""
+
+
+def apply_settings(recipe: Recipe, settings: SearchSettings) -> Recipe:
+    """Give a space's recipe the search's budget and epochs.
+
+    A changed number of epochs scales StepLR's ``step_size`` with it (OneCycle spans
+    the run whatever its length).
+
+    Args:
+        recipe: The recipe a space returned.
+        settings: The search settings (``max_params``, ``epochs``).
+
+    Returns:
+        The recipe to train.
+
+    Example:
+        >>> from tinyconv.recipes import RECIPES
+        >>> settings = SearchSettings(space="mnist", out="x", trials=1, epochs=5)
+        >>> recipe = apply_settings(RECIPES["mnist_v5"], settings)
+        >>> recipe.train.epochs, recipe.train.step_size
+        (5, 3)
+    """
+    if settings.max_params is not None:
+        recipe = dataclasses.replace(recipe, max_params=settings.max_params)
+    epochs = settings.epochs
+    if epochs is not None and epochs != recipe.train.epochs:
+        step = max(1, round(recipe.train.step_size * epochs / recipe.train.epochs))
+        train = dataclasses.replace(recipe.train, epochs=epochs, step_size=step)
+        recipe = dataclasses.replace(recipe, train=train)
+    return recipe
+
+
+def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: str) -> Recipe:
+    """Ask ``space`` for the recipe of ``trial``, turning any failure into a clear error.
+
+    Args:
+        space: The space function.
+        trial: A live trial, or an ``optuna.trial.FixedTrial`` of stored parameters.
+        space_name: The space's name, for messages.
+
+    Returns:
+        The recipe.
+
+    Raises:
+        SpaceError: If the space raises or returns something other than a recipe.
+    """
+    try:
+        recipe = space(trial)
+    except optuna.TrialPruned:
+        raise
+    except (TinyconvError, ValueError, TypeError, KeyError) as error:
+        raise SpaceError(
+            f"search space {space_name!r} failed for parameters {trial.params}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
+    if not isinstance(recipe, Recipe):
+        raise SpaceError(
+            f"search space {space_name!r} returned {type(recipe).__name__}, not a "
+            "tinyconv.study.Recipe"
+        )
+    return recipe
+
+
+class _ReportAndPrune(Callback):
+    """Report each epoch's validation accuracy to the trial; prune when Optuna says so."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def on_epoch_end(self, state: TrainState) -> bool:
+        accuracy = state.record.eval_acc
+        self.trial.report(accuracy, state.epoch)
+        if self.trial.should_prune():
+            raise optuna.TrialPruned(f"pruned after epoch {state.epoch} at val {accuracy:.4f}")
+        return False
+
+
+class Objective:
+    """The function Optuna optimises: one call trains (or refuses) one trial.
+
+    Args:
+        settings: The search settings.
+        space: The space function; ``None`` resolves ``settings.space``.
+        log: Receives one line per trial.
+
+    Example:
+        >>> settings = SearchSettings(space="mnist", out="x", trials=1, max_params=10)
+        >>> objective = Objective(settings)
+        >>> study = optuna.create_study(direction="maximize")
+        >>> study.optimize(objective, n_trials=1)  # over budget: no data, no training
+        >>> study.trials[0].state.name, study.trials[0].user_attrs["over_budget"]
+        ('PRUNED', True)
+    """
+
+    def __init__(
+        self,
+        settings: SearchSettings,
+        space: Space | None = None,
+        log: Callable[[str], None] = lambda line: None,
+    ) -> None:
+        self.settings = settings
+        self.space = space or resolve_space(settings.space)
+        self.log = log
+        self._data: dict[str, tuple[ImageDataset, ImageDataset]] = {}
+
+    def data(self, dataset: str) -> tuple[ImageDataset, ImageDataset]:
+        """Return ``(train, val)`` for ``dataset``, loaded once per process.
+
+        Only the training split is read; validation is carved from it, stratified,
+        with ``settings.split_seed``.
+
+        Args:
+            dataset: Registered dataset name.
+
+        Returns:
+            The training part (its first ``train_subset`` images if set) and the
+            validation part.
+
+        Raises:
+            SettingsError: If ``val_size`` or ``train_subset`` do not fit the data.
+        """
+        if dataset not in self._data:
+            settings = self.settings
+            full = load_dataset(dataset, settings.data_dir, train=True)  # type: ignore[arg-type]
+            if settings.val_size >= len(full):
+                raise SettingsError(
+                    f"val_size {settings.val_size} leaves no training images out of {len(full)}"
+                )
+            train, val = train_val_split(full, settings.val_size, seed=settings.split_seed)
+            if settings.train_subset is not None:
+                if settings.train_subset > len(train):
+                    raise SettingsError(
+                        f"train_subset {settings.train_subset} is more than the {len(train)} "
+                        f"training images left after a {settings.val_size}-image validation split"
+                    )
+                train = train.subset(range(settings.train_subset))
+            self._data[dataset] = (train, val)
+        return self._data[dataset]
+
+    def _check_not_surplus(self, trial: optuna.Trial) -> None:
+        ahead = sum(
+            1
+            for other in trial.study.get_trials(deepcopy=False)
+            if other.number < trial.number and other.state != optuna.trial.TrialState.FAIL
+        )
+        if ahead >= self.settings.trials:
+            trial.set_user_attr("surplus", True)
+            raise SurplusTrialError(f"the study already has {ahead} trials")
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, float]:
+        """Run one trial.
+
+        Args:
+            trial: The trial.
+
+        Returns:
+            Final-epoch validation accuracy, or ``(accuracy, params)`` in
+            multi-objective mode.
+
+        Raises:
+            optuna.TrialPruned: Over budget (no training), or stopped by the pruner.
+            SpaceError: The space failed or yielded a model that cannot be built.
+            SurplusTrialError: The study already had its trials.
+        """
+        settings = self.settings
+        trial.set_user_attr("worker", worker_identity())
+        self._check_not_surplus(trial)
+        recipe = apply_settings(recipe_from_trial(self.space, trial, settings.space), settings)
+        system = trial.study._storage.get_trial_system_attrs(trial._trial_id)
+        retry = system.get("failed_trial")  # set by Optuna's retry callback
+        again = f" (retry of trial {retry})" if retry is not None else ""
+        started = time.perf_counter()
+        try:
+            model = recipe.build_model(seed=settings.seed)
+        except BudgetExceededError as error:
+            trial.set_user_attr("params", error.total)
+            trial.set_user_attr("over_budget", True)
+            self.log(
+                f"trial {trial.number}{again}: {error.total:,} params > budget "
+                f"{error.budget:,}; pruned without training"
+            )
+            raise optuna.TrialPruned("over budget") from None
+        except (TinyconvError, ValueError) as error:
+            trial.set_user_attr("error", str(error))
+            raise SpaceError(
+                f"search space {settings.space!r} yielded a model that cannot be built "
+                f"(trial {trial.number}, parameters {trial.params}): {error}"
+            ) from error
+        params = count_parameters(model)
+        trial.set_user_attr("params", params)
+        trial.set_user_attr("over_budget", False)
+        trial.set_user_attr("recipe", recipe.to_dict())
+        train_set, val_set = self.data(recipe.dataset)
+        config = dataclasses.replace(
+            recipe.train, seed=settings.seed, device=settings.device, progress=False
+        )
+        device = resolve_device(settings.device)
+        loader = TensorLoader(
+            train_set,
+            config.batch_size,
+            shuffle=True,
+            seed=settings.seed,
+            device=device,
+            augment=recipe.augmentation(),
+        )
+        val_loader = TensorLoader(val_set, recipe.eval_batch_size, device=device)
+        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial)]
+        try:
+            history = fit(
+                model, loader, config, eval_loader=val_loader, eval_name="val", callbacks=callbacks
+            )
+        except optuna.TrialPruned as pruned:
+            seconds = time.perf_counter() - started
+            self.log(f"trial {trial.number}{again}: {params:,} params, {pruned}, {seconds:.0f} s")
+            raise
+        accuracy = float(history.final.eval_acc)  # type: ignore[arg-type]
+        seconds = time.perf_counter() - started
+        trial.set_user_attr("train_seconds", round(seconds, 3))
+        self.log(
+            f"trial {trial.number}{again}: {params:,} params, val {100 * accuracy:.2f} % "
+            f"after {config.epochs} epoch(s), {seconds:.0f} s"
+        )
+        return (accuracy, float(params)) if settings.multi_objective else accuracy
