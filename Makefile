@@ -18,7 +18,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export]'
+	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search]'
 	touch $@
 
 lint: install
