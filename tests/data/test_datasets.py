@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -185,3 +188,31 @@ def test_flipped_byte_raises_corrupt_dataset(mnist_copy: Path) -> None:
         load_mnist(mnist_copy, train=False)
     assert len(load_mnist(mnist_copy, train=False, verify=False)) == 10_000
     assert len(load_mnist(mnist_copy, train=True)) == 60_000  # only the split's files are checked
+
+
+def test_a_relative_or_symlinked_root_resolves_to_the_real_folder(tmp_path, monkeypatch):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_data_root("link") == real.resolve()
+    assert resolve_data_root("./real/../link") == real.resolve()
+    monkeypatch.setenv("TINYCONV_DATA", "link")
+    assert resolve_data_root() == real.resolve()
+
+
+@pytest.mark.mnist
+def test_the_file_copying_tests_pass_with_a_relative_data_root(mnist_root: Path) -> None:
+    """The README's `make test` passes the relative ../shared/data: the tests that copy and
+    link the raw files must work with it (they once made dangling relative symlinks)."""
+    repo = Path(__file__).resolve().parents[2]
+    relative = os.path.relpath(mnist_root, repo)
+    assert not Path(relative).is_absolute()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", __file__,
+         "-k", "intact_copy or truncated or flipped_byte"],
+        cwd=repo, env={**os.environ, "TINYCONV_DATA": relative}, capture_output=True,
+        text=True, timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout

@@ -1,3 +1,5 @@
+import contextlib
+
 import pytest
 import torch
 from torch import nn
@@ -123,3 +125,19 @@ def test_resume_compatibility():
         check_resumable(
             TrainConfig(scheduler="onecycle", epochs=2), TrainConfig(scheduler="onecycle", epochs=3)
         )
+
+
+def test_a_flipped_byte_is_a_checkpoint_error_not_a_key_error(tmp_path):
+    """A damaged file can fail anywhere inside the unpickler (KeyError, IndexError, ...)."""
+    from tinyconv.train import CheckpointError, build_optimizer, rng_state
+
+    model = nn.Linear(2, 1)
+    path = save_checkpoint(
+        tmp_path / "last.pt", model=model, optimizer=build_optimizer(model, TrainConfig()),
+        scheduler=None, epoch=1, config=TrainConfig(), history=History(), rng=rng_state(),
+    )  # fmt: skip
+    payload = path.read_bytes()
+    for offset in range(60, min(len(payload), 400), 17):
+        path.write_bytes(payload[:offset] + bytes([payload[offset] ^ 0xFF]) + payload[offset + 1 :])
+        with contextlib.suppress(CheckpointError):  # loading may succeed; any failure is ours
+            load_checkpoint(path)

@@ -9,8 +9,6 @@ scheduler states, the number of finished epochs, the config, the history and the
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,7 +188,7 @@ def load_checkpoint(
         )
     try:
         payload = torch.load(source, map_location=map_location, weights_only=True)
-    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as error:
+    except Exception as error:  # a damaged file can fail anywhere in the unpickler
         raise CheckpointError(
             f"cannot read checkpoint {str(source)!r} ({source.stat().st_size} bytes): it is "
             f"unreadable, corrupt, truncated or not a torch file ({type(error).__name__}: "
