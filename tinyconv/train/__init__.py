@@ -24,6 +24,14 @@ from tinyconv.train.evaluate import EvalResult, evaluate, predict
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
+from tinyconv.train.stacked import evaluate_stacked, fit_stacked
+from tinyconv.train.stacked_model import (
+    DropoutStreams,
+    StackedDropout,
+    StackedNet,
+    stack_models,
+    unstack_models,
+)
 from tinyconv.train.trainer import BatchLoader, NonFiniteLossError, fit
 
 __all__ = [
@@ -32,11 +40,14 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointExistsError",
+    "DropoutStreams",
     "EarlyStopping",
     "EpochRecord",
     "EvalResult",
     "History",
     "NonFiniteLossError",
+    "StackedDropout",
+    "StackedNet",
     "TrainConfig",
     "TrainState",
     "atomic_write",
@@ -44,7 +55,9 @@ __all__ = [
     "build_scheduler",
     "check_resumable",
     "evaluate",
+    "evaluate_stacked",
     "fit",
+    "fit_stacked",
     "load_checkpoint",
     "predict",
     "resolve_device",
@@ -52,4 +65,6 @@ __all__ = [
     "save_checkpoint",
     "seed_everything",
     "set_rng_state",
+    "stack_models",
+    "unstack_models",
 ]
