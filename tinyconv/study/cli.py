@@ -45,6 +45,21 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
         help="train on the first N images (smoke runs; saved as <name>_trainN.json)",
     )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument(
+        "--stack",
+        type=int,
+        default=1,
+        metavar="K",
+        help="train new seeds K at a time as one stacked network (same results to float "
+        "noise; a group keeps no per-epoch checkpoint and restarts from epoch 1 if stopped)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="train seeds in N worker processes, torch threads divided between them",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
@@ -84,6 +99,9 @@ def run_recipe(recipe: Recipe, args: argparse.Namespace) -> int:
     """
     if (args.epochs is not None and args.epochs < 1) or args.seeds < 1:
         raise SystemExit("error: --epochs and --seeds must be >= 1")
+    stack, workers = getattr(args, "stack", 1), getattr(args, "workers", 1)
+    if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
+        raise SystemExit("error: --stack and --workers must be >= 1, and not both above 1")
     if args.threads is not None:
         import torch
 
@@ -122,6 +140,8 @@ def run_recipe(recipe: Recipe, args: argparse.Namespace) -> int:
         progress=False if args.quiet else None,
         on_event=lambda line: print(line, flush=True),
         on_seed=report,
+        stack=stack,
+        workers=workers,
     )
     print(format_aggregate(recipe.name, aggregate(data, info.target_accuracy)))
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from tinyconv.errors import SpecError
 from tinyconv.model import TinyNet, build
 from tinyconv.parameters import check_budget, count_parameters
 from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
-from tinyconv.train import TrainConfig, fit, resolve_device
+from tinyconv.train import History, TrainConfig, fit, resolve_device
 
 RECIPE_FORMAT_VERSION = 1
 """Version of the dict layout of :meth:`Recipe.to_dict`."""
@@ -244,17 +244,88 @@ def run_seed(
         checkpoint_path=checkpoint_path,
         resume=checkpoint_path is not None,
     )
+    sizes = (len(train_set), len(test_set))
+    result = _seed_result(seed, model, history, target, config.epochs, sizes, resumed)
+    return result, model.cpu().eval()
+
+
+def run_seeds_stacked(
+    recipe: Recipe,
+    seeds: Sequence[int],
+    train_set: ImageDataset,
+    test_set: ImageDataset,
+    *,
+    device: str = "auto",
+    progress: bool | None = None,
+) -> list[tuple[dict[str, Any], TinyNet]]:
+    """Train ``recipe`` for several seeds at once as one stacked network.
+
+    Each seed keeps its own initial weights, shuffle, augmentation and dropout stream, so
+    its result equals :func:`run_seed`'s to float noise (see
+    :func:`tinyconv.train.fit_stacked`). There is no per-epoch checkpoint: an interrupted
+    group starts again from epoch 1.
+
+    Args:
+        recipe: What to train.
+        seeds: The seeds trained together.
+        train_set: Training images.
+        test_set: Images scored after every epoch, for the record only.
+        device: ``"auto"`` or a device string.
+        progress: As :attr:`tinyconv.train.TrainConfig.progress` (one line per epoch for
+            the whole group).
+
+    Returns:
+        One ``(result, model)`` per seed, in order, as :func:`run_seed` returns them; the
+        result also names the seeds trained together (``stacked_seeds``), since its
+        ``wall_seconds`` is that of the whole group.
+    """
+    from tinyconv.train import fit_stacked
+
+    seeds = list(seeds)
+    models = [recipe.build_model(seed=seed) for seed in seeds]
+    config = dataclasses.replace(recipe.train, seed=seeds[0], device=device, progress=progress)
+    target = resolve_device(device)
+    augment = recipe.augmentation()
+    loaders = [
+        TensorLoader(
+            train_set, config.batch_size, shuffle=True, seed=s, device=target, augment=augment
+        )
+        for s in seeds
+    ]
+    test_loader = TensorLoader(test_set, recipe.eval_batch_size, device=target)
+    histories = fit_stacked(
+        models, loaders, config, eval_loader=test_loader, eval_name="test", seeds=seeds
+    )
+    runs = []
+    for seed, model, history in zip(seeds, models, histories, strict=True):
+        sizes = (len(train_set), len(test_set))
+        result = _seed_result(seed, model, history, target, config.epochs, sizes, 0)
+        result["stacked_seeds"] = seeds
+        runs.append((result, model.cpu().eval()))
+    return runs
+
+
+def _seed_result(
+    seed: int,
+    model: TinyNet,
+    history: History,
+    target: torch.device,
+    epochs: int,
+    sizes: tuple[int, int],
+    resumed: int,
+) -> dict[str, Any]:
+    """The JSON-able result of one trained seed (also tags ``model.metadata``)."""
     best = history.best("test_acc")
     model.metadata.update(seed=seed, final_test_acc=history.final.eval_acc)
-    result = {
+    return {
         "seed": seed,
         "device": str(target),
         "device_name": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
         "torch_threads": torch.get_num_threads(),
         "params": count_parameters(model),
-        "epochs": config.epochs,
-        "train_samples": len(train_set),
-        "test_samples": len(test_set),
+        "epochs": epochs,
+        "train_samples": sizes[0],
+        "test_samples": sizes[1],
         "final_test_acc": history.final.eval_acc,
         "final_train_acc": history.final.train_acc,
         "best_test_acc": best.eval_acc,
@@ -263,4 +334,3 @@ def run_seed(
         "resumed_after_epoch": resumed,
         "history": history.to_list(),
     }
-    return result, model.cpu().eval()

@@ -8,6 +8,9 @@ a seed trains it is checkpointed after every epoch to
 finished epoch and ends exactly as an unbroken run would. Each finished seed's
 model is saved beside its results as ``<out>/<recipe name>/seed<N>.model.pt``
 (see :func:`tinyconv.load`), and its history as ``seed<N>.csv``.
+``stack=K`` trains new seeds K at a time as one stacked network (a group keeps no
+per-epoch checkpoint: if interrupted, it restarts from epoch 1); ``workers=N`` trains
+seeds in N processes, each with its checkpoints as above.
 :func:`aggregate` reduces a results file to the figures a reviewer trusts:
 the final-epoch test accuracy as mean, standard deviation and minimum over
 seeds, with the best epoch only as a labelled extra.
@@ -129,6 +132,8 @@ def run_study(
     progress: bool | None = None,
     on_event: Callable[[str], None] | None = None,
     on_seed: Callable[[dict[str, Any]], None] | None = None,
+    stack: int = 1,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Train ``recipe`` once per seed, checkpointing every epoch and saving each finished seed.
 
@@ -147,6 +152,12 @@ def run_study(
         progress: As :attr:`tinyconv.train.TrainConfig.progress`.
         on_event: Called with a line for each seed skipped, resumed or started.
         on_seed: Called with each newly finished seed's result.
+        stack: Train new seeds this many at a time as one stacked network
+            (:func:`tinyconv.train.fit_stacked`; same results to float noise). A stacked
+            group keeps no per-epoch checkpoint: if interrupted, it restarts from epoch 1.
+            Seeds that already have a checkpoint are resumed one by one as usual.
+        workers: Train seeds in this many worker processes, torch threads divided
+            between them (per-epoch checkpoints and resume as usual); not with ``stack``.
 
     Returns:
         The whole results file content.
@@ -154,7 +165,10 @@ def run_study(
     Raises:
         ResultsMismatchError: If the existing results file belongs to another setting
             or holds runs on a different number of training or test images.
+        ValueError: If ``stack`` or ``workers`` is below 1, or both are above 1.
     """
+    if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
+        raise ValueError(f"need stack >= 1 and workers >= 1, not both > 1; got {stack}, {workers}")
     say = on_event or (lambda line: None)
     path = results_path(out_dir, recipe)
     setting = {"recipe": recipe.to_dict(), "epochs": recipe.train.epochs}
@@ -173,7 +187,44 @@ def run_study(
                 f"{path} holds runs with {key}={sorted(recorded)}, but this study has {size}; "
                 "use another --out folder (or recipe name) for runs on other data"
             )
+
+    def finish(result: dict[str, Any], model: Any) -> None:
+        paths = seed_paths(out_dir, recipe, result["seed"])
+        save(model, paths["model"], overwrite=True)
+        History.from_list(result["history"]).to_csv(paths["csv"])
+        data["seeds"][str(result["seed"])] = result
+        write_json_atomic(path, data)
+        paths["checkpoint"].unlink(missing_ok=True)  # the model file and results hold the seed
+        if on_seed is not None:
+            on_seed(result)
+
+    seeds = list(seeds)
+    many: list[int] = []
+    if stack > 1 or workers > 1:
+        from tinyconv.study.parallel import parallel_runs, stacked_runs
+
+        def checkpoint(seed: int) -> Path:
+            return seed_paths(out_dir, recipe, seed)["checkpoint"]
+
+        many = [
+            seed
+            for seed in dict.fromkeys(seeds)
+            if str(seed) not in data["seeds"] and (workers > 1 or not checkpoint(seed).exists())
+        ]
+        (Path(out_dir) / recipe.name).mkdir(parents=True, exist_ok=True)
+        common = {"checkpoints": checkpoint, "device": device, "say": say}
+        runs = (
+            stacked_runs(
+                recipe, many, train_set, test_set, stack=stack, progress=progress, **common
+            )
+            if stack > 1
+            else parallel_runs(recipe, many, train_set, test_set, workers=workers, **common)
+        )
+        for result, model in runs:
+            finish(result, model)
     for seed in seeds:
+        if seed in many:
+            continue
         if str(seed) in data["seeds"]:
             say(f"seed {seed}: already finished, skipped")
             continue
@@ -194,13 +245,7 @@ def run_study(
             progress=progress,
             checkpoint_path=paths["checkpoint"],
         )
-        save(model, paths["model"], overwrite=True)
-        History.from_list(result["history"]).to_csv(paths["csv"])
-        data["seeds"][str(seed)] = result
-        write_json_atomic(path, data)
-        paths["checkpoint"].unlink()  # the model file and the results now hold the seed
-        if on_seed is not None:
-            on_seed(result)
+        finish(result, model)
     return data
 
 
