@@ -83,6 +83,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.study",
     "tinyconv.plots",
     "tinyconv.export",
+    "tinyconv.search",
 )
 
 

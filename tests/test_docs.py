@@ -28,6 +28,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.study",
     "tinyconv.plots",
     "tinyconv.export",
+    "tinyconv.search",
 )
 
 _DIRECTIVE = re.compile(r"^\.\.\s+(?:py:)?([\w-]+)::\s*(\S*)\s*$")
