@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     study = run_search(settings, workers=args.workers)
     print(f"wall time {time.perf_counter() - started:.0f} s")
     _report(study)
-    source = args.storage or args.out
+    source = safe_url(args.storage) if args.storage else args.out
     print(
         f"next: tinyconv search-best {source} --study-name {settings.name} "
         f"--out {settings.name}_best.json && tinyconv study {settings.name}_best.json --seeds 5"
