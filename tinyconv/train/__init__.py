@@ -25,13 +25,8 @@ from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
 from tinyconv.train.stacked import evaluate_stacked, fit_stacked
-from tinyconv.train.stacked_model import (
-    DropoutStreams,
-    StackedDropout,
-    StackedNet,
-    stack_models,
-    unstack_models,
-)
+from tinyconv.train.stacked_dropout import DropoutStreams, StackedDropout
+from tinyconv.train.stacked_model import StackedNet, stack_models, unstack_models
 from tinyconv.train.trainer import BatchLoader, NonFiniteLossError, fit
 
 __all__ = [

@@ -14,94 +14,17 @@ from __future__ import annotations
 
 import copy
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from tinyconv.blocks.heads import GAPHead
 from tinyconv.model import TinyNet, build
+from tinyconv.train.stacked_dropout import DropoutStreams, StackedDropout
 
 _MEMBER_ATTRIBUTES = ("class_names", "normalization", "dataset", "metadata")
-
-
-class DropoutStreams:
-    """One random stream per seed, shared by every :class:`StackedDropout` of a network.
-
-    A separate run of seed ``s`` seeds the global generator with ``s`` and draws only its
-    dropout masks from it, layer by layer in forward order. Each stream starts from the
-    state ``torch.manual_seed(s)`` gives and is swapped in around that seed's mask, so the
-    masks equal those of the separate run.
-
-    Args:
-        seeds: One seed per stacked model, in stacking order.
-    """
-
-    def __init__(self, seeds: Sequence[int]) -> None:
-        self.seeds = tuple(int(seed) for seed in seeds)
-        self._device: torch.device | None = None
-        self._states: list[Tensor] = []
-
-    @contextmanager
-    def use(self, index: int, device: torch.device) -> Iterator[None]:
-        """Make seed ``index``'s stream the global generator of ``device`` inside the block."""
-        if self._device != device:
-            self._states = [_seeded_state(seed, device) for seed in self.seeds]
-            self._device = device
-        saved = _get_state(device)
-        _set_state(device, self._states[index])
-        try:
-            yield
-        finally:
-            self._states[index] = _get_state(device)
-            _set_state(device, saved)
-
-
-class StackedDropout(nn.Module):
-    r"""Dropout over K stacked models, each seed's mask from its own stream when seeded.
-
-    Args:
-        p: Probability of zeroing an element.
-        stack_size: Number of stacked models K (channels split into K equal chunks).
-
-    Shape:
-        - Input: :math:`(B, K \cdot C, H, W)` (any shape with channels in dim 1)
-        - Output: same shape.
-
-    Example:
-        >>> drop = StackedDropout(0.5, stack_size=2)
-        >>> drop.streams = DropoutStreams([0, 1])
-        >>> drop(torch.ones(1, 4, 2, 2)).shape
-        torch.Size([1, 4, 2, 2])
-    """
-
-    def __init__(self, p: float, stack_size: int) -> None:
-        super().__init__()
-        self.p = p
-        self.stack_size = stack_size
-        self.streams: DropoutStreams | None = None
-
-    def extra_repr(self) -> str:
-        """Show ``p`` and ``stack_size``."""
-        return f"p={self.p}, stack_size={self.stack_size}"
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply dropout; per seed from its own stream when :attr:`streams` is set."""
-        if not self.training or self.p == 0.0 or self.streams is None:
-            return F.dropout(x, self.p, self.training)
-        layout = (
-            torch.channels_last
-            if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
-            else torch.contiguous_format
-        )
-        chunks = []
-        for index, chunk in enumerate(x.chunk(self.stack_size, dim=1)):
-            with self.streams.use(index, x.device):
-                chunks.append(F.dropout(chunk.contiguous(memory_format=layout), self.p, True))
-        return torch.cat(chunks, dim=1)
 
 
 class StackedNet(nn.Sequential):
@@ -344,36 +267,3 @@ def _copy_member(target: nn.Module, source: nn.Module, index: int) -> None:
                 getattr(target, key).copy_(getattr(source, key)[index * size : (index + 1) * size])
         if target.num_batches_tracked is not None:
             target.num_batches_tracked.copy_(source.num_batches_tracked)  # type: ignore[arg-type]
-
-
-def _get_state(device: torch.device) -> Tensor:
-    if device.type == "cuda":
-        return torch.cuda.get_rng_state(device)
-    if device.type == "mps":
-        return torch.mps.get_rng_state()
-    return torch.get_rng_state()
-
-
-def _set_state(device: torch.device, state: Tensor) -> None:
-    if device.type == "cuda":
-        torch.cuda.set_rng_state(state, device)
-    elif device.type == "mps":
-        torch.mps.set_rng_state(state)
-    else:
-        torch.set_rng_state(state)
-
-
-def _seeded_state(seed: int, device: torch.device) -> Tensor:
-    """The state ``torch.manual_seed(seed)`` gives ``device``'s generator, leaving it as it was."""
-    if device.type == "cpu":
-        return torch.Generator().manual_seed(seed).get_state()
-    saved = _get_state(device)
-    try:
-        if device.type == "cuda":
-            with torch.cuda.device(device):
-                torch.cuda.manual_seed(seed)
-        else:
-            torch.mps.manual_seed(seed)
-        return _get_state(device)
-    finally:
-        _set_state(device, saved)
