@@ -7,6 +7,10 @@ PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
 TINYCONV_DATA ?= ../shared/data
+# Resolved where it enters (relative to this folder), so tests and tools that run from
+# other folders, or link files from it, see the same data whether it was given relative,
+# absolute or through a symlink.
+override TINYCONV_DATA := $(abspath $(TINYCONV_DATA))
 export TINYCONV_DATA
 
 BIN := $(VENV)/bin
@@ -39,8 +43,9 @@ reproduce: install
 	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
 
 results-table: install
-	$(BIN)/python -m tinyconv.study --results results --readme README.md
-	$(BIN)/python -m tinyconv.study --results results/cpu --readme README.md --marker cpu
+	$(BIN)/tinyconv results results --readme README.md
+	$(BIN)/tinyconv results results/cpu --readme README.md --marker cpu
+	$(BIN)/tinyconv results results/fashion --readme README.md --marker fashion
 
 clean:
 	rm -rf $(VENV) docs/_build docs/_generated .pytest_cache .ruff_cache .hypothesis

@@ -183,6 +183,14 @@ def _generate_pages() -> None:
         GENERATED_DIR / "tutorial_budget_error.txt",
         f"{tutorial_budget.budget_error_message(model)}\n",
     )
+    fashion = REPO_ROOT / "results" / "fashion"
+    _write_if_changed(
+        GENERATED_DIR / "results_fashion.rst",
+        results_rst(fashion)
+        if fashion.is_dir() and results_rows(fashion)
+        else "The FashionMNIST runs have no finished seed yet; their table appears here once "
+        "they have.\n",
+    )
     from tinyconv.export.report import deploy_rst  # no onnx needed to render saved reports
 
     _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
@@ -209,6 +217,55 @@ def _generate_figures() -> None:
     _write_bytes_if_changed(figures / "mnist_versions.png", png_bytes(compare_recipes(versions)))
     _write_bytes_if_changed(
         figures / "mnist_v5_curves.png", png_bytes(learning_curves(results / "mnist_v5.json"))
+    )
+    fashion = sorted((results / "fashion").glob("*.json"))
+    if fashion:
+        _write_bytes_if_changed(
+            figures / "fashion_recipes.png", png_bytes(compare_recipes(fashion))
+        )
+        _write_if_changed(
+            GENERATED_DIR / "fashion_curves.rst",
+            ".. figure:: /_generated/figures/fashion_recipes.png\n   :width: 100%\n\n"
+            "   Test accuracy per epoch of the FashionMNIST recipes, mean and min-max band "
+            "over seeds (drawn from ``results/fashion/`` at doc build time).\n",
+        )
+    else:
+        _write_if_changed(GENERATED_DIR / "fashion_curves.rst", "No curves yet.\n")
+    _fashion_confusion(results / "fashion", figures)
+
+
+def _fashion_confusion(results: Path, figures: Path) -> None:
+    """The confusion matrix of the first FashionMNIST model file on the test set, if any.
+
+    Needs the FashionMNIST test files (``TINYCONV_DATA``, default ``../shared/data``
+    seen from the repository); without them the page says the figure was not drawn.
+    """
+    from tinyconv.data import load_dataset
+    from tinyconv.errors import TinyconvError
+    from tinyconv.plots import confusion_figure, score_images
+    from tinyconv.plots._style import png_bytes
+
+    models = sorted(results.glob("*/seed0.model.pt"))
+    note = GENERATED_DIR / "fashion_confusion.rst"
+    if not models:
+        _write_if_changed(note, "No FashionMNIST model file is recorded yet.\n")
+        return
+    chosen = next((m for m in models if m.parent.name == "fashion_v5_flip"), models[0])
+    root = os.environ.get("TINYCONV_DATA") or REPO_ROOT.parent / "shared" / "data"
+    try:
+        test = load_dataset("fashion_mnist", root, train=False)
+    except TinyconvError as error:
+        _write_if_changed(note, f"The confusion matrix was not drawn: {error}\n")
+        return
+    model = tinyconv.load(chosen)
+    figure = confusion_figure(score_images(model, test), model_name=f"{chosen.parent.name} seed 0")
+    _write_bytes_if_changed(figures / "fashion_confusion.png", png_bytes(figure))
+    relative = chosen.relative_to(REPO_ROOT).as_posix()
+    _write_if_changed(
+        note,
+        f".. figure:: /_generated/figures/fashion_confusion.png\n   :width: 100%\n\n"
+        f"   Confusion matrix of ``{relative}`` on the 10,000 FashionMNIST test images "
+        "(drawn at doc build time).\n",
     )
 
 
