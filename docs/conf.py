@@ -81,6 +81,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.data",
     "tinyconv.train",
     "tinyconv.study",
+    "tinyconv.recipes",
     "tinyconv.plots",
     "tinyconv.export",
     "tinyconv.search",
@@ -103,7 +104,7 @@ autosummary_context = {
     # used by _templates/autosummary/class.rst: no "Bases: object" on the dataclasses
     "show_bases": _public_classes_with_bases(),
     # used by _templates/autosummary/data.rst: containers whose repr would swamp the page
-    "hide_value": ["ACTIVATIONS", "DATASET_STATS", "RAW_FILES"],
+    "hide_value": ["ACTIVATIONS", "DATASET_STATS", "RAW_FILES", "RECIPES", "AUGMENTATIONS"],
 }
 
 # -- napoleon (Google-style docstrings) --------------------------------------

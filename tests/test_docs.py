@@ -26,6 +26,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.data",
     "tinyconv.train",
     "tinyconv.study",
+    "tinyconv.recipes",
     "tinyconv.plots",
     "tinyconv.export",
     "tinyconv.search",

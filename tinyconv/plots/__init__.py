@@ -26,6 +26,7 @@ from tinyconv.plots.gallery import misclassified_gallery
 from tinyconv.plots.predictions import Predictions, score_images
 from tinyconv.plots.report import Report, build_report, model_files_beside
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
+from tinyconv.plots.search import build_search_report, pareto_front_figure, search_history_figure
 
 __all__ = [
     "DatasetMismatchError",
@@ -35,15 +36,18 @@ __all__ = [
     "SeedCurves",
     "budget_figure",
     "build_report",
+    "build_search_report",
     "compare_recipes",
     "confusion_figure",
     "learning_curves",
     "misclassified_gallery",
     "model_files_beside",
+    "pareto_front_figure",
     "read_results",
     "save_png",
     "score_images",
     "se_gate_means",
     "se_gates_figure",
+    "search_history_figure",
     "seed_curves",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 NAME = "report"
 HELP = (
@@ -19,7 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "source",
         metavar="RESULTS_OR_MODEL",
-        help="a results file (results/<recipe>.json) or a model file written by tinyconv.save",
+        help="a results file (results/<recipe>.json), a model file written by tinyconv.save, "
+        "or a search (its --out folder or storage URL)",
     )
     parser.add_argument("--out", required=True, help="folder for index.html and the PNGs")
     parser.add_argument(
@@ -56,6 +58,12 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             words += [flag, str(value)]
+    if "://" in args.source or Path(args.source).is_dir():  # a search: folder or storage URL
+        from tinyconv.plots.search import build_search_report
+
+        report = build_search_report(args.source, args.out, command=shlex.join(words))
+        print(f"wrote {report.index} and {len(report.images)} figure(s)")
+        return 0
     report = build_report(
         args.source,
         args.out,
