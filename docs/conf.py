@@ -76,16 +76,7 @@ autodoc_member_order = "bysource"
 add_module_names = False  # "ConvSpec(...)" rather than "tinyconv.ConvSpec(...)" in headings
 python_use_unqualified_type_names = True
 
-PUBLIC_NAMESPACES = (
-    "tinyconv",
-    "tinyconv.data",
-    "tinyconv.train",
-    "tinyconv.study",
-    "tinyconv.recipes",
-    "tinyconv.plots",
-    "tinyconv.export",
-    "tinyconv.search",
-)
+from public_namespaces import PUBLIC_NAMESPACES  # noqa: E402  (docs/, on sys.path above)
 
 
 def _public_classes_with_bases() -> list[str]:

@@ -21,16 +21,20 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS_DIR = REPO_ROOT / "docs"
 API_DIR = DOCS_DIR / "api"
-PUBLIC_NAMESPACES = (
-    "tinyconv",
-    "tinyconv.data",
-    "tinyconv.train",
-    "tinyconv.study",
-    "tinyconv.recipes",
-    "tinyconv.plots",
-    "tinyconv.export",
-    "tinyconv.search",
-)
+
+
+def _public_namespaces() -> tuple[str, ...]:
+    """The list docs/conf.py uses too (docs/public_namespaces.py), one owner for both."""
+    spec = importlib.util.spec_from_file_location(
+        "public_namespaces", DOCS_DIR / "public_namespaces.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.PUBLIC_NAMESPACES
+
+
+PUBLIC_NAMESPACES = _public_namespaces()
 
 _DIRECTIVE = re.compile(r"^\.\.\s+(?:py:)?([\w-]+)::\s*(\S*)\s*$")
 _AUTO_OBJECT = {
