@@ -242,7 +242,7 @@ def _fashion_confusion(results: Path, figures: Path) -> None:
     if not models:
         _write_if_changed(note, "No FashionMNIST model file is recorded yet.\n")
         return
-    chosen = next((m for m in models if m.parent.name == "fashion_v5_flip"), models[0])
+    chosen = next((m for m in models if m.parent.name == "fashion_v5"), models[0])
     root = os.environ.get("TINYCONV_DATA") or REPO_ROOT.parent / "shared" / "data"
     try:
         test = load_dataset("fashion_mnist", root, train=False)

@@ -54,7 +54,10 @@ def test_replace_between_markers() -> None:
         replace_between_markers("no markers here", "new")
 
 
-@pytest.mark.parametrize(("name", "folder"), [("results", "results"), ("cpu", "results/cpu")])
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [("results", "results"), ("cpu", "results/cpu"), ("fashion", "results/fashion")],
+)
 def test_readme_tables_are_the_generated_ones(name: str, folder: str) -> None:
     readme = (REPO / "README.md").read_text()
     expected = replace_between_markers(readme, results_markdown(REPO / folder), name)
