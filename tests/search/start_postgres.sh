@@ -5,6 +5,9 @@
 # .ci/run exports the URL as TINYCONV_TEST_POSTGRES_URL; tests/search/test_postgres.py runs
 # this script itself when that variable is unset.
 set -euo pipefail
+# Only the URL goes to stdout: everything the server tools print (pg_ctlcluster says 'Removed
+# stale pid file.' after an unclean stop, for one) goes to stderr.
+exec 3>&1 1>&2
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! command -v pg_lsclusters >/dev/null 2>&1; then
   echo "PostgreSQL server binaries absent (apt-get install -y postgresql)" >&2
   exit 3
@@ -18,7 +21,7 @@ if [ -z "$(pg_lsclusters -h)" ]; then
 fi
 read -r version cluster port status _ < <(pg_lsclusters -h | head -n 1)
 if [ "$status" != online ]; then
-  pg_ctlcluster "$version" "$cluster" start
+  pg_ctlcluster "$version" "$cluster" start 3>&-  # the server must not hold our stdout open
 fi
 sql() { runuser -u postgres -- psql -p "$port" -v ON_ERROR_STOP=1 -qtAc "$1"; }
 for _ in $(seq 30); do sql "select 1" >/dev/null 2>&1 && break; sleep 1; done
@@ -28,4 +31,4 @@ fi
 if [ "$(sql "select 1 from pg_database where datname = 'tinyconv_test'")" != 1 ]; then
   sql "create database tinyconv_test owner tinyconv" >/dev/null
 fi
-echo "postgresql+psycopg://tinyconv:tinyconv@localhost:$port/tinyconv_test"
+echo "postgresql+psycopg://tinyconv:tinyconv@localhost:$port/tinyconv_test" >&3

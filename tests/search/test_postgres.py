@@ -34,7 +34,11 @@ def postgres_url() -> str:
     if result.returncode == 3:
         pytest.skip(f"{URL_VARIABLE} is unset and no local server: {result.stderr.strip()}")
     assert result.returncode == 0, f"start_postgres.sh failed: {result.stderr}"
-    return result.stdout.strip()
+    url = result.stdout.strip()
+    assert url.startswith("postgresql+psycopg://") and "\n" not in url, (
+        f"start_postgres.sh must print only the URL on stdout, printed {url!r}"
+    )
+    return url
 
 
 def test_two_workers_share_one_study_in_postgresql(
