@@ -116,3 +116,9 @@ def test_settings_out_of_range_are_refused(tmp_path: Path) -> None:
         run_search(SearchSettings(space="mnist", out=str(tmp_path), trials=1), workers=0)
     with pytest.raises(SettingsError, match="pruner must be one of"):
         SearchSettings(space="mnist", out=str(tmp_path), trials=1, pruner="mean")
+
+
+def test_time_limit_must_be_positive_seconds(tmp_path: Path) -> None:
+    for bad in (0, -1.5, "60", True):
+        with pytest.raises(SettingsError, match="time_limit_s must be a number > 0"):
+            SearchSettings(space="mnist", out=str(tmp_path), trials=1, time_limit_s=bad)

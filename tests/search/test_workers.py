@@ -84,3 +84,27 @@ def test_a_worker_killed_mid_trial_fails_its_trial_and_the_study_goes_on(
     retried = [t for t in finished if t.system_attrs.get("failed_trial") == killed]
     assert len(retried) == 1 and retried[0].params == study.trials[killed].params
     assert f"(retry of trial {killed})" in survivor.stdout
+
+
+def test_a_time_limit_stops_the_workers_between_trials_and_a_rerun_continues(
+    tmp_path: Path, train_only_root: Path
+) -> None:
+    out = tmp_path / "out"
+    command = [
+        "search", space("tiny"), "--trials", "40", "--out", out, "--workers", "2",
+        "--epochs", "1", "--data-dir", train_only_root, *SMALL,
+    ]  # fmt: skip
+
+    def finished() -> int:
+        states = (TrialState.COMPLETE, TrialState.PRUNED)
+        return len(load_search(out).get_trials(states=states))
+
+    first = run_tinyconv(*command, "--time-limit", "3")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.count("time limit of 3 s reached; this worker stops") == 2
+    after_first = finished()
+    assert 1 <= after_first < 40  # each worker ran at most the trial it had started
+    again = run_tinyconv(*command, "--time-limit", "3")
+    assert again.returncode == 0, again.stderr
+    assert after_first < finished() < 40
+    assert not load_search(out).get_trials(states=(TrialState.RUNNING, TrialState.WAITING))

@@ -55,6 +55,9 @@ class SearchSettings:
         data_dir: Dataset root (default ``$TINYCONV_DATA``, else ``./data``).
         device: Training device of every trial.
         threads: Torch CPU threads of each worker; ``None`` leaves torch's default.
+        time_limit_s: Wall-clock seconds after which a worker starts no new trial (counted
+            from the worker's start; a running trial finishes). ``None``: no limit. Not part
+            of the study's identity: each command may give its own.
 
     Raises:
         SettingsError: For a value out of range.
@@ -86,6 +89,7 @@ class SearchSettings:
     data_dir: str | None = None
     device: str = "cpu"
     threads: int | None = None
+    time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.space, str) or not self.space:
@@ -94,6 +98,11 @@ class SearchSettings:
         for name in ("max_params", "epochs", "train_subset", "threads"):
             _positive(name, getattr(self, name))
         _positive("val_size", self.val_size, optional=False)
+        limit = self.time_limit_s
+        if limit is not None and (
+            isinstance(limit, bool) or not isinstance(limit, int | float) or not limit > 0
+        ):
+            raise SettingsError(f"time_limit_s must be a number > 0 (seconds), got {limit!r}")
         if self.pruner not in PRUNERS:
             raise SettingsError(f"pruner must be one of {', '.join(PRUNERS)}, got {self.pruner!r}")
         if self.study_name is not None and not self.study_name.strip():

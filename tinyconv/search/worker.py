@@ -77,6 +77,9 @@ def run_worker(
 ) -> int:
     """Run trials of the shared study until it has ``settings.trials`` finished trials.
 
+    With ``settings.time_limit_s`` the worker also stops, between trials, once that many
+    seconds have passed since it started; running the command again continues the study.
+
     Args:
         settings: The search settings.
         worker_index: This worker's number (offsets the sampler seed; labels its lines).
@@ -103,6 +106,7 @@ def run_worker(
     storage = open_storage(settings.storage, settings.out)
     study = open_study(settings, storage, worker_index=worker_index)
     objective = Objective(settings, log=log)
+    started = time.monotonic()
     while True:
         reap_dead_trials(study, log)
         with quiet_experimental():
@@ -118,6 +122,10 @@ def run_worker(
                 break
             time.sleep(POLL_S)  # they may still fail and come back as WAITING
             continue
+        limit = settings.time_limit_s
+        if limit is not None and time.monotonic() - started >= limit:
+            log(f"time limit of {limit:g} s reached; this worker stops")
+            break
         study.optimize(objective, n_trials=1, catch=(SurplusTrialError,), gc_after_trial=False)
     me, finished = worker_identity(), (TrialState.COMPLETE, TrialState.PRUNED)
     trials = study.get_trials(deepcopy=False, states=finished)

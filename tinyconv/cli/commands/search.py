@@ -80,6 +80,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
     parser.add_argument("--device", default="cpu", help="training device (default cpu)")
+    parser.add_argument(
+        "--time-limit", type=float, default=None, metavar="SECONDS",
+        help="start no new trial after this many seconds (running trials finish; "
+        "run the command again to continue)",
+    )  # fmt: skip
 
 
 def _report(study: optuna.Study) -> None:
@@ -137,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         device=args.device,
         threads=args.threads,
+        time_limit_s=args.time_limit,
     )
     where = safe_url(args.storage) if args.storage else f"{args.out}/search.journal"
     print(f"study {settings.name!r} in {where}: {settings.trials} trials", flush=True)
