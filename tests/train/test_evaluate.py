@@ -2,6 +2,9 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from tinyconv.train import EvalResult, evaluate, predict
@@ -73,6 +76,45 @@ def test_num_classes_must_match_the_logits():
 def test_labels_outside_the_classes_are_refused():
     with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got min 0, max 3"):
         evaluate(FixedLogits(), [(torch.zeros(2, 3), torch.tensor([0, 3]))])
+
+
+def test_a_negative_label_in_a_later_batch_is_refused():
+    batches = [
+        (torch.zeros(2, 3), torch.tensor([0, 1])),
+        (torch.zeros(2, 3), torch.tensor([2, -1])),
+    ]
+    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\), got min -1, max 2"):
+        evaluate(FixedLogits(), batches)
+
+
+class Identity(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 9), min_size=1, max_size=5).filter(any),
+    classes=st.integers(1, 6),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_scores_equal_the_scores_of_all_batches_at_once(sizes, classes, seed):
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(sum(sizes), classes, generator=generator)
+    labels = torch.randint(0, classes, (sum(sizes),), generator=generator)
+    batches = list(zip(logits.split(sizes), labels.split(sizes), strict=True))
+    result = evaluate(Identity(), batches)
+    hits = logits.argmax(dim=1) == labels
+    assert result.num_samples == len(labels)
+    assert result.accuracy == hits.sum().item() / len(labels)
+    expected_loss = F.cross_entropy(logits.double(), labels, reduction="sum").item() / len(labels)
+    assert result.loss == pytest.approx(expected_loss, rel=1e-6, abs=1e-9)
+    for label, accuracy in enumerate(result.per_class_accuracy):
+        mine = labels == label
+        if mine.any():
+            assert accuracy == hits[mine].sum().item() / mine.sum().item()
+        else:
+            assert math.isnan(accuracy)
 
 
 def test_empty_loader_is_refused():

@@ -81,9 +81,12 @@ def evaluate(
     """
     device = model_device(model) if device is None else torch.device(device)
     sum_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
+    # Everything accumulates on the device and is read once at the end: no sync per batch.
     total_loss = torch.zeros((), dtype=sum_dtype, device=device)
     class_seen: Tensor | None = None
     class_correct: Tensor | None = None
+    label_low: Tensor | None = None
+    label_high: Tensor | None = None
     with eval_mode(model):
         for x, y in loader:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
@@ -99,19 +102,24 @@ def evaluate(
                 class_correct = torch.zeros(classes, dtype=torch.long, device=device)
             if y.numel() == 0:
                 continue
-            low, high = (int(v) for v in torch.aminmax(y))
-            if low < 0 or high >= classes:
-                raise ValueError(
-                    f"labels must lie in [0, {classes}), got min {low}, max {high}; "
-                    "pass the right num_classes or check the labels"
-                )
+            low, high = y.min(), y.max()
+            label_low = low if label_low is None else torch.minimum(label_low, low)
+            label_high = high if label_high is None else torch.maximum(label_high, high)
+            # clamped, so a bad label cannot fail inside a kernel; it is reported below
+            safe = y.clamp(0, classes - 1)
             hits = logits.argmax(dim=1) == y
-            total_loss += F.cross_entropy(logits.float(), y, reduction="sum")
-            class_seen += torch.bincount(y, minlength=classes)
-            class_correct += torch.bincount(y[hits], minlength=classes)
+            total_loss += F.cross_entropy(logits.float(), safe, reduction="sum")
+            class_seen.index_add_(0, safe, torch.ones_like(safe))
+            class_correct.index_add_(0, safe, hits.long())
     seen = 0 if class_seen is None else int(class_seen.sum())
     if seen == 0 or class_seen is None or class_correct is None:
         raise ValueError("evaluate got no samples: the loader yielded no (or only empty) batches")
+    low, high = int(label_low), int(label_high)  # type: ignore[arg-type]
+    if low < 0 or high >= len(class_seen):
+        raise ValueError(
+            f"labels must lie in [0, {len(class_seen)}), got min {low}, max {high}; "
+            "pass the right num_classes or check the labels"
+        )
     per_class = [
         c / s if s else math.nan
         for c, s in zip(class_correct.tolist(), class_seen.tolist(), strict=True)
