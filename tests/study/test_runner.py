@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 from dataclasses import replace
 from pathlib import Path
@@ -205,3 +206,31 @@ def test_aggregate_reports_final_epoch_statistics() -> None:
     assert row["wall_mean"] == pytest.approx(20.0)
     with pytest.raises(ValueError, match="no finished seeds"):
         aggregate({"seeds": {}})
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_old_results_and_other_execution_settings_continue_the_same_study(
+    tmp_path: Path, mnist_train: ImageDataset, mnist_test: ImageDataset
+) -> None:
+    from tinyconv.recipes import RECIPES
+
+    recorded = json.loads((REPO / "results" / "cpu" / "mnist_v5.json").read_text())
+    assert "compile_mode" not in recorded["recipe"]["train"]  # written before the field
+    shutil.copy(REPO / "results" / "cpu" / "mnist_v5.json", tmp_path / "mnist_v5.json")
+    lines: list[str] = []
+    data = run_study(
+        RECIPES["mnist_v5"], [0], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append
+    )
+    assert lines == ["seed 0: already finished, skipped"]
+    assert data["seeds"]["0"] == recorded["seeds"]["0"]
+    # how seeds execute (device, compiling) is no other setting
+    train = replace(RECIPES["mnist_v5"].train, compile=True, compile_mode="reduce-overhead")
+    compiled = replace(RECIPES["mnist_v5"], train=replace(train, device="cuda", sync_every=7))
+    lines.clear()
+    run_study(compiled, [1], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append)
+    assert lines == ["seed 1: already finished, skipped"]
+    other = replace(RECIPES["mnist_v5"], train=replace(RECIPES["mnist_v5"].train, lr=0.2))
+    with pytest.raises(ResultsMismatchError, match="different setting"):
+        run_study(other, [0], mnist_train, mnist_test, out_dir=tmp_path)

@@ -37,6 +37,7 @@ BAD_VALUES = [
     ("device", "meta", "'auto' or a device string"),
     ("device", 0, "'auto' or a device string"),
     ("compile", "yes", "True or False"),
+    ("compile_mode", "fast", "one of 'default', 'reduce-overhead', 'max-autotune'"),
     ("channels_last", None, "True or False"),
     ("progress", "auto", "True, False or None"),
     ("sync_every", 0, "an int >= 1"),

@@ -118,12 +118,20 @@ def test_unavailable_device_fails_before_training():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (slow to compile on CPU)")
-def test_compiled_cuda_run_checkpoints_the_plain_module(tmp_path):
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])  # the second: CUDA graphs
+def test_compiled_cuda_run_checkpoints_the_plain_module(tmp_path, mode):
     from tinyconv.train import load_checkpoint
 
     model = make_model()
     config = TrainConfig(
-        epochs=2, batch_size=16, lr=0.1, device="cuda", compile=True, progress=False
+        epochs=2,
+        batch_size=16,
+        lr=0.1,
+        device="cuda",
+        compile=True,
+        compile_mode=mode,
+        progress=False,
+        sync_every=3,
     )
     history = fit(
         model,

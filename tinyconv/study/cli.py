@@ -19,6 +19,7 @@ from tinyconv.data import dataset_info, load_dataset
 from tinyconv.study.recipe import Recipe
 from tinyconv.study.runner import aggregate, run_study
 from tinyconv.summary import summary
+from tinyconv.train.compiled import COMPILE_MODES
 
 
 def add_study_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,6 +60,15 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
         default=1,
         metavar="N",
         help="train seeds in N worker processes, torch threads divided between them",
+    )
+    parser.add_argument(
+        "--compile",
+        choices=COMPILE_MODES,
+        default=None,
+        metavar="MODE",
+        help="train with torch.compile in this mode: default, reduce-overhead or "
+        "max-autotune (these two capture the step as CUDA graphs on a GPU), "
+        "max-autotune-no-cudagraphs",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
@@ -109,6 +119,11 @@ def run_recipe(recipe: Recipe, args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs != recipe.train.epochs:
         recipe = dataclasses.replace(
             recipe, train=dataclasses.replace(recipe.train, epochs=args.epochs)
+        )
+    compile_mode = getattr(args, "compile", None)
+    if compile_mode is not None:  # how the seeds run, not what they compute: same study
+        recipe = dataclasses.replace(
+            recipe, train=dataclasses.replace(recipe.train, compile=True, compile_mode=compile_mode)
         )
     model = recipe.build_model(seed=args.first_seed)
     print(f"{recipe.name}: {recipe.description}")

@@ -27,10 +27,11 @@ from typing import Any
 
 from tinyconv.atomic import atomic_write
 from tinyconv.data import ImageDataset, dataset_info
-from tinyconv.errors import ResultsMismatchError
+from tinyconv.errors import ResultsMismatchError, TinyconvError
 from tinyconv.model_file import save
 from tinyconv.study.recipe import Recipe, run_seed
 from tinyconv.train import History
+from tinyconv.train.config import EXECUTION_FIELDS
 
 TARGET_ACCURACY = 0.994
 """The MNIST exercise's bar, 99.4 % test accuracy (each dataset's own bar is its
@@ -173,7 +174,9 @@ def run_study(
     path = results_path(out_dir, recipe)
     setting = {"recipe": recipe.to_dict(), "epochs": recipe.train.epochs}
     data = load_results(path) if path.exists() else {**setting, "seeds": {}}
-    mismatched = [key for key in setting if data.get(key) != setting[key]]
+    mismatched = [key for key in ("epochs",) if data.get(key) != setting[key]]
+    if _comparable_recipe(data.get("recipe")) != _comparable_recipe(setting["recipe"]):
+        mismatched.insert(0, "recipe")
     if mismatched:
         raise ResultsMismatchError(
             f"{path} holds results of a different setting ({', '.join(mismatched)} differ); "
@@ -246,6 +249,22 @@ def run_study(
             checkpoint_path=paths["checkpoint"],
         )
         finish(result, model)
+    return data
+
+
+def _comparable_recipe(recorded: Any) -> Any:
+    """A recipe dict as this tinyconv writes it, without the fields of how it executes.
+
+    A results file written before a field existed (say ``train.compile_mode``) holds the
+    same recipe as today's dict with that field at its default, and seeds trained on
+    another device or compiled belong to the same study: comparing these forms lets such a
+    study go on. What cannot be read stays as it is, and so differs.
+    """
+    try:
+        data = Recipe.from_dict(recorded).to_dict()
+    except (TinyconvError, ValueError, TypeError):
+        return recorded
+    data["train"] = {k: v for k, v in data["train"].items() if k not in EXECUTION_FIELDS}
     return data
 
 

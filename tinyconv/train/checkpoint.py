@@ -22,16 +22,14 @@ from tinyconv.atomic import atomic_write
 from tinyconv.errors import TinyconvError
 from tinyconv.model import TinyNet
 from tinyconv.model_file import model_record
-from tinyconv.train.config import TrainConfig
+from tinyconv.train.config import EXECUTION_FIELDS, TrainConfig
 from tinyconv.train.history import History
 
 CHECKPOINT_FORMAT = 1
 _KEYS = ("format", "epoch", "model", "optimizer", "scheduler", "config", "history", "rng")
 
 # Fields that may differ between the run that wrote a checkpoint and the run resuming it.
-RESUMABLE_CHANGES = frozenset(
-    {"epochs", "device", "compile", "channels_last", "progress", "sync_every"}
-)
+RESUMABLE_CHANGES = EXECUTION_FIELDS | {"epochs"}
 
 
 class CheckpointExistsError(TinyconvError, FileExistsError):
@@ -219,9 +217,9 @@ def load_checkpoint(
 def check_resumable(saved: TrainConfig, current: TrainConfig) -> None:
     """Check that a run with ``current`` may continue a checkpoint written with ``saved``.
 
-    Only ``epochs`` (more or fewer), ``device``, ``compile``, ``channels_last``,
-    ``progress`` and ``sync_every`` may change; with ``scheduler="onecycle"`` the epochs must match too, because
-    the cycle length does.
+    Only ``epochs`` (more or fewer), ``device``, ``compile``, ``compile_mode``,
+    ``channels_last``, ``progress`` and ``sync_every`` may change; with
+    ``scheduler="onecycle"`` the epochs must match too, because the cycle length does.
 
     Args:
         saved: The config stored in the checkpoint.

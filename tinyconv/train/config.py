@@ -15,10 +15,17 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from tinyconv._checks import check_int
+from tinyconv.train.compiled import COMPILE_MODES, CompileMode
 from tinyconv.train.device import parse_device
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
 SchedulerName = Literal["none", "step", "onecycle"]
+
+EXECUTION_FIELDS: frozenset[str] = frozenset(
+    {"device", "compile", "compile_mode", "channels_last", "progress", "sync_every"}
+)
+"""``TrainConfig`` fields that say how a run executes, not what it computes (beyond float
+noise): a resumed run or a study's next seed may change them."""
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam", "adamw")
 SCHEDULERS: tuple[str, ...] = ("none", "step", "onecycle")
@@ -91,6 +98,9 @@ class TrainConfig:
         seed: Seed for Python ``random`` and torch (CPU and CUDA).
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device string.
         compile: Wrap the forward pass in ``torch.compile``.
+        compile_mode: The ``torch.compile`` mode when ``compile`` is on: ``"default"``,
+            ``"reduce-overhead"`` or ``"max-autotune"`` (both record CUDA graphs on a CUDA
+            device: the captured training step), or ``"max-autotune-no-cudagraphs"``.
         channels_last: Store weights and inputs in ``torch.channels_last`` memory format.
         progress: ``None`` (default): a tqdm bar when stderr is a terminal, else one line per
             epoch on stderr; ``True``: always the bar; ``False``: nothing.
@@ -129,6 +139,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     compile: bool = False
+    compile_mode: CompileMode = "default"
     channels_last: bool = False
     progress: bool | None = None
     sync_every: int | None = None
@@ -167,6 +178,7 @@ class TrainConfig:
             raise _fail("seed", self.seed, "an int in [0, 2**63)")
         _require_device(self.device)
         _require_bool("compile", self.compile)
+        _require_choice("compile_mode", self.compile_mode, COMPILE_MODES)
         _require_bool("channels_last", self.channels_last)
         _require_bool("progress", self.progress, optional=True)
         if self.sync_every is not None:

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from tinyconv.eval_mode import eval_mode
 from tinyconv.model import TinyNet
+from tinyconv.train.compiled import begin_step, compiled_forward
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
 from tinyconv.train.evaluate import EvalResult
@@ -33,7 +34,12 @@ from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.seed import seed_everything
 from tinyconv.train.stacked_model import StackedNet, stack_models, unstack_models
-from tinyconv.train.trainer import BatchLoader, NonFiniteLossError, _Progress
+from tinyconv.train.trainer import (
+    ACCELERATOR_SYNC_EVERY,
+    BatchLoader,
+    NonFiniteLossError,
+    _Progress,
+)
 
 
 def fit_stacked(
@@ -95,9 +101,9 @@ def fit_stacked(
         stacked.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(stacked, config)
     scheduler, interval = build_scheduler(optimizer, config, steps)
-    forward = torch.compile(stacked) if config.compile else stacked
+    forward = compiled_forward(stacked, config)
     params = [p for p in stacked.parameters() if p.requires_grad]
-    sync_every = config.sync_every or (1 if device.type == "cpu" else 50)
+    sync_every = config.sync_every or (1 if device.type == "cpu" else ACCELERATOR_SYNC_EVERY)
     sum_dtype = torch.float32 if device.type == "mps" else torch.float64
     histories = [History() for _ in range(count)]
 
@@ -119,6 +125,7 @@ def fit_stacked(
         wrapped = [_Progress(False).bar(loader, steps, "") for loader in loaders]
         for step, batches in enumerate(zip(*wrapped, strict=True), start=1):
             x, y = _stack_batch(stacked, batches, device, config.channels_last, epoch, step)
+            begin_step(config)
             logits = forward(x)  # b k classes
             losses = torch.stack(
                 [

@@ -31,6 +31,7 @@ from tinyconv.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from tinyconv.train.compiled import begin_step, compiled_forward
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
 from tinyconv.train.evaluate import evaluate
@@ -176,7 +177,7 @@ def fit(
             logger.info("not resuming: a callback stopped this run after epoch %d", done)
             return history
     saved_epoch = done or None
-    forward = torch.compile(model) if config.compile else model
+    forward = compiled_forward(model, config)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     report = _Progress(config.progress)
     sync_every = config.sync_every or (1 if device.type == "cpu" else ACCELERATOR_SYNC_EVERY)
@@ -200,6 +201,7 @@ def fit(
             if config.channels_last and x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             y = y.to(device, non_blocking=True)
+            begin_step(config)
             logits = forward(x)
             loss = _loss(loss_fn, logits, y, epoch, step)
             detached = loss.detach()
