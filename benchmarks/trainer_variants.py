@@ -101,6 +101,7 @@ def variants(
         "baseline": tinyconv(),
         "channels-last": tinyconv(channels_last=True),
         "compile": tinyconv(compile=True),
+        "captured": tinyconv(compile=True, compile_mode="reduce-overhead"),
         "batch64": tinyconv(batch_size=64),
         "batch256": tinyconv(batch_size=256),
         "threads1": with_threads(1, tinyconv()),
@@ -115,6 +116,8 @@ VARIANTS: dict[str, str] = {
     "baseline": "V5 recipe, batch 128, torch's default thread count",
     "channels-last": "TrainConfig(channels_last=True)",
     "compile": "TrainConfig(compile=True) (compile time is in the warm-up)",
+    "captured": "TrainConfig(compile=True, compile_mode='reduce-overhead'): on CUDA the "
+    "step's forward and backward are replayed as CUDA graphs",
     "batch64": "batch size 64",
     "batch256": "batch size 256",
     "threads1": "torch.set_num_threads(1)",
