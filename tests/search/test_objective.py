@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.trial import TrialState
 
 from tinyconv.search import (
@@ -109,3 +110,34 @@ def test_threads_are_split_between_workers() -> None:
     assert split_threads(2, 2) == 1
     assert split_threads(1, 2) == 2
     assert split_threads(3, 16) == 5
+
+
+def test_a_weak_trial_is_pruned_only_from_a_third_of_its_epochs_on() -> None:
+    from torch import nn
+
+    from tinyconv.search.objective import _ReportAndPrune
+    from tinyconv.train import EpochRecord, History, TrainConfig, TrainState, build_optimizer
+
+    study = optuna.create_study(
+        direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1)
+    )
+    strong = study.ask()
+    for epoch in range(1, 16):
+        strong.report(0.99, epoch)
+    study.tell(strong, 0.99)
+    weak = study.ask()
+    callback = _ReportAndPrune(weak, epochs=15)
+    model, config, history = nn.Linear(2, 2), TrainConfig(), History()
+    optimizer = build_optimizer(model, config)
+    for epoch in range(1, 16):
+        history.append(EpochRecord(epoch, 1.0, 0.5, 1.0, 0.5, "val", 0.1, 1.0, 100.0))
+        state = TrainState(epoch, model, optimizer, config, history)
+        if epoch < 5:
+            assert callback.on_epoch_end(state) is False  # reported, never pruned yet
+        else:
+            with pytest.raises(optuna.TrialPruned, match=r"pruned after epoch 5 at val 0\.5000"):
+                callback.on_epoch_end(state)
+            break
+    assert weak.storage.get_trial(weak._trial_id).intermediate_values == {
+        e: 0.5 for e in range(1, 6)
+    }

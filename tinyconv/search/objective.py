@@ -103,16 +103,42 @@ def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: s
     return recipe
 
 
-class _ReportAndPrune(Callback):
-    """Report each epoch's validation accuracy to the trial; prune when Optuna says so."""
+def first_prunable_epoch(epochs: int) -> int:
+    """The first epoch after which a trial may be pruned: a third of the way in.
 
-    def __init__(self, trial: optuna.Trial) -> None:
+    Early epochs say more about the schedule than about the net: in the first MNIST
+    frontier search (``results/search``) a OneCycle trial at 91.2 % after epoch 1, its
+    warm-up, ended at 98.80 %, among the best, while pruning from epoch 1 stopped 37 of
+    the 43 trials it trained there. So every trial reports every epoch but can be
+    pruned only from this one on.
+
+    Args:
+        epochs: The trial's epochs.
+
+    Returns:
+        ``ceil(epochs / 3)``, at least 1.
+
+    Example:
+        >>> first_prunable_epoch(15), first_prunable_epoch(2), first_prunable_epoch(1)
+        (5, 1, 1)
+    """
+    return max(1, -(-epochs // 3))
+
+
+class _ReportAndPrune(Callback):
+    """Report each epoch's validation accuracy to the trial; prune when Optuna says so.
+
+    Pruning is asked for only from :func:`first_prunable_epoch` on.
+    """
+
+    def __init__(self, trial: optuna.Trial, epochs: int) -> None:
         self.trial = trial
+        self.first_prunable = first_prunable_epoch(epochs)
 
     def on_epoch_end(self, state: TrainState) -> bool:
         accuracy = state.record.eval_acc
         self.trial.report(accuracy, state.epoch)
-        if self.trial.should_prune():
+        if state.epoch >= self.first_prunable and self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned after epoch {state.epoch} at val {accuracy:.4f}")
         return False
 
@@ -246,7 +272,7 @@ class Objective:
             augment=recipe.augmentation(),
         )
         val_loader = TensorLoader(val_set, recipe.eval_batch_size, device=device)
-        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial)]
+        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial, config.epochs)]
         try:
             history = fit(
                 model, loader, config, eval_loader=val_loader, eval_name="val", callbacks=callbacks

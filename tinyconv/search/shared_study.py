@@ -46,8 +46,9 @@ def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
         settings: The search settings.
 
     Returns:
-        ``MedianPruner`` (after 4 complete trials, from epoch 1), ``HyperbandPruner``
-        (resource: epochs) or ``NopPruner``.
+        ``MedianPruner`` (after 4 complete trials), ``HyperbandPruner`` (resource:
+        epochs) or ``NopPruner``. Trials ask either only from a third of their epochs
+        on (:func:`~tinyconv.search.objective.first_prunable_epoch`).
     """
     if settings.multi_objective or settings.pruner == "none":
         return optuna.pruners.NopPruner()
