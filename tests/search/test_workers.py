@@ -91,7 +91,7 @@ def test_a_time_limit_stops_the_workers_between_trials_and_a_rerun_continues(
 ) -> None:
     out = tmp_path / "out"
     command = [
-        "search", space("tiny"), "--trials", "40", "--out", out, "--workers", "2",
+        "search", space("tiny"), "--trials", "10000", "--out", out, "--workers", "2",
         "--epochs", "1", "--data-dir", train_only_root, *SMALL,
     ]  # fmt: skip
 
@@ -103,8 +103,8 @@ def test_a_time_limit_stops_the_workers_between_trials_and_a_rerun_continues(
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("time limit of 3 s reached; this worker stops") == 2
     after_first = finished()
-    assert 1 <= after_first < 40  # each worker ran at most the trial it had started
+    assert 1 <= after_first < 10_000  # the time limit ended the search, not the trial count
     again = run_tinyconv(*command, "--time-limit", "3")
     assert again.returncode == 0, again.stderr
-    assert after_first < finished() < 40
+    assert after_first < finished() < 10_000
     assert not load_search(out).get_trials(states=(TrialState.RUNNING, TrialState.WAITING))
