@@ -47,8 +47,9 @@ def make_pruner(settings: SearchSettings) -> optuna.pruners.BasePruner:
 
     Returns:
         ``MedianPruner`` (after 4 complete trials), ``HyperbandPruner`` (resource:
-        epochs) or ``NopPruner``. Trials ask either only from a third of their epochs
-        on (:func:`~tinyconv.search.objective.first_prunable_epoch`).
+        epochs) or ``NopPruner``. With either of the first two, a trial can be pruned
+        only from a third of its epochs on
+        (:func:`~tinyconv.search.objective.first_prunable_epoch`).
     """
     if settings.multi_objective or settings.pruner == "none":
         return optuna.pruners.NopPruner()
