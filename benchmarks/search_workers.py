@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tinyconv.search.worker import split_threads
+
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_VARIABLE = "TINYCONV_BENCH_RECIPE"
 
@@ -72,7 +74,7 @@ def run_search(args: argparse.Namespace, workers: int, threads: int, out: Path) 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    threads = args.threads or len(os.sched_getaffinity(0))
+    threads = split_threads(1, args.threads)  # all of them: what the search shares out
     settings = {"1 worker": 1, f"{args.workers} workers": args.workers}
     walls: dict[str, list[float]] = {name: [] for name in settings}
     print(

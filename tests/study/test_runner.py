@@ -20,6 +20,8 @@ from tinyconv.study import Recipe, aggregate, load_results, run_study
 from tinyconv.study.runner import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 
+REPO = Path(__file__).resolve().parents[2]
+
 
 def synthetic_digits(count: int, seed: int) -> ImageDataset:
     """Ten classes, each a bright horizontal band at its own height."""
@@ -206,9 +208,6 @@ def test_aggregate_reports_final_epoch_statistics() -> None:
     assert row["wall_mean"] == pytest.approx(20.0)
     with pytest.raises(ValueError, match="no finished seeds"):
         aggregate({"seeds": {}})
-
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def test_old_results_and_other_execution_settings_continue_the_same_study(
