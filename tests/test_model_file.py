@@ -10,11 +10,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from damaged_files import archive_offsets, damaged_copies
 
 import tinyconv as tc
+from tinyconv._digest import content_digest
 from tinyconv.data import TensorLoader
 from tinyconv.errors import ModelFileError
-from tinyconv.train import TrainConfig, fit
+from tinyconv.train import TrainConfig, build_optimizer, fit, rng_state, save_checkpoint
+from tinyconv.train.history import History
+
+REPO = Path(__file__).resolve().parents[1]
+COMMITTED = sorted(REPO.glob("results/**/*.model.pt"))
 
 SPECS = (
     tc.ConvSpec(out_channels=8),
@@ -129,3 +135,110 @@ def test_save_refuses_to_overwrite_and_checks_what_it_is_given(tmp_path: Path) -
         tc.save(torch.nn.Linear(2, 2), tmp_path / "n.pt")
     assert not (tmp_path / "n.pt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["m.pt"]  # no temporary files left
+
+
+def loaded_content(model: tc.TinyNet) -> str:
+    """One digest of everything a loaded model file gave back: weights, specs, record."""
+    return content_digest(
+        {
+            "state": model.state_dict(),
+            "architecture": model.architecture(),
+            "class_names": model.class_names,
+            "normalization": model.normalization,
+            "dataset": model.dataset,
+            "metadata": model.metadata,
+        }
+    )
+
+
+def tensor_offsets(path: Path) -> set[int]:
+    """Offsets of every stored tensor byte: damage there must never load."""
+    import struct
+    import zipfile
+
+    data = path.read_bytes()
+    found: set[int] = set()
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if "/data/" in info.filename and not info.filename.endswith("serialization_id"):
+                start = info.header_offset
+                name_len, extra_len = struct.unpack("<HH", data[start + 26 : start + 30])
+                begin = start + 30 + name_len + extra_len
+                found |= set(range(begin, begin + info.file_size))
+    return found
+
+
+def check_damage_is_refused(path: Path, folder: Path) -> float:
+    """Damage ``path`` everywhere: each copy is refused naming it, or loads bit-identical.
+
+    Returns the fraction refused (damage to zip header fields that torch does not read,
+    or to an unused pickle memo index, changes nothing and loads the same model).
+    """
+    intact = loaded_content(tc.load(path))
+    inside_tensors = tensor_offsets(path)
+    refused = tried = 0
+    for what, copy in damaged_copies(path, archive_offsets(path), folder):
+        tried += 1
+        try:
+            loaded = tc.load(copy)
+        except ModelFileError as error:
+            assert str(copy) in str(error), (what, error)
+            refused += 1
+            continue
+        offset = int(what.split()[1]) if what.startswith("byte") else -1
+        assert offset not in inside_tensors, f"{what}: a damaged tensor loaded"
+        assert loaded_content(loaded) == intact, f"{what}: loaded something else"
+    return refused / tried
+
+
+def test_a_damaged_model_file_is_refused_or_loads_bit_identical(tmp_path: Path) -> None:
+    path = tc.save(
+        small_model(), tmp_path / "m.pt", class_names=["a", "b", "c"], mean=0.5, std=0.25,
+        dataset="mnist", metadata={"seed": 3, "note": "x"},
+    )  # fmt: skip
+    assert check_damage_is_refused(path, tmp_path / "damaged") > 0.6
+
+
+def test_the_issue_s_64_flipped_bytes_in_a_committed_model_file_are_refused(
+    tmp_path: Path,
+) -> None:
+    """Issue 21: 64 bytes flipped in the middle of a seed's model file loaded without a word."""
+    source = REPO / "results/fashion/fashion_v5/seed0.model.pt"
+    data = bytearray(source.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 64] = bytes(byte ^ 0xFF for byte in data[middle : middle + 64])
+    damaged = tmp_path / "seed0.model.pt"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match=r"seed0\.model\.pt' is damaged: .*CRC-32"):
+        tc.load(damaged)
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: str(p.relative_to(REPO / "results")))
+def test_every_committed_version_1_model_file_still_loads(path: Path) -> None:
+    """Committed files predate the digest: they load, checked against the archive CRCs."""
+    payload = torch.load(path, weights_only=True)
+    assert payload["version"] == 1 and "digest" not in payload
+    model = tc.load(path)
+    assert model.dataset in ("mnist", "fashion_mnist") and model.metadata["final_test_acc"] > 0.85
+
+
+def test_damage_to_a_committed_version_1_model_file_is_refused(tmp_path: Path) -> None:
+    path = REPO / "results/cpu/mnist_v5/seed0.model.pt"
+    assert check_damage_is_refused(path, tmp_path / "damaged") > 0.6
+
+
+def test_a_damaged_fit_checkpoint_of_a_tinynet_is_refused_by_load(tmp_path: Path) -> None:
+    model = small_model()
+    config = TrainConfig(device="cpu")
+    path = save_checkpoint(
+        tmp_path / "last.ckpt", model=model, optimizer=build_optimizer(model, config),
+        scheduler=None, epoch=1, config=config, history=History(), rng=rng_state(),
+    )  # fmt: skip
+    tc.load(path)
+    for offset in sorted(tensor_offsets(path))[::7]:  # weights, RNG states
+        data = bytearray(path.read_bytes())
+        data[offset] ^= 0xFF
+        copy = tmp_path / "damaged.ckpt"
+        copy.write_bytes(bytes(data))
+        with pytest.raises(ModelFileError, match=r"damaged\.ckpt' is damaged: its content"):
+            tc.load(copy)

@@ -8,6 +8,11 @@ JSON-able metadata (recipe, seed, scores) and the weights. It is a ``torch.save`
 file of plain containers and tensors, so :func:`load` reads it with
 ``torch.load(weights_only=True)``: no pickled code is ever executed.
 
+Damage is refused, not loaded: since version 2 a model file stores a SHA-256 digest of
+everything in it (record and every tensor's bytes, see :mod:`tinyconv._digest`), checked at
+load; a version-1 file (written before the digest) is checked against the CRC-32 of every
+record of its zip archive, which ``torch.load`` itself does not check.
+
 :func:`load` also reads a training checkpoint written by :func:`tinyconv.train.fit`
 for a TinyNet (checkpoints carry the same model record), giving the model as
 trained up to that epoch.
@@ -24,12 +29,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from tinyconv._digest import archive_problem, payload_problem, with_digest
 from tinyconv.atomic import atomic_write
 from tinyconv.errors import ModelFileError, SpecError
 from tinyconv.model import TinyNet, build_from_architecture
 
 MODEL_FILE_FORMAT = "tinyconv.model"
-MODEL_FILE_VERSION = 1
+MODEL_FILE_VERSION = 2
+_READABLE_VERSIONS = {1: False, 2: True}  # version -> whether it stores a digest
 
 __all__ = ["MODEL_FILE_FORMAT", "MODEL_FILE_VERSION", "load", "model_record", "save"]
 
@@ -154,12 +161,16 @@ def save(
         raise FileExistsError(
             f"{str(target)!r} exists; pass overwrite=True to replace it or choose another path"
         )
-    payload = {
-        "format": MODEL_FILE_FORMAT,
-        "version": MODEL_FILE_VERSION,
-        **record,
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-    }
+    if not isinstance(record["metadata"], Mapping):
+        raise TypeError(f"metadata must be a dict, got {type(record['metadata']).__name__}")
+    payload = with_digest(
+        {
+            "format": MODEL_FILE_FORMAT,
+            "version": MODEL_FILE_VERSION,
+            **record,
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        }
+    )
     return atomic_write(target, lambda file: torch.save(payload, file))
 
 
@@ -176,16 +187,38 @@ def _read(source: Path) -> Any:
         ) from error
 
 
+def _damaged(source: Path, problem: str) -> ModelFileError:
+    return ModelFileError(
+        f"{str(source)!r} is damaged: {problem}, so it changed after it was written (a disk "
+        "or copy error, or an edit); restore the file from a good copy or save the model again"
+    )
+
+
 def _record_and_weights(source: Path, payload: Any) -> tuple[Mapping[str, Any], Mapping]:
     if isinstance(payload, dict) and payload.get("format") == MODEL_FILE_FORMAT:
-        if payload.get("version") != MODEL_FILE_VERSION:
+        version = payload.get("version")
+        if version not in _READABLE_VERSIONS:
+            problem = archive_problem(source)
+            if problem is not None:
+                raise _damaged(source, problem)
             raise ModelFileError(
-                f"{str(source)!r} is a tinyconv model file of version {payload.get('version')!r}"
-                f"; this tinyconv reads version {MODEL_FILE_VERSION}: upgrade tinyconv"
+                f"{str(source)!r} is a tinyconv model file of version {version!r}; this "
+                f"tinyconv reads versions {sorted(_READABLE_VERSIONS)}: upgrade tinyconv"
             )
+        problem = payload_problem(source, payload, digest_required=_READABLE_VERSIONS[version])
+        if problem is not None:
+            raise _damaged(source, problem)
         return payload, payload.get("state_dict")
     if isinstance(payload, dict) and isinstance(payload.get("model_record"), dict):
-        return payload["model_record"], payload.get("model")  # a fit checkpoint of a TinyNet
+        from tinyconv.train.checkpoint import checkpoint_problem  # a fit checkpoint
+
+        problem = checkpoint_problem(source, payload)
+        if problem is not None:
+            raise _damaged(source, problem)
+        return payload["model_record"], payload.get("model")
+    problem = archive_problem(source)
+    if problem is not None:
+        raise _damaged(source, problem)
     if isinstance(payload, dict) and "model" in payload and "optimizer" in payload:
         raise ModelFileError(
             f"{str(source)!r} is a training checkpoint without a model record (written by an "
@@ -211,7 +244,8 @@ def load(path: str | os.PathLike[str]) -> TinyNet:
 
     Raises:
         FileNotFoundError: If ``path`` does not exist.
-        ModelFileError: If the file is unreadable, truncated, corrupt, of another
+        ModelFileError: If the file is unreadable, truncated, damaged (its digest, or
+            for a version-1 file its archive's CRCs, do not match its content), of another
             format or version, or its weights do not fit its architecture.
 
     Example:

@@ -4,6 +4,9 @@ A checkpoint holds the model's ``state_dict`` (of the uncompiled module), the op
 scheduler states, the number of finished epochs, the config, the history and the RNG states.
 ``save_checkpoint`` writes it atomically, so a crash mid-write keeps the previous checkpoint;
 ``load_checkpoint`` reads it back with ``weights_only=True`` (no arbitrary code is unpickled).
+Since format 2 a checkpoint stores a SHA-256 digest of its content, checked at load, so a
+damaged checkpoint is refused instead of resuming from silently changed weights; a format-1
+checkpoint (written before the digest) is checked against its zip archive's CRC-32s.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from tinyconv._digest import archive_problem, payload_problem, with_digest
 from tinyconv.atomic import atomic_write
 from tinyconv.errors import TinyconvError
 from tinyconv.model import TinyNet
@@ -25,7 +29,8 @@ from tinyconv.model_file import model_record
 from tinyconv.train.config import EXECUTION_FIELDS, TrainConfig
 from tinyconv.train.history import History
 
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
+_READABLE_FORMATS = {1: False, 2: True}  # format -> whether it stores a digest
 _KEYS = ("format", "epoch", "model", "optimizer", "scheduler", "config", "history", "rng")
 
 # Fields that may differ between the run that wrote a checkpoint and the run resuming it.
@@ -64,6 +69,8 @@ class Checkpoint:
         rng: RNG states as returned by ``tinyconv.train.rng_state``.
         stopped: Whether a callback ended the run early at ``epoch`` (a resume then
             trains no further).
+        extra: What else the training strategy needs to resume (for stacked seeds: every
+            seed's history and dropout stream), or ``None``.
 
     Example:
         >>> import tempfile
@@ -85,6 +92,7 @@ class Checkpoint:
     history: History
     rng: dict[str, Any]
     stopped: bool = False
+    extra: dict[str, Any] | None = None
 
 
 def unwrap_model(model: nn.Module) -> nn.Module:
@@ -104,6 +112,7 @@ def save_checkpoint(
     history: History,
     rng: dict[str, Any],
     stopped: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint atomically (temporary file, fsync, ``os.replace``).
 
@@ -121,6 +130,7 @@ def save_checkpoint(
         history: Records of the finished epochs.
         rng: RNG states from ``rng_state()``.
         stopped: Whether a callback ended the run early at ``epoch``.
+        extra: The training strategy's own resume state (tensors and plain data), if any.
 
     Returns:
         The destination path.
@@ -150,7 +160,9 @@ def save_checkpoint(
         "history": history.to_list(),
         "rng": rng,
         "stopped": stopped,
+        "extra": extra,
     }
+    payload = with_digest(payload)
     return atomic_write(path, lambda file: torch.save(payload, file))
 
 
@@ -193,12 +205,19 @@ def load_checkpoint(
             f"{error}); "
             "delete it to start over or point to another checkpoint"
         ) from error
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+    if not isinstance(payload, dict) or payload.get("format") not in _READABLE_FORMATS:
+        problem = archive_problem(source)
+        if problem is not None:
+            raise _damaged(source, problem)
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(
-            f"{str(source)!r} is not a tinyconv checkpoint of format {CHECKPOINT_FORMAT} "
-            f"(found format {found!r}); it was not written by tinyconv.train.save_checkpoint"
+            f"{str(source)!r} is not a tinyconv checkpoint of format "
+            f"{' or '.join(map(str, _READABLE_FORMATS))} (found format {found!r}); it was not "
+            "written by tinyconv.train.save_checkpoint"
         )
+    problem = checkpoint_problem(source, payload)
+    if problem is not None:
+        raise _damaged(source, problem)
     missing = [key for key in _KEYS if key not in payload]
     if missing:
         raise CheckpointError(f"checkpoint {str(source)!r} lacks the entries {missing}")
@@ -211,6 +230,29 @@ def load_checkpoint(
         history=History.from_list(payload["history"]),
         rng=payload["rng"],
         stopped=bool(payload.get("stopped", False)),
+        extra=payload.get("extra"),
+    )
+
+
+def checkpoint_problem(source: Path, payload: dict[str, Any]) -> str | None:
+    """Say how a loaded checkpoint is damaged, or return ``None`` if it is intact.
+
+    Args:
+        source: The file it was loaded from.
+        payload: Its loaded content (a dict with a known ``format``).
+
+    Returns:
+        ``None``, or a phrase naming the damage (digest mismatch; for format 1, which has
+        no digest, a record whose bytes do not match the archive's CRC-32).
+    """
+    required = _READABLE_FORMATS.get(payload.get("format"), True)  # type: ignore[arg-type]
+    return payload_problem(source, payload, digest_required=required)
+
+
+def _damaged(source: Path, problem: str) -> CheckpointError:
+    return CheckpointError(
+        f"checkpoint {str(source)!r} is damaged: {problem}, so it changed after it was written; "
+        "delete it to train that run from its start, or restore it from a good copy"
     )
 
 
