@@ -9,7 +9,7 @@ One concept per module: ``config`` (``TrainConfig``), ``device``, ``seed``, ``op
 """
 
 from tinyconv.atomic import atomic_write
-from tinyconv.train.callbacks import Callback, EarlyStopping, TrainState
+from tinyconv.train.callbacks import Batch, Callback, EarlyStopping, TrainState
 from tinyconv.train.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -20,16 +20,19 @@ from tinyconv.train.checkpoint import (
 )
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
-from tinyconv.train.evaluate import EvalResult, evaluate, predict
+from tinyconv.train.engine import NonFiniteLossError
+from tinyconv.train.evaluate import EvalResult, evaluate, evaluate_stacked, predict
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
-from tinyconv.train.stacked import evaluate_stacked, fit_stacked
+from tinyconv.train.stacked import fit_stacked
 from tinyconv.train.stacked_dropout import DropoutStreams, StackedDropout
 from tinyconv.train.stacked_model import StackedNet, stack_models, unstack_models
-from tinyconv.train.trainer import BatchLoader, NonFiniteLossError, fit
+from tinyconv.train.steps import BatchLoader
+from tinyconv.train.trainer import fit
 
 __all__ = [
+    "Batch",
     "BatchLoader",
     "Callback",
     "Checkpoint",

@@ -1,9 +1,15 @@
-"""Epoch-end callbacks: a ``Callback`` base and ``EarlyStopping``.
+"""The training engine's events: a ``Callback`` base and ``EarlyStopping``.
 
-``fit`` calls ``callback.on_epoch_end(state)`` after each epoch's record is appended to the
-history and before the checkpoint is written; returning ``True`` asks the run to stop after
-that checkpoint. ``EarlyStopping`` decides from the history alone, so it needs no state of
-its own and behaves the same after a resume.
+The loop (:mod:`tinyconv.train.engine`) calls a callback at three points:
+
+- ``loss_term(batch)`` after the forward pass of every training step: a tensor it returns
+  is added to the loss before ``backward`` (a distillation term, a penalty);
+- ``on_step_end(step)`` after every optimizer step (the weights are updated);
+- ``on_epoch_end(state)`` after each epoch's record is appended to the history and before
+  the checkpoint is written; returning ``True`` asks the run to stop after that checkpoint.
+
+``EarlyStopping`` decides from the history alone, so it needs no state of its own and
+behaves the same after a resume.
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from torch import nn
+from torch import Tensor, nn
 from torch.optim import Optimizer
 
 from tinyconv._checks import check_int
@@ -52,10 +58,41 @@ class TrainState:
         return self.history.final
 
 
-class Callback:
-    """Base class for hooks run by ``fit`` at the end of every epoch.
+@dataclass(frozen=True)
+class Batch:
+    """One training step as a callback sees it.
 
-    Subclass it and override :meth:`on_epoch_end`; return ``True`` to stop the run.
+    Attributes:
+        epoch: The 1-based epoch.
+        step: The 1-based step within the epoch.
+        x: The step's (augmented, normalised) images, on the training device.
+        y: Their labels.
+        logits: The model's outputs for ``x`` (with gradients).
+        model: The model being trained (uncompiled).
+        config: The run's config.
+
+    Example:
+        >>> import torch
+        >>> batch = Batch(1, 1, torch.zeros(2, 3), torch.tensor([0, 1]), torch.zeros(2, 2),
+        ...               nn.Linear(3, 2), TrainConfig())
+        >>> batch.x.shape[0] == batch.y.shape[0]
+        True
+    """
+
+    epoch: int
+    step: int
+    x: Tensor
+    y: Tensor
+    logits: Tensor
+    model: nn.Module
+    config: TrainConfig
+
+
+class Callback:
+    """Base class for the hooks of the training loop; every method does nothing by default.
+
+    Subclass it and override what you need: :meth:`loss_term` adds to the loss,
+    :meth:`on_step_end` sees every step, :meth:`on_epoch_end` returns ``True`` to stop.
 
     Example:
         >>> import torch
@@ -70,6 +107,24 @@ class Callback:
         >>> len(fit(nn.Linear(4, 2), [batch], config, callbacks=[StopAfter(2)]))
         2
     """
+
+    def loss_term(self, batch: Batch) -> Tensor | None:
+        """Return a term to add to the step's training loss, or ``None`` for none.
+
+        Args:
+            batch: The step's inputs, labels and logits.
+
+        Returns:
+            A scalar tensor (it is back-propagated with the loss), or ``None``.
+        """
+        return None
+
+    def on_step_end(self, batch: Batch) -> None:
+        """React to a finished training step (the optimizer has updated the weights).
+
+        Args:
+            batch: The step's inputs, labels and logits.
+        """
 
     def on_epoch_end(self, state: TrainState) -> bool | None:
         """React to a finished epoch.

@@ -195,3 +195,46 @@ def predict(
     if not predictions:
         return torch.empty(0, dtype=torch.long)
     return torch.cat(predictions)
+
+
+def evaluate_stacked(
+    model: nn.Module, loader: Iterable[tuple[Tensor, Tensor]], device: torch.device | str
+) -> list[EvalResult]:
+    """Score every seed of a stacked network on the same batches, with no sync per batch.
+
+    Args:
+        model: A :class:`~tinyconv.train.StackedNet` (or its compiled form).
+        loader: ``(x, y)`` batches of single-model images; each seed sees every batch.
+        device: Where to run.
+
+    Returns:
+        One :class:`~tinyconv.train.EvalResult` per seed, in stacking order.
+
+    Raises:
+        ValueError: If the loader yields no samples.
+    """
+    net = getattr(model, "_orig_mod", model)
+    count, classes = net.stack_size, net.num_classes
+    sum_dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
+    total = torch.zeros(count, dtype=sum_dtype, device=device)
+    seen = torch.zeros(classes, dtype=torch.long, device=device)
+    hits = torch.zeros(count, classes, dtype=torch.long, device=device)
+    with eval_mode(model):
+        for x, y in loader:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+            logits = model(net.repeat_input(x))  # b k classes
+            for k in range(count):
+                total[k] += F.cross_entropy(logits[:, k].float(), y, reduction="sum")
+                hits[k] += torch.bincount(y[logits[:, k].argmax(dim=1) == y], minlength=classes)
+            seen += torch.bincount(y, minlength=classes)
+    samples = int(seen.sum())
+    if samples == 0:
+        raise ValueError("evaluate_stacked got no samples: the loader yielded no batches")
+    results = []
+    for k in range(count):
+        pairs = zip(hits[k].tolist(), seen.tolist(), strict=True)
+        per_class = [h / s if s else float("nan") for h, s in pairs]
+        results.append(
+            EvalResult(float(total[k]) / samples, int(hits[k].sum()) / samples, per_class, samples)
+        )
+    return results

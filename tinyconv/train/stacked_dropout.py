@@ -48,6 +48,26 @@ class DropoutStreams:
             self._states[index] = _get_state(device)
             _set_state(device, saved)
 
+    def state_dict(self) -> dict[str, object]:
+        """Every stream's generator state, for a checkpoint (``None`` before the first draw)."""
+        states = [state.cpu() for state in self._states] if self._device is not None else None
+        return {"seeds": list(self.seeds), "states": states}
+
+    def load_state_dict(self, state: dict[str, object], device: torch.device) -> None:
+        """Continue the streams of :meth:`state_dict` on ``device``.
+
+        Raises:
+            ValueError: If the state belongs to other seeds.
+        """
+        if list(state["seeds"]) != list(self.seeds):  # type: ignore[call-overload]
+            raise ValueError(f"dropout streams of seeds {state['seeds']}, not {list(self.seeds)}")
+        states = state["states"]
+        if states is None:
+            self._device, self._states = None, []
+        else:
+            self._device = torch.device(device)
+            self._states = [s.cpu() for s in states]  # type: ignore[union-attr]  # CPU bytes
+
 
 class StackedDropout(nn.Module):
     r"""Dropout over K stacked models, each seed's mask from its own stream when seeded.

@@ -72,10 +72,21 @@ class StackedNet(nn.Sequential):
         """Draw each seed's dropout masks from its own stream, as a separate run would."""
         if len(seeds) != self.stack_size:
             raise ValueError(f"got {len(seeds)} seeds for {self.stack_size} stacked models")
-        streams = DropoutStreams(seeds)
+        self.streams = DropoutStreams(seeds)
         for module in self.modules():
             if isinstance(module, StackedDropout):
-                module.streams = streams
+                module.streams = self.streams
+
+    def dropout_streams_state(self) -> dict[str, object] | None:
+        """The per-seed dropout streams' state (see :meth:`seed_dropout`), or ``None``."""
+        streams = getattr(self, "streams", None)
+        return None if streams is None else streams.state_dict()
+
+    def load_dropout_streams_state(self, state: dict[str, object] | None, device: object) -> None:
+        """Continue the dropout streams saved by :meth:`dropout_streams_state`."""
+        streams = getattr(self, "streams", None)
+        if state is not None and streams is not None:
+            streams.load_state_dict(state, torch.device(device))  # type: ignore[arg-type]
 
 
 def stack_models(models: Sequence[TinyNet]) -> StackedNet:
