@@ -4,6 +4,8 @@ ordinary TinyNets (shape, budget, specs that describe their weights, file round 
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,7 @@ import tinyconv as tc
 from tests.strategies import NetCase, net_cases
 from tinyconv.compress import PruneError, block_widths, prune_to_budget, rebuild
 from tinyconv.compress.prune import prunable_groups
+from tinyconv.errors import MissingExtraError
 from tinyconv.recipes import RECIPES
 
 tp = pytest.importorskip("torch_pruning")
@@ -127,3 +130,19 @@ def test_rebuild_of_a_narrowed_model_computes_what_it_computed(
     x = torch.randn(2, case.in_channels, *case.input_size)
     assert rebuilt.specs == tc.build_from_architecture(rebuilt.architecture()).specs
     torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=0)
+
+
+def test_importing_compress_does_not_import_torch_pruning() -> None:
+    code = (
+        "import sys, tinyconv, tinyconv.compress, tinyconv.cli.commands.prune\n"
+        "print([m for m in sys.modules if m.split('.')[0] == 'torch_pruning'])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch_pruning", None)  # as if not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'tinyconv\[compress\]'"):
+        prune_to_budget(v5(), 4000)

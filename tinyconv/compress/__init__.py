@@ -11,19 +11,40 @@
   :class:`Distiller`, a training-engine callback that adds the softened teacher's KL
   divergence to the loss.
 
-Torch-Pruning is imported only when pruning runs, so this package imports without it.
+Every name loads its module on first use, so importing this package (or
+:mod:`tinyconv.compress.distillation_spec`, which a recipe needs) pulls in neither the
+training code nor Torch-Pruning; Torch-Pruning is imported only when pruning runs.
 """
 
-from tinyconv.compress.distill import (
-    DistillationSpec,
-    Distiller,
-    distillation_callback,
-    distillation_loss,
-)
-from tinyconv.compress.errors import PruneError, TeacherError
-from tinyconv.compress.prune import CRITERION, PruneResult, prune_to_budget
-from tinyconv.compress.pruning_run import PruneReport, prune_model_file
-from tinyconv.compress.rebuild import block_widths, rebuild, specs_from_modules
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tinyconv.compress.distill import Distiller, distillation_callback, distillation_loss
+    from tinyconv.compress.distillation_spec import DistillationSpec
+    from tinyconv.compress.errors import PruneError, TeacherError
+    from tinyconv.compress.prune import CRITERION, PruneResult, prune_to_budget
+    from tinyconv.compress.pruning_run import PruneReport, prune_model_file
+    from tinyconv.compress.rebuild import block_widths, rebuild, specs_from_modules
+
+_HOMES = {
+    "CRITERION": "prune",
+    "DistillationSpec": "distillation_spec",
+    "Distiller": "distill",
+    "PruneError": "errors",
+    "PruneReport": "pruning_run",
+    "PruneResult": "prune",
+    "TeacherError": "errors",
+    "block_widths": "rebuild",
+    "distillation_callback": "distill",
+    "distillation_loss": "distill",
+    "prune_model_file": "pruning_run",
+    "prune_to_budget": "prune",
+    "rebuild": "rebuild",
+    "specs_from_modules": "rebuild",
+}
 
 __all__ = [
     "CRITERION",
@@ -41,3 +62,16 @@ __all__ = [
     "rebuild",
     "specs_from_modules",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'tinyconv.compress' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"tinyconv.compress.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -162,7 +162,7 @@ def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
         ...              GAPHeadSpec(num_classes=10)], seed=0)
         >>> result = prune_to_budget(net, 1000)
         >>> result.params_before, result.params_after <= 1000
-        (1424, True)
+        (1432, True)
         >>> result.model.specs[1].out_channels == result.widths_after["conv2"]
         True
     """
