@@ -48,14 +48,22 @@ def score_test(model: tc.TinyNet, test_set: object) -> float:
 
 
 def export_accuracies(model_file: Path, out: Path, root: str | None) -> dict[str, object]:
-    """Export ``model_file`` with int8; the export path's own test accuracies per stage."""
-    from tinyconv.export import export_model
+    """Export ``model_file`` with int8; the export path's own test accuracies per stage.
 
+    A model already exported into ``out`` (by an earlier run of this script) is not exported
+    again: its report is read.
+    """
+    from tinyconv.export import export_model, load_report
+
+    existing = out / f"{model_file.name.split('.')[0]}.export.json"
+    if existing.is_file():
+        return dict(load_report(existing)["accuracy"])
     report = export_model(model_file, out, int8=True, data_root=root, latency_runs=20)
     return dict(report.accuracy)
 
 
-def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None, out: Path):
+def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None, out: Path,
+            stem: str):  # fmt: skip
     """Train ``specs`` from scratch with the V5 recipe for ``epochs`` epochs; save the model."""
     recipe = with_epochs(RECIPES["mnist_v5"], epochs)
     recipe = dataclasses.replace(recipe, name=f"mnist_v5_pruned{budget}_scratch",
@@ -67,11 +75,11 @@ def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None,
     loader = TensorLoader(train_set, config.batch_size, shuffle=True, seed=seed,
                           augment=recipe.augmentation())  # fmt: skip
     history = fit(model, loader, config, eval_loader=TensorLoader(val_set, 1000),
-                  checkpoint_path=out / "scratch.ckpt.pt", resume=True)  # fmt: skip
+                  checkpoint_path=out / f"{stem}.ckpt.pt", resume=True)  # fmt: skip
     model.metadata.update(seed=seed, epochs=epochs, val_acc=history.final.eval_acc)
-    path = out / "scratch.model.pt"
+    path = out / f"{stem}.model.pt"
     tc.save(model.cpu().eval(), path, overwrite=True)
-    (out / "scratch.ckpt.pt").unlink(missing_ok=True)
+    (out / f"{stem}.ckpt.pt").unlink(missing_ok=True)
     return model, history, path
 
 
@@ -81,6 +89,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[4000])
     parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument(
+        "--scratch-epochs",
+        type=int,
+        default=None,
+        help="epochs of the from-scratch run (default: --epochs; e.g. 20 = V5's 15 + 5)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default="results/compress")
@@ -90,9 +104,12 @@ def main() -> None:
     for budget in args.budgets:
         for seed in args.seeds:
             name = f"v5_seed{seed}_max{budget}_e{args.epochs}"
-            result_file = Path(args.out) / f"{name}.json"
+            scratch_epochs = args.scratch_epochs or args.epochs
+            stem = "scratch" if scratch_epochs == args.epochs else f"scratch_e{scratch_epochs}"
+            label = name if scratch_epochs == args.epochs else f"{name}_{stem}"
+            result_file = Path(args.out) / f"{label}.json"
             if result_file.exists():
-                print(f"{name}: done already ({result_file})")
+                print(f"{label}: done already ({result_file})")
                 continue
             work = Path(args.out) / name
             started = time.perf_counter()
@@ -105,13 +122,14 @@ def main() -> None:
             report = json.loads((work / "pruned" / "report.json").read_text())
             pruned = tc.load(work / "pruned" / MODEL_FILE)
             started = time.perf_counter()
-            fresh, history, fresh_file = scratch(pruned.specs, seed, args.epochs, budget,
-                                                 args.data_dir, work)  # fmt: skip
+            fresh, history, fresh_file = scratch(pruned.specs, seed, scratch_epochs, budget,
+                                                 args.data_dir, work, stem)  # fmt: skip
             scratch_seconds = time.perf_counter() - started
             source = tc.load(SOURCE.format(seed=seed))
             result = {
                 "command": f"python examples/prune_v5.py --seeds {seed} --budgets {budget} "
-                f"--epochs {args.epochs} --threads {args.threads}",
+                f"--epochs {args.epochs} --scratch-epochs {scratch_epochs} "
+                f"--threads {args.threads}",
                 "seed": seed,
                 "budget": budget,
                 "epochs": args.epochs,
@@ -136,10 +154,11 @@ def main() -> None:
                     "wall_seconds": pruned_seconds,
                 },
                 "scratch": {
+                    "epochs": scratch_epochs,
                     "params": tc.count_parameters(fresh),
                     "val_acc_final": history.final.eval_acc,
                     "test_acc_final": score_test(fresh, test_set),
-                    "export": export_accuracies(fresh_file, work / "scratch_export", args.data_dir),
+                    "export": export_accuracies(fresh_file, work / f"{stem}_export", args.data_dir),
                     "wall_seconds": scratch_seconds,
                 },
                 "prune_report": report,
@@ -147,7 +166,7 @@ def main() -> None:
             text = json.dumps(result, indent=1) + "\n"
             atomic_write(result_file, lambda handle, text=text: handle.write(text.encode()))
             p, s = result["pruned_finetuned"], result["scratch"]
-            print(f"{name}: pruned+fine-tuned {100 * p['test_acc_final']:.2f} %, from scratch "
+            print(f"{label}: pruned+fine-tuned {100 * p['test_acc_final']:.2f} %, from scratch "
                   f"{100 * s['test_acc_final']:.2f} % test ({p['params']:,} params)")  # fmt: skip
 
 

@@ -35,6 +35,7 @@ def table_row(result: dict) -> str:
         pct(pruned["val_acc_pruned"]),
         pct(pruned["val_acc_final"]),
         pct(pruned["test_acc_final"]),
+        str(scratch.get("epochs", result["epochs"])),  # recorded since --scratch-epochs
         pct(scratch["val_acc_final"]),
         pct(scratch["test_acc_final"]),
         drop(pruned["export"]),
@@ -56,11 +57,14 @@ def test_docs_table_shows_every_result_as_recorded(path: Path) -> None:
 @pytest.mark.parametrize("path", RESULTS, ids=[p.stem for p in RESULTS])
 def test_committed_models_score_what_was_recorded(path: Path, mnist_test: ImageDataset) -> None:
     result = json.loads(path.read_text())
-    folder = path.with_suffix("")
     loader = TensorLoader(mnist_test, 1000)
+    folder = REPO_ROOT / "results" / "compress" / f"v5_seed{result['seed']}_max{result['budget']}"
+    folder = folder.with_name(f"{folder.name}_e{result['epochs']}")
+    scratch_epochs = result["scratch"].get("epochs", result["epochs"])
+    stem = "scratch" if scratch_epochs == result["epochs"] else f"scratch_e{scratch_epochs}"
     for model_file, record in (
         (folder / "pruned" / "model.pt", result["pruned_finetuned"]),
-        (folder / "scratch.model.pt", result["scratch"]),
+        (folder / f"{stem}.model.pt", result["scratch"]),
     ):
         model = tc.load(model_file)  # a fresh load of the committed file
         assert tc.count_parameters(model) == record["params"] <= result["budget"]
