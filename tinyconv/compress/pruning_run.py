@@ -181,8 +181,9 @@ def prune_model_file(
         max_params: The parameter budget.
         epochs: Fine-tuning epochs; ``None`` takes the recipe's, ``0`` prunes only. StepLR's
             step is scaled with a changed epoch count; OneCycle spans the run.
-        recipe: A ready recipe's name, a recipe JSON path or a recipe; ``None`` takes the
-            one named in the model's metadata.
+        recipe: A ready recipe's name, a recipe JSON path or a recipe whose training
+            configuration and augmentation fine-tune the model (its specs are not used);
+            ``None`` takes the one named in the model's metadata.
         data_root: Dataset root (default ``$TINYCONV_DATA``).
         val_size: Validation images carved (stratified) from the training set.
         split_seed: Seed of that split.
