@@ -146,3 +146,18 @@ def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "torch_pruning", None)  # as if not installed
     with pytest.raises(MissingExtraError, match=r"pip install 'tinyconv\[compress\]'"):
         prune_to_budget(v5(), 4000)
+
+
+def test_every_public_name_is_what_it_says_after_all_modules_loaded() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import tinyconv.compress as package
+
+    for info in pkgutil.iter_modules(package.__path__):  # a submodule must not shadow a name
+        importlib.import_module(f"tinyconv.compress.{info.name}")
+    for name in package.__all__:
+        value = getattr(package, name)
+        assert not inspect.ismodule(value), f"tinyconv.compress.{name} is a module"
+        assert getattr(value, "__name__", name) == name or name.isupper()

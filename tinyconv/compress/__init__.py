@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from tinyconv.compress.errors import PruneError, TeacherError
     from tinyconv.compress.prune import CRITERION, PruneResult, prune_to_budget
     from tinyconv.compress.pruning_run import PruneReport, prune_model_file
-    from tinyconv.compress.rebuild import block_widths, rebuild, specs_from_modules
+    from tinyconv.compress.real_widths import block_widths, rebuild, specs_from_modules
 
 _HOMES = {
     "CRITERION": "prune",
@@ -37,13 +37,13 @@ _HOMES = {
     "PruneReport": "pruning_run",
     "PruneResult": "prune",
     "TeacherError": "errors",
-    "block_widths": "rebuild",
+    "block_widths": "real_widths",
     "distillation_callback": "distill",
     "distillation_loss": "distill",
     "prune_model_file": "pruning_run",
     "prune_to_budget": "prune",
-    "rebuild": "rebuild",
-    "specs_from_modules": "rebuild",
+    "rebuild": "real_widths",
+    "specs_from_modules": "real_widths",
 }
 
 __all__ = [

@@ -29,7 +29,7 @@ from torch import nn
 from tinyconv._extras import require
 from tinyconv.blocks import SqueezeExcite
 from tinyconv.compress.errors import PruneError
-from tinyconv.compress.rebuild import block_widths, rebuild
+from tinyconv.compress.real_widths import block_widths, rebuild
 from tinyconv.model import TinyNet
 from tinyconv.parameters import count_parameters
 from tinyconv.specs import ConvSpec, TransitionSpec
