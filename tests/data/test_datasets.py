@@ -13,11 +13,11 @@ import torch
 import torchvision
 
 from tinyconv.data import (
-    DATASET_STATS,
     RAW_FILES,
     CorruptDatasetError,
     DatasetNotFoundError,
     ImageDataset,
+    dataset_info,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
@@ -54,9 +54,9 @@ def test_missing_root_error_names_every_expected_path_and_the_fix(tmp_path: Path
     with pytest.raises(DatasetNotFoundError) as caught:
         load_dataset("mnist", tmp_path)
     message = str(caught.value)
-    for spec in RAW_FILES["MNIST"]:
+    for spec in RAW_FILES["MNIST"][:2]:  # the training split's two files
         assert str(tmp_path / "MNIST" / "raw" / spec.filename) in message
-    assert "4 of 4 raw files are missing" in message
+    assert "2 of the train split's 2 raw files are missing" in message
     assert "TINYCONV_DATA" in message and "--data-dir" in message and "download=True" in message
     assert isinstance(caught.value, FileNotFoundError)
 
@@ -76,7 +76,7 @@ def test_pointing_at_the_dataset_folder_itself_gets_a_hint(tmp_path: Path) -> No
 
 
 def test_unknown_dataset_name_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\['fashion_mnist', 'mnist'\]"):
+    with pytest.raises(ValueError, match=r"known datasets: mnist, fashion_mnist"):
         load_dataset("cifar10", tmp_path)  # type: ignore[arg-type]
 
 
@@ -124,15 +124,15 @@ def test_mnist_sizes_label_counts_and_layout(
         assert data.images.dtype == torch.uint8 and data.images.is_contiguous()
         assert data.labels.shape == (size,) and data.labels.dtype == torch.int64
         assert data.class_counts().tolist() == counts
-        assert data.classes == tuple("0123456789")
-        assert (data.name, data.mean, data.std) == ("mnist", 0.1307, 0.3081)
+        assert data.class_names == tuple("0123456789")
+        assert (data.name, data.mean, data.std) == ("mnist", (0.1307,), (0.3081,))
 
 
 @pytest.mark.mnist
 def test_mnist_stats_match_the_data(mnist_train: ImageDataset) -> None:
     pixels = mnist_train.images.double() / 255
-    assert pixels.mean().item() == pytest.approx(DATASET_STATS["mnist"].mean, abs=5e-5)
-    assert pixels.std().item() == pytest.approx(DATASET_STATS["mnist"].std, abs=5e-5)
+    assert pixels.mean().item() == pytest.approx(dataset_info("mnist").mean[0], abs=5e-5)
+    assert pixels.std().item() == pytest.approx(dataset_info("mnist").std[0], abs=5e-5)
 
 
 @pytest.mark.mnist
@@ -141,10 +141,10 @@ def test_fashion_mnist_sizes_counts_and_stats(fashion_root: Path) -> None:
     test = load_dataset("fashion_mnist", fashion_root, train=False)
     assert train.class_counts().tolist() == [6000] * 10
     assert test.class_counts().tolist() == [1000] * 10
-    assert train.classes[0] == "T-shirt/top" and train.classes[9] == "Ankle boot"
+    assert train.class_names[0] == "T-shirt/top" and train.class_names[9] == "Ankle boot"
     pixels = train.images.double() / 255
-    assert pixels.mean().item() == pytest.approx(train.mean, abs=5e-5)
-    assert pixels.std().item() == pytest.approx(train.std, abs=5e-5)
+    assert pixels.mean().item() == pytest.approx(train.mean[0], abs=5e-5)
+    assert pixels.std().item() == pytest.approx(train.std[0], abs=5e-5)
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ def ten_class_images(count: int = 64) -> ImageDataset:
         images=torch.randint(0, 255, (count, 1, 28, 28), generator=generator, dtype=torch.uint8),
         labels=torch.arange(count) % 10,
         name="noise",
-        classes=tuple(str(i) for i in range(10)),
+        class_names=tuple(str(i) for i in range(10)),
         mean=0.5,
         std=0.3,
     )

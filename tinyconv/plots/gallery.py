@@ -12,8 +12,8 @@ import math
 from matplotlib.figure import Figure
 
 from tinyconv.data.image_dataset import ImageDataset
+from tinyconv.data.scoring import Predictions
 from tinyconv.plots._style import new_figure, style
-from tinyconv.plots.predictions import Predictions
 
 __all__ = ["misclassified_gallery"]
 
@@ -86,7 +86,8 @@ def misclassified_gallery(
             ax.axis("off")
         for ax, index in zip(axes.flat, shown, strict=False):
             image = dataset.images[index]
-            pixels = image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)
+            # grayscale as grey levels, RGB(A) in colour, other channel counts: the first
+            pixels = image.permute(1, 2, 0) if image.shape[0] in (3, 4) else image[0]
             ax.imshow(pixels.numpy(), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             true, pred = (
                 names[int(predictions.labels[index])],

@@ -95,13 +95,13 @@ class Recipe:
             self.specs,
             in_channels=channels,
             input_size=(height, width),
-            num_classes=len(info.classes),
+            num_classes=len(info.class_names),
             seed=seed,
         )
         check_budget(model, self.max_params)
         model.dataset = self.dataset
-        model.class_names = info.classes
-        model.normalization = {"mean": [info.mean] * channels, "std": [info.std] * channels}
+        model.class_names = info.class_names
+        model.normalization = info.normalization.to_dict()
         model.metadata = {"recipe": self.name}
         return model
 
