@@ -115,6 +115,7 @@ def test_trainable_only_and_exclude_pruned_combine(pruned: nn.Module) -> None:
 @given(case=net_cases(), data=st.data())
 def test_pruned_counts_match_the_masks(case: NetCase, data: st.DataObject) -> None:
     model = build(case.specs, in_channels=case.in_channels, input_size=case.input_size)
+    dense = summary(model)
     layers = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
     for layer in layers:
         amount = data.draw(st.sampled_from((None, 0.0, 0.3, 0.5, 1.0)))
@@ -127,3 +128,8 @@ def test_pruned_counts_match_the_masks(case: NetCase, data: st.DataObject) -> No
     table = summary(model)
     assert table.total_params == stored and table.pruned_params == zeros
     assert sum(row.pruned for row in table.rows) == zeros
+    # Masks change what is zero, not what is stored or computed densely.
+    assert table.int8_weight_bytes == dense.int8_weight_bytes
+    assert table.layer_int8_weight_bytes == dense.layer_int8_weight_bytes
+    assert table.total_macs == dense.total_macs
+    assert table.peak_activation_bytes == dense.peak_activation_bytes

@@ -226,7 +226,8 @@ def int8_weight_bytes(model: nn.Module, params: list[nn.Parameter] | None = None
 
     Every conv or linear weight costs one byte per element plus a 4-byte float scale per
     output channel; every other parameter (biases, stored as int32; BatchNorm affine
-    weights, which stay fp32 unless folded) costs 4 bytes per element.
+    weights, which stay fp32 unless folded) costs 4 bytes per element. A weight under a
+    ``torch.nn.utils.prune`` mask is stored whole (``weight_orig``), zeros included.
 
     Args:
         model: The model, to tell conv and linear weights from other parameters.
@@ -240,11 +241,13 @@ def int8_weight_bytes(model: nn.Module, params: list[nn.Parameter] | None = None
         >>> int8_weight_bytes(nn.Conv2d(2, 4, 3))  # 72 weights + 4 scales * 4 + 4 biases * 4
         104
     """
-    per_channel = {
-        id(m.weight): m.weight.shape[0]
-        for m in model.modules()
-        if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear)
-    }
+    per_channel = {}
+    for m in model.modules():
+        if isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d | nn.Linear):
+            own = dict(m.named_parameters(recurse=False))
+            weight = own.get("weight", own.get("weight_orig"))  # weight_orig: pruned, stored whole
+            if weight is not None:
+                per_channel[id(weight)] = weight.shape[0]
     chosen = list(model.parameters()) if params is None else params
     return sum(
         p.numel() + 4 * per_channel[id(p)] if id(p) in per_channel else 4 * p.numel()

@@ -6,6 +6,7 @@ import torch
 from hypothesis import assume, given
 from strategies import PROPERTY_SETTINGS, NetCase, net_cases
 from torch import nn
+from torch.nn.utils import prune
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec
@@ -125,3 +126,11 @@ def test_folding_the_batch_norms_does_not_change_the_peak(case: NetCase) -> None
     assume(not report.kept)
     shape = (case.in_channels, *case.input_size)
     assert peak_activation_elements(folded, shape) == peak_activation_elements(model, shape)
+
+
+def test_a_pruned_weight_is_still_an_int8_weight() -> None:
+    model = tinyconv.build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)])
+    dense = int8_weight_bytes(model)
+    prune.l1_unstructured(model.conv1.conv, "weight", amount=0.5)  # now weight_orig + mask
+    assert int8_weight_bytes(model) == dense == 72 + 8 * 4 + 16 * 4 + 80 + 10 * 4
+    assert tinyconv.summary(model).layer_int8_weight_bytes == (72 + 32 + 64, 80 + 40)
