@@ -29,6 +29,7 @@ from tinyconv.data import (
     dataset_info,
     make_augmentation,
 )
+from tinyconv.data.registry import check_dataset_name
 from tinyconv.errors import SpecError
 from tinyconv.model import TinyNet, build
 from tinyconv.parameters import check_budget, count_parameters
@@ -158,8 +159,7 @@ class Recipe:
             train = TrainConfig.from_dict(data["train"])
         except (TypeError, ValueError) as error:
             raise SpecError(f"recipe 'train': {error}") from error
-        dataset = data.get("dataset", "mnist")
-        dataset_info(dataset)
+        dataset = check_dataset_name(data.get("dataset", "mnist"))  # reads no data
         return cls(
             name=str(data["name"]),
             description=str(data.get("description", "")),

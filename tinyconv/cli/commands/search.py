@@ -11,7 +11,10 @@ as a recipe for ``tinyconv study best.json --seeds 5``.
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import TYPE_CHECKING
+
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
 
 if TYPE_CHECKING:
     import optuna
@@ -32,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "space",
         metavar="SPACE",
-        help="ready space (mnist, fashion_mnist), package.module:function or file.py:function",
+        help="a registered dataset's name (its ready space: mnist, fashion_mnist or yours), "
+        "package.module:function or file.py:function",
     )
     parser.add_argument(
         "--trials", type=int, required=True, metavar="N",
@@ -79,6 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
+    add_dataset_arguments(parser)
     parser.add_argument("--device", default="cpu", help="training device (default cpu)")
     parser.add_argument(
         "--time-limit", type=float, default=None, metavar="SECONDS",
@@ -126,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
     require("optuna", "search")
     from tinyconv.search import SearchSettings, run_search, safe_url
 
+    register_dataset_dirs(args)  # before the space is resolved; workers inherit it
     settings = SearchSettings(
         space=args.space,
         out=args.out,
@@ -151,8 +157,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"wall time {time.perf_counter() - started:.0f} s")
     _report(study)
     source = safe_url(args.storage) if args.storage else args.out
+    dirs = "".join(f" --dataset-dir {shlex.quote(path)}" for path in args.dataset_dir)
     print(
         f"next: tinyconv search-best {source} --study-name {settings.name} "
-        f"--out {settings.name}_best.json && tinyconv study {settings.name}_best.json --seeds 5"
+        f"--out {settings.name}_best.json{dirs} && "
+        f"tinyconv study {settings.name}_best.json --seeds 5{dirs}"
     )
     return 0
