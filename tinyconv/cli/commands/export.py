@@ -70,13 +70,13 @@ def run(args: argparse.Namespace) -> int:
     """
     from tinyconv._extras import require
 
+    register_dataset_dirs(args)
     if args.format == "tflite":
         return _run_tflite(args)
     for module in ("onnx", "onnxscript", "onnxruntime"):
         require(module, "export")
     from tinyconv.export import export_model
 
-    register_dataset_dirs(args)
     report = export_model(
         args.model,
         args.out,
