@@ -285,7 +285,7 @@ def build_report(
             model,
             label,
             data_dir=data_dir,
-            dataset=dataset,
+            dataset=model_dataset(model, dataset, label=path.name).name,
             budget=budget,
             required=True,
             draw=draw,
