@@ -45,8 +45,10 @@ SMALL = Recipe(
         epochs=2, batch_size=32, lr=0.05, scheduler="step", step_size=1, device="cpu"
     ),
 )
-TIMINGS = ("seconds", "images_per_sec", "wall_seconds", "stacked_seeds", "torch_threads")
-"""Facts about how a run ran (time, grouping, threads), not what it computed."""
+TIMINGS = (
+    "seconds", "images_per_sec", "wall_seconds", "stacked_seeds", "torch_threads", "provenance"
+)  # fmt: skip
+"""Facts about how a run ran (time, grouping, threads, when and where), not what it computed."""
 
 
 def without_timings(run: dict[str, Any]) -> dict[str, Any]:

@@ -2,12 +2,14 @@
 
 from tinyconv.study.cli import main
 from tinyconv.study.recipe import Recipe, run_seed
-from tinyconv.study.report import results_markdown, results_rows, results_rst
-from tinyconv.study.runner import TARGET_ACCURACY, aggregate, load_results, run_study
+from tinyconv.study.results import ResultsFileError, load_results
+from tinyconv.study.runner import run_study
+from tinyconv.study.seed_stats import aggregate
+from tinyconv.study.tables import results_markdown, results_rows, results_rst
 
 __all__ = [
-    "TARGET_ACCURACY",
     "Recipe",
+    "ResultsFileError",
     "aggregate",
     "load_results",
     "main",

@@ -1,5 +1,7 @@
-"""``python -m tinyconv.study``: print a results table and update the README (see ``report``)."""
+"""``python -m tinyconv.study PATH``: the same as ``tinyconv results PATH`` (a results table)."""
 
-from tinyconv.study.report import main
+import sys
 
-raise SystemExit(main())
+from tinyconv.cli import main
+
+raise SystemExit(main(["results", *sys.argv[1:]]))

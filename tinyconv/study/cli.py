@@ -15,9 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from tinyconv.cli import run_guarded
-from tinyconv.data import dataset_info, load_dataset
+from tinyconv.data import load_dataset
 from tinyconv.study.recipe import Recipe
-from tinyconv.study.runner import aggregate, run_study
+from tinyconv.study.results import DEFAULT_OUT_DIR
+from tinyconv.study.runner import run_study
+from tinyconv.study.seed_stats import aggregate
 from tinyconv.summary import summary
 from tinyconv.train.compiled import COMPILE_MODES
 
@@ -38,7 +40,12 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seeds", type=int, default=1, help="run seeds first..first+N-1")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    parser.add_argument("--out", default="results", help="folder for results, models, CSVs")
+    parser.add_argument(
+        "--out",
+        default=DEFAULT_OUT_DIR,
+        help=f"folder for results, models, CSVs (default: {DEFAULT_OUT_DIR}; keep committed "
+        "results apart from new runs)",
+    )
     parser.add_argument(
         "--train-subset",
         type=int,
@@ -83,11 +90,17 @@ def format_aggregate(name: str, row: dict[str, Any]) -> str:
     Returns:
         Four lines: seeds and params, final-epoch accuracy, best epoch, train accuracy and time.
     """
+    images = "" if row["train_samples"] is None else f" on {row['train_samples']:,} images"
+    hits = (
+        ""
+        if row["target"] is None
+        else f", {row['hit_rate']:.0%} of seeds >= {100 * row['target']:.1f} %"
+    )
     return (
-        f"{name}: {row['seeds']} seed(s), {row['params']:,} params\n"
+        f"{name}: {row['seeds']} seed(s), {row['params']:,} params, "
+        f"{row['epochs']} epochs{images}\n"
         f"  final-epoch test accuracy: {100 * row['final_mean']:.2f} % "
-        f"± {100 * row['final_std']:.2f} (min {100 * row['final_min']:.2f} %, "
-        f"{row['hit_rate']:.0%} of seeds >= {100 * row['target']:.1f} %)\n"
+        f"± {100 * row['final_std']:.2f} (min {100 * row['final_min']:.2f} %{hits})\n"
         f"  best epoch (for information only): {100 * row['best_mean']:.2f} % mean\n"
         f"  final train accuracy {100 * row['train_final_mean']:.2f} %, "
         f"{row['wall_mean']:.0f} s per run on {', '.join(row['devices'])}"
@@ -129,7 +142,6 @@ def run_recipe(recipe: Recipe, args: argparse.Namespace) -> int:
     print(f"{recipe.name}: {recipe.description}")
     print(summary(model))
     print(f"Budget: {recipe.max_params:,} parameters, met.\n", flush=True)
-    info = dataset_info(recipe.dataset)
     train_set = load_dataset(recipe.dataset, args.data_dir, train=True)  # type: ignore[arg-type]
     test_set = load_dataset(recipe.dataset, args.data_dir, train=False)  # type: ignore[arg-type]
     if args.train_subset is not None:
@@ -158,7 +170,10 @@ def run_recipe(recipe: Recipe, args: argparse.Namespace) -> int:
         stack=stack,
         workers=workers,
     )
-    print(format_aggregate(recipe.name, aggregate(data, info.target_accuracy)))
+    if data["seeds"]:
+        print(format_aggregate(recipe.name, aggregate(data)))
+    else:
+        print(f"{recipe.name}: no finished seed yet (the others are being trained elsewhere)")
     return 0
 
 
