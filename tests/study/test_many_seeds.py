@@ -17,7 +17,7 @@ from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.recipes import RECIPES
 from tinyconv.study import Recipe, load_results, run_study
 from tinyconv.study.cli import add_study_arguments, run_recipe
-from tinyconv.study.runner import results_path
+from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, fit
 
 

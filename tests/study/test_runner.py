@@ -17,7 +17,7 @@ from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import ResultsMismatchError
 from tinyconv.study import Recipe, aggregate, load_results, run_study
-from tinyconv.study.runner import results_path
+from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 
 REPO = Path(__file__).resolve().parents[2]

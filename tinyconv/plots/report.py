@@ -35,7 +35,7 @@ from tinyconv.plots.curves import learning_curves, read_results
 from tinyconv.plots.errors import ReportInputError
 from tinyconv.plots.gallery import misclassified_gallery
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
-from tinyconv.study.runner import aggregate
+from tinyconv.study.seed_stats import aggregate
 
 __all__ = ["Report", "build_report", "model_files_beside"]
 
@@ -212,12 +212,12 @@ def build_report(
         data = read_results(path)
         recipe: dict[str, Any] = data.get("recipe") or {}
         name = str(recipe.get("name", path.stem))
-        row = aggregate(data)
         models = model_files_beside(path)
         model = _load_model(models[0]) if models else None
         info = _results_dataset(recipe, dataset, path)
         shown = info.display_name
         target = info.target_accuracy
+        row = aggregate(data, target)  # hits counted against the target the page shows
         page = _Page(
             title=f"{name}: {row['seeds']} seed{'s' if row['seeds'] != 1 else ''} on {shown}",
             subtitle=str(recipe.get("description", "")),

@@ -33,7 +33,6 @@ from tinyconv.study.results import (
     results_path,
     seed_paths,
 )
-from tinyconv.study.seed_stats import aggregate  # noqa: F401 - importers move to seed_stats
 from tinyconv.train import History
 
 
