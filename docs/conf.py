@@ -195,6 +195,13 @@ def _generate_pages() -> None:
     from tinyconv.export.report import deploy_rst  # no onnx needed to render saved reports
 
     _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
+    from tinyconv.export.tflite_report import tflite_figures_rst, tflite_rst  # saved JSON only
+
+    deploy = REPO_ROOT / "results" / "deploy"
+    _write_if_changed(GENERATED_DIR / "deploy_tflite.rst", tflite_rst(deploy / "tflite", deploy))
+    _write_if_changed(
+        GENERATED_DIR / "deploy_tflite_reports.rst", tflite_figures_rst(deploy / "tflite")
+    )
 
 
 _generate_pages()
