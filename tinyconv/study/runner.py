@@ -85,6 +85,8 @@ def run_study(
     Raises:
         ResultsMismatchError: If the existing results file belongs to another setting
             or holds runs on a different number of training or test images.
+        ResultsFileError: If the results file, or a seed record beside it, is damaged
+            (truncated, or edited after it was written).
         ValueError: If ``stack`` or ``workers`` is below 1, or both are above 1.
     """
     if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
