@@ -71,6 +71,15 @@ def test_an_edited_number_is_refused_naming_the_file_and_the_fix(tmp_path: Path)
         load_results(path)
 
 
+def test_removing_the_format_tag_does_not_pass_for_an_old_file(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    data = json.loads(path.read_text())
+    del data["format"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultsFileError, match=r"v9\.json' is not a tinyconv\.results file"):
+        load_results(path)
+
+
 def test_damage_anywhere_is_refused_or_changes_nothing(tmp_path: Path) -> None:
     """Issue 21 point 1: bytes flipped at many offsets, and truncations."""
     path = written(tmp_path)

@@ -95,7 +95,8 @@ def _read_json(path: Path, expected: str) -> dict[str, Any]:
         ) from error
     if not isinstance(data, dict):
         raise ResultsFileError(f"{str(path)!r} is not a tinyconv results file; {fix}")
-    if "format" not in data and expected == RESULTS_FORMAT:
+    legacy = not {"format", "version", DIGEST_KEY} & data.keys()
+    if legacy and expected == RESULTS_FORMAT:
         if not isinstance(data.get("seeds"), dict):
             raise ResultsFileError(
                 f"{str(path)!r} is not a tinyconv results file (no 'seeds' table); point to "
