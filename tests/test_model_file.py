@@ -47,7 +47,7 @@ def test_save_then_load_in_a_fresh_process_gives_identical_logits(
 ) -> None:
     model, _ = trained(tmp_path, mnist_train)
     path = tc.save(
-        model, tmp_path / "net.model.pt", class_names=mnist_test.classes,
+        model, tmp_path / "net.model.pt", class_names=mnist_test.class_names,
         mean=mnist_test.mean, std=mnist_test.std, dataset="mnist", metadata={"note": "test"},
     )  # fmt: skip
     x, _ = next(iter(TensorLoader(mnist_test.subset(range(500)), 500)))
