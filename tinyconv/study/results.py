@@ -12,6 +12,8 @@ Since format version 2 every file carries a SHA-256 digest of its content: a tru
 edited file is refused with :class:`ResultsFileError`, naming the file and the fix. Files
 written before (version 1, no ``format`` entry) are read as they are.
 :mod:`tinyconv.study.seed_stats` reduces a results file to the figures a reviewer trusts.
+(A little over 300 lines: the format, its reading, writing and merging, and the checks of
+which runs may share a file are one concept, each part needing the others.)
 """
 
 from __future__ import annotations
