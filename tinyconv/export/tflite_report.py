@@ -143,10 +143,11 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(
         (
             "BatchNorm",
-            f"{fold['folded']} folded, {fold['kept']} kept (as int8 depthwise 1x1: {kept})",
+            f"{fold['folded']} folded, {fold['kept']} kept (as 1x1 depthwise convolutions: {kept})",
         )
     )
-    items.append(("Float ops in the int8 file", ", ".join(data["float_ops"]) or "none"))
+    float_ops = ", ".join(data["float_ops"]) or "none"
+    items.append(("Float ops in the int8 file", float_ops if int8 else "-"))
     return items
 
 
