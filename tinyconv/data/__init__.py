@@ -49,18 +49,12 @@ from .errors import (
 )
 from .image_dataset import ImageDataset
 from .image_folder import ImageFolderSource
+from .info import DatasetInfo
+from .load import dataset_info, load_dataset
 from .loader import Augmentation, TensorLoader
 from .mnist import load_fashion_mnist, load_mnist
 from .normalization import Normalization
-from .registry import (
-    DATASETS_ENV_VAR,
-    DatasetInfo,
-    dataset_info,
-    dataset_names,
-    load_dataset,
-    model_dataset,
-    register_dataset,
-)
+from .registry import DATASETS_ENV_VAR, dataset_names, model_dataset, register_dataset
 from .root import DATA_ROOT_ENV_VAR, resolve_data_root
 from .scoring import Predictions, score_images
 from .source import DatasetSource

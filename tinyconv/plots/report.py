@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from tinyconv.atomic import atomic_write
 from tinyconv.blocks.squeeze_excite import SqueezeExcite
-from tinyconv.data.registry import DatasetInfo, dataset_info, load_dataset, model_dataset
+from tinyconv.data import DatasetInfo, dataset_info, load_dataset, model_dataset
 from tinyconv.data.scoring import score_images
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
