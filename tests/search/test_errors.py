@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from tinyconv.search import (
-    SearchSettings,
+from tinyconv.search import SearchSettings, load_search, run_search
+from tinyconv.search.errors import (
     SettingsError,
     SpaceError,
     StudyMismatchError,
     UnknownStorageError,
-    load_search,
-    open_storage,
-    resolve_space,
-    run_search,
 )
+from tinyconv.search.spaces import resolve_space
+from tinyconv.search.storage import open_storage
 
 from .conftest import run_tinyconv, space
 
@@ -67,7 +65,7 @@ def test_a_space_yielding_an_invalid_spec_stops_with_a_clear_error(
 
 
 def test_a_space_returning_no_recipe_is_refused(tmp_path: Path, train_only_root: Path) -> None:
-    with pytest.raises(SpaceError, match=r"returned tuple, not a tinyconv\.study\.Recipe"):
+    with pytest.raises(SpaceError, match=r"returned tuple, not a tinyconv\.Recipe"):
         run_search(small(tmp_path, train_only_root, "not_a_recipe"))
 
 

@@ -9,15 +9,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tinyconv.search import (
-    Objective,
-    SearchSettings,
-    load_search,
-    recipe_from_params,
-    run_search,
-    split_threads,
-)
-from tinyconv.study import Recipe
+from tinyconv.recipe import Recipe
+from tinyconv.search import Objective, SearchSettings, load_search, run_search
+from tinyconv.search.trials import recipe_from_params
+from tinyconv.workers import split_threads
 
 from .conftest import space
 

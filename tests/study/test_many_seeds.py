@@ -13,10 +13,13 @@ import torch
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec
+from tinyconv.cli.commands.study import add_arguments as add_study_arguments
+from tinyconv.cli.commands.study import run as run_recipe
 from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.errors import UsageError
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import RECIPES
-from tinyconv.study import Recipe, load_results, run_study
-from tinyconv.study.cli import add_study_arguments, run_recipe
+from tinyconv.study import load_results, run_study
 from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, fit
 
@@ -146,8 +149,8 @@ def test_worker_processes_give_identical_results_on_real_mnist(
 
 def test_the_command_line_refuses_stack_with_workers() -> None:
     parser = argparse.ArgumentParser()
-    add_study_arguments(parser)
+    add_study_arguments(parser, recipe_argument=False)
     args = parser.parse_args(["--stack", "5", "--workers", "2"])
     assert (args.stack, args.workers) == (5, 2)
-    with pytest.raises(SystemExit, match="--stack and --workers"):
-        run_recipe(SMALL, args)
+    with pytest.raises(UsageError, match="--stack and --workers"):
+        run_recipe(args, SMALL)

@@ -25,15 +25,16 @@ from collections.abc import Callable
 
 import optuna
 
-from tinyconv.data import ImageDataset, TensorLoader, load_dataset, train_val_split
+from tinyconv.data import ImageDataset, load_dataset, train_val_split
 from tinyconv.errors import TinyconvError
+from tinyconv.experiment import train_recipe
 from tinyconv.parameters import BudgetExceededError, count_parameters
+from tinyconv.recipe import Recipe
 from tinyconv.search.errors import SettingsError, SpaceError
 from tinyconv.search.liveness import worker_identity
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.spaces import Space, resolve_space
-from tinyconv.study.recipe import Recipe
-from tinyconv.train import Callback, TrainState, fit, resolve_device
+from tinyconv.train import Callback, TrainState
 
 __all__ = ["Objective", "SurplusTrialError", "apply_settings", "recipe_from_trial"]
 
@@ -45,8 +46,8 @@ class SurplusTrialError(Exception):
 def apply_settings(recipe: Recipe, settings: SearchSettings) -> Recipe:
     """Give a space's recipe the search's budget and epochs.
 
-    A changed number of epochs scales StepLR's ``step_size`` with it (OneCycle spans
-    the run whatever its length).
+    A changed number of epochs goes through :meth:`~tinyconv.recipe.Recipe.with_epochs`,
+    the one place that rescales a schedule, as ``tinyconv study --epochs`` does.
 
     Args:
         recipe: The recipe a space returned.
@@ -56,20 +57,15 @@ def apply_settings(recipe: Recipe, settings: SearchSettings) -> Recipe:
         The recipe to train.
 
     Example:
-        >>> from tinyconv.recipes import RECIPES
+        >>> from tinyconv.recipes import get_recipe
         >>> settings = SearchSettings(space="mnist", out="x", trials=1, epochs=5)
-        >>> recipe = apply_settings(RECIPES["mnist_v5"], settings)
+        >>> recipe = apply_settings(get_recipe("mnist_v5"), settings)
         >>> recipe.train.epochs, recipe.train.step_size
         (5, 3)
     """
     if settings.max_params is not None:
         recipe = dataclasses.replace(recipe, max_params=settings.max_params)
-    epochs = settings.epochs
-    if epochs is not None and epochs != recipe.train.epochs:
-        step = max(1, round(recipe.train.step_size * epochs / recipe.train.epochs))
-        train = dataclasses.replace(recipe.train, epochs=epochs, step_size=step)
-        recipe = dataclasses.replace(recipe, train=train)
-    return recipe
+    return recipe.with_epochs(settings.epochs)
 
 
 def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: str) -> Recipe:
@@ -97,8 +93,7 @@ def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: s
         ) from error
     if not isinstance(recipe, Recipe):
         raise SpaceError(
-            f"search space {space_name!r} returned {type(recipe).__name__}, not a "
-            "tinyconv.study.Recipe"
+            f"search space {space_name!r} returned {type(recipe).__name__}, not a tinyconv.Recipe"
         )
     return recipe
 
@@ -259,33 +254,29 @@ class Objective:
         trial.set_user_attr("over_budget", False)
         trial.set_user_attr("recipe", recipe.to_dict())
         train_set, val_set = self.data(recipe.dataset)
-        config = dataclasses.replace(
-            recipe.train, seed=settings.seed, device=settings.device, progress=False
-        )
-        device = resolve_device(settings.device)
-        loader = TensorLoader(
-            train_set,
-            config.batch_size,
-            shuffle=True,
-            seed=settings.seed,
-            device=device,
-            augment=recipe.augmentation(),
-        )
-        val_loader = TensorLoader(val_set, recipe.eval_batch_size, device=device)
-        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial, config.epochs)]
+        epochs = recipe.train.epochs
+        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial, epochs)]
         try:
-            history = fit(
-                model, loader, config, eval_loader=val_loader, eval_name="val", callbacks=callbacks
+            (run,) = train_recipe(
+                recipe,
+                [settings.seed],
+                train_set,
+                val_set,
+                eval_name="val",
+                device=settings.device,
+                progress=False,
+                callbacks=callbacks,
             )
         except optuna.TrialPruned as pruned:
             seconds = time.perf_counter() - started
             self.log(f"trial {trial.number}{again}: {params:,} params, {pruned}, {seconds:.0f} s")
             raise
+        history = run.history
         accuracy = float(history.final.eval_acc)  # type: ignore[arg-type]
         seconds = time.perf_counter() - started
         trial.set_user_attr("train_seconds", round(seconds, 3))
         self.log(
             f"trial {trial.number}{again}: {params:,} params, val {100 * accuracy:.2f} % "
-            f"after {config.epochs} epoch(s), {seconds:.0f} s"
+            f"after {epochs} epoch(s), {seconds:.0f} s"
         )
         return (accuracy, float(params)) if settings.multi_objective else accuracy

@@ -1,4 +1,4 @@
-"""Search spaces: functions from an Optuna trial to a :class:`~tinyconv.study.Recipe`.
+"""Search spaces: functions from an Optuna trial to a :class:`~tinyconv.Recipe`.
 
 A space is any callable ``space(trial) -> Recipe`` that asks the trial for its choices
 (``trial.suggest_int``, ``suggest_float``, ``suggest_categorical``) and returns the
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinyconv.data import AugmentSpec, Crop, HorizontalFlip, Rotation, dataset_info, dataset_names
+from tinyconv.recipe import Recipe
 from tinyconv.search.errors import SpaceError
 from tinyconv.specs import BlockSpec, ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
-from tinyconv.study.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 if TYPE_CHECKING:

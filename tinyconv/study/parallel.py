@@ -23,7 +23,8 @@ import torch
 
 from tinyconv.data import ImageDataset
 from tinyconv.model import TinyNet
-from tinyconv.study.recipe import Recipe, run_seed, run_seeds_stacked
+from tinyconv.recipe import Recipe
+from tinyconv.study.recipe import run_seed, run_seeds_stacked
 
 Run = tuple[dict[str, Any], TinyNet]
 """One finished seed: its JSON-able result and its trained model."""

@@ -22,9 +22,10 @@ from typing import Any
 
 from tinyconv.data import ImageDataset
 from tinyconv.model_file import save
+from tinyconv.recipe import Recipe
 from tinyconv.study.claims import FileLock, claim_holder, claim_seed
 from tinyconv.study.provenance import PROVENANCE_KEY, describe_origin, provenance
-from tinyconv.study.recipe import Recipe, run_seed
+from tinyconv.study.recipe import run_seed
 from tinyconv.study.results import (
     DEFAULT_OUT_DIR,
     check_sizes,
