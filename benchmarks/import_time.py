@@ -45,7 +45,8 @@ def main() -> None:
     torch_s = statistics.median(r[0] for r in rounds)
     over_s = statistics.median(r[1] for r in rounds)
     print(f"import torch: {torch_s:.2f} s (median of {args.rounds} fresh interpreters)")
-    print(f"import tinyconv on top: {over_s:.3f} s; loaded with it: {rounds[-1][2] or 'nothing heavy'}")
+    heavy = rounds[-1][2] or "nothing heavy"
+    print(f"import tinyconv on top: {over_s:.3f} s; loaded with it: {heavy}")
 
 
 if __name__ == "__main__":

@@ -16,8 +16,10 @@ import tinyconv as tc
 from tinyconv._digest import content_digest
 from tinyconv.data import TensorLoader
 from tinyconv.errors import ModelFileError
-from tinyconv.train import TrainConfig, build_optimizer, fit, rng_state, save_checkpoint
+from tinyconv.train import TrainConfig, fit, save_checkpoint
 from tinyconv.train.history import History
+from tinyconv.train.optim import build_optimizer
+from tinyconv.train.seed import rng_state
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(REPO.glob("results/**/*.model.pt"))

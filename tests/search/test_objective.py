@@ -111,7 +111,8 @@ def test_a_weak_trial_is_pruned_only_from_a_third_of_its_epochs_on() -> None:
     from torch import nn
 
     from tinyconv.search.objective import _ReportAndPrune
-    from tinyconv.train import EpochRecord, History, TrainConfig, TrainState, build_optimizer
+    from tinyconv.train import EpochRecord, History, TrainConfig, TrainState
+    from tinyconv.train.optim import build_optimizer
 
     study = optuna.create_study(
         direction="maximize", pruner=optuna.pruners.MedianPruner(n_startup_trials=1)

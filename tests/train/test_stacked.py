@@ -11,15 +11,8 @@ import torch
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec, TinyNet, TransitionSpec, build
 from tinyconv.data import ImageDataset, TensorLoader, random_rotate
 from tinyconv.recipes import RECIPES
-from tinyconv.train import (
-    History,
-    NonFiniteLossError,
-    TrainConfig,
-    fit,
-    fit_stacked,
-    stack_models,
-    unstack_models,
-)
+from tinyconv.train import History, NonFiniteLossError, TrainConfig, fit, fit_stacked
+from tinyconv.train.stacked_model import stack_models, unstack_models
 
 SIZE, CLASSES, SEEDS = 12, 3, (0, 1, 2)
 
