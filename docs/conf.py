@@ -30,10 +30,9 @@ GENERATED_DIR = DOCS_DIR / "_generated"
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(DOCS_DIR))
 
+import tinyconv  # noqa: E402
 from tinyconv.study.results import ResultsFileError  # noqa: E402
 from tinyconv.study.tables import results_rows, results_rst  # noqa: E402
-
-import tinyconv  # noqa: E402
 
 # -- Project -----------------------------------------------------------------
 

@@ -28,8 +28,8 @@ from PIL import Image
 
 import tinyconv as tc
 from tinyconv.data import DATASETS_ENV_VAR, ImageDataset
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import RECIPES
-from tinyconv.study import Recipe
 from tinyconv.train import TrainConfig
 
 TINY_RGB = Recipe(

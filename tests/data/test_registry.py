@@ -25,7 +25,7 @@ from tinyconv.data import (
     register_dataset,
     register_dataset_folder,
 )
-from tinyconv.study import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("fresh_registry")

@@ -13,7 +13,8 @@ from damaged_files import damaged_copies, spread_offsets
 
 from tinyconv.data import dataset_info, load_dataset
 from tinyconv.errors import ResultsMismatchError
-from tinyconv.study import Recipe, ResultsFileError, aggregate, load_results, run_study
+from tinyconv.recipe import Recipe
+from tinyconv.study import ResultsFileError, aggregate, load_results, run_study
 from tinyconv.study.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,

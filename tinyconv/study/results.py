@@ -286,7 +286,7 @@ def _comparable_recipe(recorded: Any) -> Any:
     another device or compiled belong to the same study: comparing these forms lets such a
     study go on. What cannot be read stays as it is, and so differs.
     """
-    from tinyconv.study.recipe import Recipe
+    from tinyconv.recipe import Recipe
     from tinyconv.train.config import EXECUTION_FIELDS
 
     try:
