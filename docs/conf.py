@@ -263,7 +263,8 @@ def _fashion_confusion(results: Path, figures: Path) -> None:
     try:
         test = load_dataset("fashion_mnist", root, train=False)
     except TinyconvError as error:
-        _write_if_changed(note, f"The confusion matrix was not drawn: {error}\n")
+        reason = " ".join(str(error).split())  # one paragraph, whatever the message's lines
+        _write_if_changed(note, f"The confusion matrix was not drawn: {reason}\n")
         return
     model = tinyconv.load(chosen)
     figure = confusion_figure(score_images(model, test), model_name=f"{chosen.parent.name} seed 0")
