@@ -122,7 +122,9 @@ def test_a_seed_record_of_another_setting_is_refused(tmp_path: Path) -> None:
     data = load_study(other, {"name": "v9", "dataset": "mnist"}, 5)
     record_seed(other, data, result(4))
     shutil.copy(other.with_suffix("") / "seed4.json", tmp_path / "v9" / "seed4.json")
-    with pytest.raises(ResultsMismatchError, match=r"different setting \(epochs differ\)"):
+    with pytest.raises(
+        ResultsMismatchError, match=r"different setting \(the number of epochs differs\)"
+    ):
         load_results(path)
 
 

@@ -98,6 +98,61 @@ def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: s
     return recipe
 
 
+BUDGET_PROBES = 200
+"""Random points of a space whose models :func:`check_budget_reachable` builds and counts."""
+
+
+def check_budget_reachable(settings: SearchSettings, space: Space | None = None) -> int:
+    """Refuse a budget that no model of the space meets, before any trial or storage.
+
+    Builds the models of :data:`BUDGET_PROBES` random points of the space (an in-memory
+    Optuna study with a seeded random sampler; no data, no training: about a second) and
+    counts their parameters.
+
+    Args:
+        settings: The search settings (``space``, ``max_params``).
+        space: The space function; ``None`` resolves ``settings.space``.
+
+    Returns:
+        The fewest parameters among the probed models.
+
+    Raises:
+        SettingsError: If every probed model is over ``settings.max_params``; the message
+            gives the smallest count found and the fix.
+        SpaceError: If the space fails.
+
+    Example:
+        >>> settings = SearchSettings(space="mnist", out="x", trials=1, max_params=10)
+        >>> check_budget_reachable(settings)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tinyconv.search.errors.SettingsError: no model of space 'mnist' meets the budget of 10 parameters: the smallest of 200 sampled has ...
+    """  # noqa: E501
+    space = space or resolve_space(settings.space)
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    smallest = None
+    for _ in range(BUDGET_PROBES):
+        trial = probe.ask()
+        recipe = recipe_from_trial(space, trial, settings.space)
+        try:
+            params = count_parameters(recipe.build_model(seed=0))
+        except BudgetExceededError as error:
+            params = error.total
+        except (TinyconvError, ValueError):
+            params = None  # a point the space cannot build: the search reports it itself
+        probe.tell(trial, 0.0)
+        if params is not None and (smallest is None or params < smallest):
+            smallest = params
+    budget = settings.max_params
+    if budget is not None and smallest is not None and smallest > budget:
+        raise SettingsError(
+            f"no model of space {settings.space!r} meets the budget of {budget:,} parameters: "
+            f"the smallest of {BUDGET_PROBES} sampled has {smallest:,}; raise --max-params "
+            "or search a space of smaller models"
+        )
+    return smallest if smallest is not None else 0
+
+
 def first_prunable_epoch(epochs: int) -> int:
     """The first epoch after which a trial may be pruned: a third of the way in.
 
@@ -277,6 +332,6 @@ class Objective:
         trial.set_user_attr("train_seconds", round(seconds, 3))
         self.log(
             f"trial {trial.number}{again}: {params:,} params, val {100 * accuracy:.2f} % "
-            f"after {epochs} epoch(s), {seconds:.0f} s"
+            f"after {epochs} epoch{'' if epochs == 1 else 's'}, {seconds:.0f} s"
         )
         return (accuracy, float(params)) if settings.multi_objective else accuracy

@@ -25,7 +25,7 @@ from optuna.trial import TrialState
 from tinyconv.errors import TinyconvError
 from tinyconv.search.errors import SearchError, SettingsError
 from tinyconv.search.liveness import process_alive, reap_dead_trials, worker_identity
-from tinyconv.search.objective import Objective, SurplusTrialError
+from tinyconv.search.objective import Objective, SurplusTrialError, check_budget_reachable
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.shared_study import open_study, trial_counts
 from tinyconv.search.storage import open_storage, quiet_experimental
@@ -131,7 +131,7 @@ def run_search(
         The study, after the workers stopped.
 
     Raises:
-        SettingsError: If ``workers`` is below 1.
+        SettingsError: If ``workers`` is below 1, or no model of the space meets the budget.
         SearchError: If a worker process died.
         StudyMismatchError: If the study belongs to another search.
         UnknownStorageError: If the storage cannot be opened.
@@ -139,6 +139,7 @@ def run_search(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SettingsError(f"workers must be an int >= 1, got {workers!r}")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_budget_reachable(settings)  # before any storage is created
     storage = open_storage(settings.storage, settings.out)
     open_study(settings, storage)  # create it once, and refuse a mismatch before any worker
     if workers == 1:

@@ -257,10 +257,16 @@ def check_setting(
     if differ:
         source = "" if where is None else f" ({str(where)!r} holds another)"
         raise ResultsMismatchError(
-            f"{path} holds results of a different setting ({', '.join(differ)} differ)"
+            f"{path} holds results of a different setting ({_what_differs(differ)})"
             f"{source}; use another --out folder, or delete {path.name} and the folder "
             f"{path.stem}/ beside it to start over"
         )
+
+
+def _what_differs(differ: list[str]) -> str:
+    names = {"recipe": "the recipe", "epochs": "the number of epochs"}
+    subject = " and ".join(names[key] for key in differ)
+    return f"{subject} {'differ' if len(differ) > 1 else 'differs'}"
 
 
 def check_sizes(path: Path, data: Mapping[str, Any], sizes: Mapping[str, int]) -> None:

@@ -220,9 +220,9 @@ def _checkpoint(
     if path.exists():
         say(f"{who}: resuming after epoch {load_checkpoint(path).epoch}")
     elif len(group) == 1:
-        say(f"{who}: training {recipe.train.epochs} epochs")
+        say(f"{who}: training {_epochs(recipe.train.epochs)}")
     else:
-        say(f"{who}: training {recipe.train.epochs} epochs stacked as one network")
+        say(f"{who}: training {_epochs(recipe.train.epochs)} stacked as one network")
     return path
 
 
@@ -254,7 +254,7 @@ def _in_workers(
             if path.exists():
                 say(f"seed {seed}: resuming from its checkpoint {where}")
             else:
-                say(f"seed {seed}: training {recipe.train.epochs} epochs {where}")
+                say(f"seed {seed}: training {_epochs(recipe.train.epochs)} {where}")
             futures.append(pool.submit(_train_in_worker, recipe, seed, device, str(path)))
         for future in as_completed(futures):
             result, model_bytes = future.result()
@@ -282,3 +282,8 @@ def _train_in_worker(
     )
     record = seed_record(run, device, (len(train_set), len(test_set)))
     return record, pickle.dumps(run.model)
+
+
+def _epochs(count: int) -> str:
+    """``"1 epoch"``, ``"15 epochs"``."""
+    return f"{count} epoch" if count == 1 else f"{count} epochs"

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
+from einops import reduce
 from torch import Tensor, nn
 
 from tinyconv.model import TinyNet
@@ -390,9 +391,11 @@ class StackedSeedsStep:
         if not grads:
             return
         count = self.members
-        squares = torch.stack([g.detach().float().reshape(count, -1).pow(2).sum(1) for g in grads])
+        squares = torch.stack(
+            [reduce(g.detach().float() ** 2, "(k c) ... -> k", "sum", k=count) for g in grads]
+        )
         scale = (max_norm / (squares.sum(0).sqrt() + 1e-6)).clamp(max=1.0)  # one per seed
-        for grad in grads:
+        for grad in grads:  # in place: each seed's rows of the stacked gradient
             grad.view(count, -1).mul_(scale[:, None].to(grad.dtype))
 
     def evaluate(  # noqa: D102

@@ -16,6 +16,8 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+
 NAME = "study"
 HELP = "train a recipe (name or JSON file) for several seeds; resumable"
 
@@ -92,6 +94,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         "max-autotune-no-cudagraphs",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
+    add_dataset_arguments(parser)
 
 
 def format_aggregate(name: str, row: dict[str, Any]) -> str:
@@ -143,6 +146,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
     from tinyconv.summary import summary
     from tinyconv.train import resolve_device
 
+    register_dataset_dirs(args)
     if recipe is None:
         recipe = get_recipe(args.recipe)
     for option in ("seeds", "threads", "stack", "workers"):
