@@ -15,6 +15,9 @@ For each trial, :class:`Objective`:
 
 The test set is never loaded here. The value is the final epoch's validation accuracy
 (and, in multi-objective mode, the parameter count).
+
+The module is a little over 300 lines: the trial's whole life (budget, data, training,
+pruning, the value) is kept in one place.
 """
 
 from __future__ import annotations

@@ -10,6 +10,10 @@ scored, and what a resume needs beyond the module's weights.
   :class:`~tinyconv.train.StackedNet`, each seed on its own loader; the loss is the sum of
   the K per-seed cross-entropies, so each seed's gradient is exactly its own
   (``fit_stacked``).
+
+The module is over 300 lines because the protocol and its two implementations stay
+together: each implementation answers the protocol's questions in the same order, so the
+two can be read side by side.
 """
 
 from __future__ import annotations
