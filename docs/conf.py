@@ -172,9 +172,28 @@ def _cpu_results_section() -> str:
     )
 
 
+def _cli_reference() -> str:
+    """Every ``tinyconv`` command's ``--help``, from the parsers themselves (never typed)."""
+    import argparse
+
+    from tinyconv.cli import build_parser
+
+    parser = build_parser()
+    os.environ["COLUMNS"] = "88"  # one width, whatever terminal builds the docs
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    out = ["``tinyconv --help``", "-" * 19, "", ".. code-block:: text", ""]
+    out += ["   " + line for line in parser.format_help().splitlines()] + [""]
+    for name, command in sorted(commands.choices.items()):
+        title = f"``tinyconv {name}``"
+        out += [title, "-" * len(title), "", ".. code-block:: text", ""]
+        out += [("   " + line).rstrip() for line in command.format_help().splitlines()] + [""]
+    return "\n".join(out)
+
+
 def _generate_pages() -> None:
     """Write the results table and the tutorial's model summary into ``_generated/``."""
     _write_if_changed(GENERATED_DIR / "results.rst", results_rst(REPO_ROOT / "results"))
+    _write_if_changed(GENERATED_DIR / "cli_reference.rst", _cli_reference())
     _write_if_changed(GENERATED_DIR / "results_cpu.rst", _cpu_results_section())
     import tutorial_budget  # docs/tutorial_budget.py, the script the tutorial page shows
 
