@@ -94,7 +94,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         "max-autotune-no-cudagraphs",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
-    add_dataset_arguments(parser)
+    add_dataset_arguments(
+        parser,
+        "train the recipe on this registered dataset instead of its own: same blocks and "
+        "training, the head sized to its classes, results under <recipe>_<dataset>",
+    )
 
 
 def format_aggregate(name: str, row: dict[str, Any]) -> str:
@@ -141,7 +145,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
     import torch
 
     from tinyconv.errors import UsageError
-    from tinyconv.recipes import get_recipe
+    from tinyconv.recipes import get_recipe, recipe_for_dataset
     from tinyconv.study import aggregate, prepare_study, run_study
     from tinyconv.summary import summary
     from tinyconv.train import resolve_device
@@ -149,6 +153,8 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
     register_dataset_dirs(args)
     if recipe is None:
         recipe = get_recipe(args.recipe)
+    if args.dataset is not None:
+        recipe = recipe_for_dataset(recipe, args.dataset)
     for option in ("seeds", "threads", "stack", "workers"):
         value = getattr(args, option)
         if value is not None and value < 1:
