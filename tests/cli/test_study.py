@@ -28,7 +28,7 @@ def test_a_short_study_trains_records_and_says_what_it_did(
     assert sorted(record["seeds"]) == ["0", "1"]
     assert record["recipe"]["train"]["epochs"] == 1
     assert record["recipe"]["train"]["step_size"] == 1  # the schedule follows --epochs
-    assert "mnist_v5_train500: 2 seed(s), 6,364 params, 1 epochs on 500 images" in done.stdout
+    assert "mnist_v5_train500: 2 seed(s), 6,364 params, 1 epoch on 500 images" in done.stdout
 
 
 def test_help_shows_the_defaults(tinyconv_command) -> None:

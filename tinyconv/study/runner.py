@@ -40,7 +40,7 @@ from tinyconv.study.results import (
     seed_paths,
 )
 from tinyconv.train import History, load_checkpoint
-from tinyconv.train.progress import format_duration
+from tinyconv.train.progress import format_count, format_duration
 from tinyconv.workers import process_pool, split_threads
 
 
@@ -220,9 +220,9 @@ def _checkpoint(
     if path.exists():
         say(f"{who}: resuming after epoch {load_checkpoint(path).epoch}")
     elif len(group) == 1:
-        say(f"{who}: training {_epochs(recipe.train.epochs)}")
+        say(f"{who}: training {format_count(recipe.train.epochs, 'epoch')}")
     else:
-        say(f"{who}: training {_epochs(recipe.train.epochs)} stacked as one network")
+        say(f"{who}: training {format_count(recipe.train.epochs, 'epoch')} stacked as one network")
     return path
 
 
@@ -254,7 +254,7 @@ def _in_workers(
             if path.exists():
                 say(f"seed {seed}: resuming from its checkpoint {where}")
             else:
-                say(f"seed {seed}: training {_epochs(recipe.train.epochs)} {where}")
+                say(f"seed {seed}: training {format_count(recipe.train.epochs, 'epoch')} {where}")
             futures.append(pool.submit(_train_in_worker, recipe, seed, device, str(path)))
         for future in as_completed(futures):
             result, model_bytes = future.result()
@@ -282,8 +282,3 @@ def _train_in_worker(
     )
     record = seed_record(run, device, (len(train_set), len(test_set)))
     return record, pickle.dumps(run.model)
-
-
-def _epochs(count: int) -> str:
-    """``"1 epoch"``, ``"15 epochs"``."""
-    return f"{count} epoch" if count == 1 else f"{count} epochs"

@@ -55,6 +55,23 @@ def format_duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
+def format_count(count: int, noun: str) -> str:
+    """A count with its noun, plural where it should be.
+
+    Args:
+        count: How many.
+        noun: The singular noun.
+
+    Returns:
+        ``"1 epoch"``, ``"15 epochs"``, ``"2,000 images"``.
+
+    Example:
+        >>> format_count(1, "epoch"), format_count(15, "epoch"), format_count(2000, "image")
+        ('1 epoch', '15 epochs', '2,000 images')
+    """
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 class Progress:
     """A run's progress display: a tqdm bar, one line per epoch on stderr, or nothing.
 

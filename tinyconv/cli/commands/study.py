@@ -112,6 +112,8 @@ def format_aggregate(name: str, row: dict[str, Any]) -> str:
         Four lines: seeds, params, epochs and images; final-epoch accuracy; best epoch;
         train accuracy and time.
     """
+    from tinyconv.train.progress import format_count
+
     images = "" if row["train_samples"] is None else f" on {row['train_samples']:,} images"
     hits = (
         ""
@@ -120,7 +122,7 @@ def format_aggregate(name: str, row: dict[str, Any]) -> str:
     )
     return (
         f"{name}: {row['seeds']} seed(s), {row['params']:,} params, "
-        f"{row['epochs']} epochs{images}\n"
+        f"{format_count(row['epochs'], 'epoch')}{images}\n"
         f"  final-epoch test accuracy: {100 * row['final_mean']:.2f} % "
         f"± {100 * row['final_std']:.2f} (min {100 * row['final_min']:.2f} %{hits})\n"
         f"  best epoch (for information only): {100 * row['best_mean']:.2f} % mean\n"
