@@ -20,7 +20,8 @@ from typing import Any
 
 import torch
 
-from tinyconv.data import AugmentSpec, augment_from_dict, dataset_info, make_augmentation
+from tinyconv.data import AugmentSpec, dataset_info
+from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
 from tinyconv.data.registry import check_dataset_name
 from tinyconv.errors import SpecError
 from tinyconv.model import TinyNet, build

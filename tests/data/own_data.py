@@ -11,7 +11,8 @@ from typing import Any
 
 from PIL import Image
 
-from tinyconv.data import DESCRIPTION_FILE, ImageDataset
+from tinyconv.data import ImageDataset
+from tinyconv.data.description import DESCRIPTION_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "examples"))  # the example that writes the colour patches

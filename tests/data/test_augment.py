@@ -5,18 +5,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyconv.data import (
-    Affine,
-    Crop,
-    HorizontalFlip,
-    RandomAffine,
-    RandomRotation,
-    Rotation,
-    make_augmentation,
-    random_affine,
-    random_rotate,
-    rotate_batch,
-)
+from tinyconv.data import Affine, Crop, HorizontalFlip, Rotation
+from tinyconv.data.augment import RandomAffine, RandomRotation, random_affine, random_rotate
+from tinyconv.data.augment_specs import make_augmentation
+from tinyconv.data.warp import rotate_batch
 
 
 def digit_like(batch: int = 4) -> torch.Tensor:

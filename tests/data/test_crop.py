@@ -6,7 +6,9 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyconv.data import Crop, RandomCrop, augment_from_dict, make_augmentation, random_crop
+from tinyconv.data import Crop
+from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
+from tinyconv.data.crop import RandomCrop, random_crop
 
 
 @settings(max_examples=30, deadline=None)

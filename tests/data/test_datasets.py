@@ -13,16 +13,15 @@ import torch
 import torchvision
 
 from tinyconv.data import (
-    RAW_FILES,
-    CorruptDatasetError,
     DatasetNotFoundError,
     ImageDataset,
     dataset_info,
     load_dataset,
-    load_fashion_mnist,
-    load_mnist,
     resolve_data_root,
 )
+from tinyconv.data.checksums import RAW_FILES
+from tinyconv.data.errors import CorruptDatasetError
+from tinyconv.data.mnist import load_fashion_mnist, load_mnist
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

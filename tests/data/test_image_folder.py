@@ -8,7 +8,8 @@ import torch
 from own_data import COLOURS, write_colour_patches
 from PIL import Image
 
-from tinyconv.data import DatasetFormatError, DatasetNotFoundError, ImageFolderSource
+from tinyconv.data import DatasetNotFoundError, ImageFolderSource
+from tinyconv.data.errors import DatasetFormatError
 
 
 def save(path: Path, pixels: np.ndarray, mode: str | None = None) -> None:

@@ -27,7 +27,8 @@ from own_data import (
 from PIL import Image
 
 import tinyconv as tc
-from tinyconv.data import DATASETS_ENV_VAR, ImageDataset
+from tinyconv.data import ImageDataset
+from tinyconv.data.registry import DATASETS_ENV_VAR
 from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 

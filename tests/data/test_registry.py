@@ -13,11 +13,8 @@ from own_data import describe, write_colour_patches
 
 import tinyconv as tc
 from tinyconv.data import (
-    DATASETS_ENV_VAR,
     ArraySource,
-    DatasetFormatError,
     DatasetNotFoundError,
-    DatasetRegistryError,
     TorchvisionSource,
     dataset_info,
     load_dataset,
@@ -26,6 +23,8 @@ from tinyconv.data import (
     register_dataset_folder,
     registry,
 )
+from tinyconv.data.errors import DatasetFormatError, DatasetRegistryError
+from tinyconv.data.registry import DATASETS_ENV_VAR
 from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 

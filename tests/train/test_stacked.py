@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec, TinyNet, TransitionSpec, build
-from tinyconv.data import ImageDataset, TensorLoader, random_rotate
+from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.data.augment import random_rotate
 from tinyconv.recipes import RECIPES
 from tinyconv.train import History, NonFiniteLossError, TrainConfig, fit, fit_stacked
 from tinyconv.train.stacked_model import stack_models, unstack_models

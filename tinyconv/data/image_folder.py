@@ -15,7 +15,7 @@ Without ``channels``, a folder of 8-bit grayscale images (Pillow modes ``1``, ``
 dropped); ``channels=1`` or ``3`` converts every image. 16-bit and floating-point images are refused
 (save them as 8-bit first). Files with other extensions and hidden files are ignored; a
 file with an image extension that cannot be decoded, a class folder without images and
-mixed sizes are each one :class:`~tinyconv.data.DatasetFormatError` naming the file and
+mixed sizes are each one :class:`~tinyconv.data.errors.DatasetFormatError` naming the file and
 the fix.
 """
 

@@ -3,7 +3,7 @@
 Two datasets are built in (``mnist`` and ``fashion_mnist``, read from the data root). Users
 add their own with :func:`register_dataset` (a name and a source: an
 :class:`~tinyconv.data.ImageFolderSource`, :class:`~tinyconv.data.ArraySource`,
-:class:`~tinyconv.data.TorchvisionSource` or any :class:`~tinyconv.data.DatasetSource`), or
+:class:`~tinyconv.data.TorchvisionSource` or any :class:`~tinyconv.data.source.DatasetSource`), or
 with :func:`~tinyconv.data.register_dataset_folder` from a folder holding a
 ``tinyconv-dataset.json`` description (``--dataset-dir PATH`` on the command line). Folders
 listed in the ``TINYCONV_DATASETS`` environment variable (separated by ``os.pathsep``) are
@@ -159,7 +159,7 @@ def register_dataset(
 
     Args:
         name: Letters, digits, ``_``, ``.`` and ``-``; not a built-in's name.
-        source: Where the images come from (see :class:`~tinyconv.data.DatasetSource`).
+        source: Where the images come from (see :class:`~tinyconv.data.source.DatasetSource`).
         class_names: Class names in label order.
         image_shape: ``(channels, height, width)``; checked against the images.
         mean: Per-channel mean of ``x / 255`` (one number for all channels).
