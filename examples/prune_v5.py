@@ -32,7 +32,7 @@ import torch
 import tinyconv as tc
 from tinyconv.atomic import atomic_write
 from tinyconv.compress import prune_model_file
-from tinyconv.compress.pruning_run import MODEL_FILE, with_epochs
+from tinyconv.compress.pruning_run import MODEL_FILE
 from tinyconv.data import TensorLoader, load_dataset, train_val_split
 from tinyconv.recipes import RECIPES
 from tinyconv.train import evaluate, fit
@@ -65,7 +65,7 @@ def export_accuracies(model_file: Path, out: Path, root: str | None) -> dict[str
 def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None, out: Path,
             stem: str):  # fmt: skip
     """Train ``specs`` from scratch with the V5 recipe for ``epochs`` epochs; save the model."""
-    recipe = with_epochs(RECIPES["mnist_v5"], epochs)
+    recipe = RECIPES["mnist_v5"].with_epochs(epochs)
     recipe = dataclasses.replace(recipe, name=f"mnist_v5_pruned{budget}_scratch",
                                  specs=specs, max_params=budget)  # fmt: skip
     full = load_dataset("mnist", root, train=True)

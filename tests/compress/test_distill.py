@@ -20,7 +20,8 @@ from tinyconv.compress import (
     distillation_callback,
     distillation_loss,
 )
-from tinyconv.data import ImageDataset, Rotation, TensorLoader, make_augmentation
+from tinyconv.data import ImageDataset, Rotation, TensorLoader
+from tinyconv.data.augment_specs import make_augmentation
 from tinyconv.errors import SpecError
 from tinyconv.recipes import RECIPES
 from tinyconv.specs import ConvSpec, GAPHeadSpec, SESpec, TransitionSpec

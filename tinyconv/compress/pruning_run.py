@@ -32,7 +32,7 @@ from tinyconv.model_file import load, save
 from tinyconv.train import evaluate, fit, resolve_device
 
 if TYPE_CHECKING:
-    from tinyconv.study.recipe import Recipe
+    from tinyconv.recipe import Recipe
 
 __all__ = ["MODEL_FILE", "REPORT_FILE", "PruneReport", "prune_model_file"]
 
@@ -109,23 +109,6 @@ class PruneReport:
         )
 
 
-def with_epochs(recipe: Recipe, epochs: int) -> Recipe:
-    """Return ``recipe`` for ``epochs`` epochs, StepLR's step scaled with it (as the search does).
-
-    Args:
-        recipe: The recipe.
-        epochs: The new number of epochs (>= 1).
-
-    Returns:
-        The recipe with ``train.epochs`` and, scaled in proportion, ``train.step_size``.
-    """
-    train = recipe.train
-    if epochs != train.epochs:
-        step = max(1, round(train.step_size * epochs / train.epochs))
-        train = dataclasses.replace(train, epochs=epochs, step_size=step)
-    return dataclasses.replace(recipe, train=train)
-
-
 def _recipe_for(model: Any, recipe: str | Recipe | None, source: Path) -> Recipe:
     from tinyconv.recipes import get_recipe  # a ready recipe imports its dataset's pipeline
 
@@ -147,8 +130,7 @@ def _recipe_for(model: Any, recipe: str | Recipe | None, source: Path) -> Recipe
 
 
 def _check_normalization(model: Any, dataset: str, source: Path) -> None:
-    info = dataset_info(dataset)
-    expected = {"mean": [info.mean] * model.in_channels, "std": [info.std] * model.in_channels}
+    expected = dataset_info(dataset).normalization.to_dict()
     if model.normalization is not None and model.normalization != expected:
         raise PruneError(
             f"{str(source)!r} was trained on inputs normalised with {model.normalization}, "
@@ -179,8 +161,8 @@ def prune_model_file(
         out_dir: Output folder (created if missing); receives ``model.pt`` and
             ``report.json``, and while fine-tuning runs a checkpoint.
         max_params: The parameter budget.
-        epochs: Fine-tuning epochs; ``None`` takes the recipe's, ``0`` prunes only. StepLR's
-            step is scaled with a changed epoch count; OneCycle spans the run.
+        epochs: Fine-tuning epochs; ``None`` takes the recipe's, ``0`` prunes only. The
+            schedule follows a changed epoch count (:meth:`tinyconv.Recipe.with_epochs`).
         recipe: A ready recipe's name, a recipe JSON path or a recipe whose training
             configuration and augmentation fine-tune the model (its specs are not used);
             ``None`` takes the one named in the model's metadata.
@@ -238,7 +220,7 @@ def prune_model_file(
     val_pruned = evaluate(pruned.to(target), val_loader).accuracy
     history: list[dict[str, Any]] = []
     if epochs > 0:
-        scaled = with_epochs(chosen, epochs)
+        scaled = chosen.with_epochs(epochs)
         config = dataclasses.replace(scaled.train, seed=seed, device=device, progress=progress)
         loader = TensorLoader(
             train_set,

@@ -1,85 +1,64 @@
-"""Offline data layer: local MNIST/FashionMNIST, splits, tensor augmentation, batch loading.
+"""Offline data layer: a dataset registry, splits, per-channel normalisation, augmentation, loading.
 
-Typical use::
+MNIST and FashionMNIST are built in; your own images (a folder of PNGs, arrays, a
+torchvision dataset on disk) join with :func:`register_dataset` or a folder described by a
+``tinyconv-dataset.json`` (:func:`register_dataset_folder`; ``--dataset-dir`` on the
+command line). This namespace holds what a user calls; its modules hold the rest (the functional
+augmentations in ``augment``/``warp``/``crop``, checksums, the IDX reader, the error
+types in ``errors``). Typical use::
 
-    from tinyconv.data import RandomRotation, TensorLoader, load_mnist, train_val_split
+    from tinyconv.data import TensorLoader, load_dataset, train_val_split
+    from tinyconv.data.augment import RandomRotation
 
-    train, val = train_val_split(load_mnist(), val_size=5_000, seed=0)
+    train, val = train_val_split(load_dataset("mnist"), val_size=5_000, seed=0)
     loader = TensorLoader(train, 128, shuffle=True, device="cuda", augment=RandomRotation(10))
     for epoch in range(1, epochs + 1):  # 1-based, as tinyconv.train.fit numbers epochs
         loader.set_epoch(epoch)
         for x, y in loader:
             ...
+
+``import tinyconv.data`` does not import torchvision: it is imported only to download
+the built-in files or to read a :class:`TorchvisionSource`.
 """
 
-from .augment import (
-    RandomAffine,
-    RandomHorizontalFlip,
-    RandomRotation,
-    random_affine,
-    random_hflip,
-    random_rotate,
-)
-from .augment_specs import (
-    AUGMENTATIONS,
-    Affine,
-    AugmentSpec,
-    HorizontalFlip,
-    Rotation,
-    augment_from_dict,
-    make_augmentation,
-)
-from .checksums import RAW_FILES, RawFileSpec, clear_checksum_cache, file_md5, verify_file
-from .datasets import (
-    DATA_ROOT_ENV_VAR,
-    DATASET_STATS,
-    DatasetStats,
-    dataset_info,
-    load_dataset,
-    load_fashion_mnist,
-    load_mnist,
-    resolve_data_root,
-)
-from .errors import CorruptDatasetError, DatasetNotFoundError
+from .arrays import ArraySource
+from .augment_specs import Affine, AugmentSpec, Crop, HorizontalFlip, Rotation
+from .description import register_dataset_folder
+from .errors import DatasetNotFoundError
 from .image_dataset import ImageDataset
-from .loader import Augmentation, TensorLoader
-from .split import resolve_val_count, train_val_split
-from .warp import affine_batch, rotate_batch
+from .image_folder import ImageFolderSource
+from .info import DatasetInfo
+from .load import dataset_info, load_dataset
+from .loader import TensorLoader
+from .normalization import Normalization
+from .registry import dataset_names, model_dataset, register_dataset
+from .root import resolve_data_root
+from .scoring import Predictions, score_images
+from .split import train_val_split
+from .torchvision_datasets import TorchvisionSource
 
 __all__ = [
-    "AUGMENTATIONS",
-    "DATASET_STATS",
-    "DATA_ROOT_ENV_VAR",
-    "RAW_FILES",
     "Affine",
+    "ArraySource",
     "AugmentSpec",
-    "Augmentation",
-    "CorruptDatasetError",
+    "Crop",
+    "DatasetInfo",
     "DatasetNotFoundError",
-    "DatasetStats",
     "HorizontalFlip",
     "ImageDataset",
-    "RandomAffine",
-    "RandomHorizontalFlip",
-    "RandomRotation",
-    "RawFileSpec",
+    "ImageFolderSource",
+    "Normalization",
+    "Predictions",
     "Rotation",
     "TensorLoader",
-    "affine_batch",
-    "augment_from_dict",
-    "clear_checksum_cache",
+    "TorchvisionSource",
     "dataset_info",
-    "file_md5",
+    "dataset_names",
     "load_dataset",
-    "load_fashion_mnist",
-    "load_mnist",
-    "make_augmentation",
-    "random_affine",
-    "random_hflip",
-    "random_rotate",
+    "model_dataset",
+    "register_dataset",
+    "register_dataset_folder",
     "resolve_data_root",
-    "resolve_val_count",
-    "rotate_batch",
+    "score_images",
     "train_val_split",
-    "verify_file",
 ]
