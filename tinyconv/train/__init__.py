@@ -22,6 +22,7 @@ from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
 from tinyconv.train.engine import NonFiniteLossError
 from tinyconv.train.evaluate import EvalResult, evaluate, evaluate_stacked, predict
+from tinyconv.train.hash_dropout import HashDropout
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
@@ -42,6 +43,7 @@ __all__ = [
     "EarlyStopping",
     "EpochRecord",
     "EvalResult",
+    "HashDropout",
     "History",
     "NonFiniteLossError",
     "StackedDropout",
