@@ -12,10 +12,11 @@ when called, and ``import tinyconv`` does not import this package.
 from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
 from tinyconv.export.fold import FoldDecision, FoldReport, fold_batchnorm
 from tinyconv.export.latency import Latency, measure_latency
-from tinyconv.export.onnx import export_onnx, onnx_logits, onnx_session
+from tinyconv.export.onnx import export_onnx, onnx_logits
 from tinyconv.export.pipeline import check_trained, export_model
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
 from tinyconv.export.report import ExportReport, LayerCost, deploy_rst, load_report
+from tinyconv.export.session import onnx_session, tiny_model_session
 
 __all__ = [
     "CalibrationDataError",
@@ -37,4 +38,5 @@ __all__ = [
     "onnx_logits",
     "onnx_session",
     "quantize_int8",
+    "tiny_model_session",
 ]
