@@ -15,7 +15,13 @@ from scipy import stats
 from torch import nn
 
 from tinyconv.train import HashDropout, TrainConfig, fit, fit_stacked, load_checkpoint
-from tinyconv.train.hash_dropout import draw_key, hash_dropout, hash_noise, use_dropout_masks
+from tinyconv.train.hash_dropout import (
+    _noise_from_hash_,
+    draw_key,
+    hash_dropout,
+    hash_noise,
+    use_dropout_masks,
+)
 
 from .helpers import make_loader, make_model, quick_config
 
@@ -39,6 +45,16 @@ def z_score(kept: int, trials: int, rate: float) -> float:
 def test_each_element_is_kept_with_probability_one_minus_p(p: float, key: int, size: int) -> None:
     mask = keep((size,), p, key)
     assert abs(z_score(int(mask.sum()), size, 1 - p)) < 5.5
+
+
+@settings(max_examples=50, deadline=None)
+@given(p=st.floats(0.0, 1.0, exclude_max=True))
+def test_the_threshold_keeps_exactly_the_share_one_minus_p_of_all_words(p: float) -> None:
+    """Over an even grid of every 32-bit word the kept share is 1 - p, to the grid's step."""
+    step = 1 << 12
+    words = torch.arange(-(2**31), 2**31, step, dtype=torch.int64).to(torch.int32)
+    kept = int((_noise_from_hash_(words, 1.0 - p) != 0).sum())
+    assert abs(kept / words.numel() - (1.0 - p)) <= 1.0 / words.numel()
 
 
 def test_kept_elements_are_scaled_as_f_dropout_scales_them() -> None:

@@ -8,10 +8,11 @@ lives in the RNG state every checkpoint already saves, and per-seed dropout stre
 apply unchanged), and each element's 32-bit value is the ``lowbias32`` integer hash
 (Wellons; constants by TheIronBorn) of ``hash(index) + key``, evaluated with a dozen
 vectorised ``int32`` tensor operations that torch runs on every thread. An element is
-kept when the top 31 bits of its value are below ``round((1 - p) * 2**31)``, so the keep
-probability is ``1 - p`` to within ``2**-31``, elements are independent as far as the
-hash is a good one (``tests/train/test_hash_dropout.py`` tests rate, neighbours,
-patterns and keys), and the same key gives the same mask on every rerun and resume.
+kept when the top 31 bits of its value, read as a signed number, fall below a threshold
+set so that the keep probability is ``1 - p`` to within ``2**-31``; elements are
+independent as far as the hash is a good one (``tests/train/test_hash_dropout.py`` tests
+rate, neighbours, patterns and keys), and the same key gives the same mask on every
+rerun and resume.
 Kept elements are scaled by ``1 / (1 - p)``, as ``F.dropout`` does; the mask is
 computed in the logical (contiguous) element order, so it does not depend on the
 memory format.
@@ -26,6 +27,7 @@ another random draw of the same training: :class:`~tinyconv.train.TrainConfig`'s
 from __future__ import annotations
 
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -42,6 +44,7 @@ DROPOUT_MASKS: tuple[str, ...] = ("torch", "hash")
 _MULTIPLIERS = (0x21F0AAAD, 0x735A2D97)  # lowbias32, shifts 16, 15, 15
 _INDEX_SPREAD = 0x9E3779B9  # odd: the index times it, then hashed, is the per-element base
 _bases: dict[torch.device, Tensor] = {}
+_scratches: dict[tuple[torch.device, int], Tensor] = {}
 
 
 def _int32(value: int) -> int:
@@ -57,9 +60,23 @@ def _shift_xor_(h: Tensor, tmp: Tensor, shift: int) -> None:
     h.bitwise_xor_(tmp)
 
 
+def _scratch(count: int, device: torch.device) -> Tensor:
+    """A reusable int32 buffer of ``count`` elements for this thread and device.
+
+    Allocating a fresh buffer of a few MB per mask costs more than the hash itself where
+    the allocator hands the memory back to the system after each free (page faults).
+    """
+    key = (device, threading.get_ident())
+    buffer = _scratches.get(key)
+    if buffer is None or buffer.numel() < count:
+        buffer = torch.empty(count, dtype=torch.int32, device=device)
+        _scratches[key] = buffer
+    return buffer[:count]
+
+
 def _lowbias32_(h: Tensor) -> Tensor:
-    """Hash every int32 element of ``h`` in place (a bijection of 32-bit words)."""
-    tmp = torch.empty_like(h)
+    """Hash every int32 element of 1-D ``h`` in place (a bijection of 32-bit words)."""
+    tmp = _scratch(h.numel(), h.device)
     _shift_xor_(h, tmp, 16)
     h.mul_(_int32(_MULTIPLIERS[0]))
     _shift_xor_(h, tmp, 15)
@@ -128,20 +145,30 @@ def hash_noise(
     """
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout probability must be in [0, 1), got {p!r}")
-    keep = 1.0 - p
-    threshold = min(round(keep * 2**31), 2**31 - 1)
     count = 1
     for size in shape:
         count *= int(size)
     if isinstance(key, int):
         key = _int32(key)
     h = torch.add(_index_base(count, torch.device(device)), key)
-    _lowbias32_(h)
-    # top 31 bits below the threshold -> all ones, else zero; then the bits of 1/keep
-    h.bitwise_right_shift_(1).bitwise_and_(0x7FFFFFFF).sub_(threshold).bitwise_right_shift_(31)
-    scale = struct.unpack("<i", struct.pack("<f", 1.0 / keep))[0]
-    noise = h.bitwise_and_(scale).view(torch.float32).view(tuple(shape))
+    noise = _noise_from_hash_(_lowbias32_(h), 1.0 - p).view(tuple(shape))
     return noise if dtype == torch.float32 else noise.to(dtype)
+
+
+def _noise_from_hash_(h: Tensor, keep: float) -> Tensor:
+    """Turn uniform int32 hashes into float32 ``1 / keep`` (kept) or ``0``, in place.
+
+    ``h`` is uniform on ``[-2**31, 2**31)``, so ``h >> 1`` is uniform on
+    ``[-2**30, 2**30)``; an element is kept iff ``(h >> 1) < threshold``, which happens
+    with probability ``(threshold + 2**30) / 2**31 = round(keep * 2**31) / 2**31``, and the
+    subtraction cannot overflow.
+    """
+    threshold = min(round(keep * 2**31), 2**31 - 1) - 2**30
+    # the sign of (h >> 1) - threshold spread over all bits: all ones where kept, else 0;
+    # then only the bits of the float 1 / keep survive where kept
+    h.bitwise_right_shift_(1).sub_(threshold).bitwise_right_shift_(31)
+    scale = struct.unpack("<i", struct.pack("<f", 1.0 / keep))[0]
+    return h.bitwise_and_(scale).view(torch.float32)
 
 
 def hash_dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
