@@ -218,3 +218,14 @@ def test_stacked_seeds_draw_the_hash_masks_of_their_separate_runs() -> None:
     ):
         assert_same_weights(net_alone, net_joint, 1e-4)
         assert_same_history(alone, joint)
+
+
+def test_compiled_masks_equal_the_eager_masks_of_the_same_key() -> None:
+    """Under torch.compile the hash is one fused loop; for a given key the mask is the same.
+
+    (Inside a compiled model the key itself comes from inductor's generator, as compiled
+    ``F.dropout`` draws from its own: compiled runs are another draw, as documented.)
+    """
+    key = torch.tensor(-123456, dtype=torch.int32)
+    compiled = torch.compile(lambda k: hash_noise((3, 5, 7, 11), 0.3, k), fullgraph=True)
+    assert torch.equal(compiled(key), hash_noise((3, 5, 7, 11), 0.3, key))

@@ -85,6 +85,15 @@ def _lowbias32_(h: Tensor) -> Tensor:
     return h
 
 
+def _lowbias32(h: Tensor) -> Tensor:
+    """:func:`_lowbias32_` out of place, for ``torch.compile`` to fuse into one loop."""
+    h = h ^ ((h >> 16) & 0xFFFF)
+    h = h * _int32(_MULTIPLIERS[0])
+    h = h ^ ((h >> 15) & 0x1FFFF)
+    h = h * _int32(_MULTIPLIERS[1])
+    return h ^ ((h >> 15) & 0x1FFFF)
+
+
 def _index_base(count: int, device: torch.device) -> Tensor:
     """The hashed element indices ``0 .. count - 1`` on ``device`` (cached, grown on demand)."""
     base = _bases.get(device)
@@ -150,8 +159,12 @@ def hash_noise(
         count *= int(size)
     if isinstance(key, int):
         key = _int32(key)
-    h = torch.add(_index_base(count, torch.device(device)), key)
-    noise = _noise_from_hash_(_lowbias32_(h), 1.0 - p).view(tuple(shape))
+    if torch.compiler.is_compiling():  # one fused loop: no cached base, no scratch buffer
+        index = torch.arange(count, dtype=torch.int32, device=device)
+        h = _lowbias32(_lowbias32(index * _int32(_INDEX_SPREAD)) + key)
+    else:
+        h = _lowbias32_(torch.add(_index_base(count, torch.device(device)), key))
+    noise = _noise_from_hash_(h, 1.0 - p).view(tuple(shape))
     return noise if dtype == torch.float32 else noise.to(dtype)
 
 
