@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search]'
+	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search,tflite]'
 	touch $@
 
 lint: install
@@ -39,7 +39,9 @@ docs: install
 REPRODUCE_OUT ?= build/reproduce
 
 reproduce: install
+	@echo "== recipe 1 of 2: mnist_v5 (5 seeds x 15 epochs) =="
 	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
+	@echo "== recipe 2 of 2: mnist_v5_onecycle (5 seeds x 15 epochs) =="
 	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
 
 results-table: install

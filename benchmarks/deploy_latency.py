@@ -37,7 +37,8 @@ from torch import nn
 
 import tinyconv
 from tinyconv._extras import require
-from tinyconv.data import load_dataset
+from tinyconv.data import load_dataset, model_dataset
+from tinyconv.data.scoring import model_inputs
 from tinyconv.export import export_onnx, fold_batchnorm, quantize_int8, tiny_model_session
 from tinyconv.export.latency import onnx_latency, torch_latency
 
@@ -49,7 +50,7 @@ def v5_with_real_statistics(data_dir: str | None) -> nn.Module:
     torch.manual_seed(0)
     model = RECIPE.build_model()
     train = load_dataset("mnist", data_dir, train=True)
-    images = (train.images[:1000].float() / 255 - train.mean) / train.std
+    images = model_inputs(model, train, 1000)
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
             module.momentum = None
@@ -72,12 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     model = tinyconv.load(args.model) if args.model else v5_with_real_statistics(args.data_dir)
-    train = load_dataset(model.dataset or "mnist", args.data_dir, train=True)
-    mean, std = (
-        (model.normalization or {}).get("mean", [train.mean]),
-        (model.normalization or {}).get("std", [train.std]),
-    )
-    calibration = (train.images[:1000].float() / 255 - mean[0]) / std[0]
+    train = load_dataset(model_dataset(model).name, args.data_dir, train=True)
+    calibration = model_inputs(model, train, 1000)
     folded, _ = fold_batchnorm(model)
     ort = require("onnxruntime", "export")
     load_before = os.getloadavg()

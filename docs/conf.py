@@ -31,7 +31,8 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(DOCS_DIR))
 
 import tinyconv  # noqa: E402
-from tinyconv.study.report import results_rows, results_rst  # noqa: E402
+from tinyconv.study.results import ResultsFileError  # noqa: E402
+from tinyconv.study.tables import results_rows, results_rst  # noqa: E402
 
 # -- Project -----------------------------------------------------------------
 
@@ -95,7 +96,7 @@ autosummary_context = {
     # used by _templates/autosummary/class.rst: no "Bases: object" on the dataclasses
     "show_bases": _public_classes_with_bases(),
     # used by _templates/autosummary/data.rst: containers whose repr would swamp the page
-    "hide_value": ["ACTIVATIONS", "DATASET_STATS", "RAW_FILES", "RECIPES", "AUGMENTATIONS"],
+    "hide_value": ["ACTIVATIONS", "RAW_FILES", "RECIPES", "AUGMENTATIONS"],
 }
 
 # -- napoleon (Google-style docstrings) --------------------------------------
@@ -147,10 +148,18 @@ def _write_if_changed(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
 
 
+def _has_rows(folder: Path) -> bool:
+    """Whether ``folder`` holds a results file with a finished seed."""
+    try:
+        return bool(results_rows(folder))
+    except ResultsFileError:
+        return False
+
+
 def _cpu_results_section() -> str:
     """The CPU runs' table, or a note while ``results/cpu/`` holds no finished seed."""
     cpu_dir = REPO_ROOT / "results" / "cpu"
-    if cpu_dir.is_dir() and results_rows(cpu_dir):
+    if _has_rows(cpu_dir):
         intro = (
             "**On a CPU.** One seed of each recipe trained on an idle 2-core machine without "
             "a GPU (2 torch threads, one run at a time), with ``python examples/<recipe>.py "
@@ -163,9 +172,28 @@ def _cpu_results_section() -> str:
     )
 
 
+def _cli_reference() -> str:
+    """Every ``tinyconv`` command's ``--help``, from the parsers themselves (never typed)."""
+    import argparse
+
+    from tinyconv.cli import build_parser
+
+    parser = build_parser()
+    os.environ["COLUMNS"] = "88"  # one width, whatever terminal builds the docs
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    out = ["``tinyconv --help``", "-" * 19, "", ".. code-block:: text", ""]
+    out += ["   " + line for line in parser.format_help().splitlines()] + [""]
+    for name, command in sorted(commands.choices.items()):
+        title = f"``tinyconv {name}``"
+        out += [title, "-" * len(title), "", ".. code-block:: text", ""]
+        out += [("   " + line).rstrip() for line in command.format_help().splitlines()] + [""]
+    return "\n".join(out)
+
+
 def _generate_pages() -> None:
     """Write the results table and the tutorial's model summary into ``_generated/``."""
     _write_if_changed(GENERATED_DIR / "results.rst", results_rst(REPO_ROOT / "results"))
+    _write_if_changed(GENERATED_DIR / "cli_reference.rst", _cli_reference())
     _write_if_changed(GENERATED_DIR / "results_cpu.rst", _cpu_results_section())
     import tutorial_budget  # docs/tutorial_budget.py, the script the tutorial page shows
 
@@ -179,13 +207,20 @@ def _generate_pages() -> None:
     _write_if_changed(
         GENERATED_DIR / "results_fashion.rst",
         results_rst(fashion)
-        if fashion.is_dir() and results_rows(fashion)
+        if _has_rows(fashion)
         else "The FashionMNIST runs have no finished seed yet; their table appears here once "
         "they have.\n",
     )
     from tinyconv.export.report import deploy_rst  # no onnx needed to render saved reports
 
     _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
+    from tinyconv.export.tflite_report import tflite_figures_rst, tflite_rst  # saved JSON only
+
+    deploy = REPO_ROOT / "results" / "deploy"
+    _write_if_changed(GENERATED_DIR / "deploy_tflite.rst", tflite_rst(deploy / "tflite", deploy))
+    _write_if_changed(
+        GENERATED_DIR / "deploy_tflite_reports.rst", tflite_figures_rst(deploy / "tflite")
+    )
 
 
 _generate_pages()
@@ -232,9 +267,9 @@ def _fashion_confusion(results: Path, figures: Path) -> None:
     Needs the FashionMNIST test files (``TINYCONV_DATA``, default ``../shared/data``
     seen from the repository); without them the page says the figure was not drawn.
     """
-    from tinyconv.data import load_dataset
+    from tinyconv.data import load_dataset, score_images
     from tinyconv.errors import TinyconvError
-    from tinyconv.plots import confusion_figure, score_images
+    from tinyconv.plots import confusion_figure
     from tinyconv.plots._style import png_bytes
 
     models = sorted(results.glob("*/seed0.model.pt"))
@@ -247,7 +282,8 @@ def _fashion_confusion(results: Path, figures: Path) -> None:
     try:
         test = load_dataset("fashion_mnist", root, train=False)
     except TinyconvError as error:
-        _write_if_changed(note, f"The confusion matrix was not drawn: {error}\n")
+        reason = " ".join(str(error).split())  # one paragraph, whatever the message's lines
+        _write_if_changed(note, f"The confusion matrix was not drawn: {reason}\n")
         return
     model = tinyconv.load(chosen)
     figure = confusion_figure(score_images(model, test), model_name=f"{chosen.parent.name} seed 0")

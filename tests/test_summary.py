@@ -79,7 +79,7 @@ def test_rows_for_a_known_net() -> None:
         ("se1", "SqueezeExcite", (16, 24, 24), 2 * 16 * 4 + 4 + 16, 5),
         ("trans1", "Transition", (8, 12, 12), 128 + 16, 6),
         ("conv3", "ConvBlock", (16, 10, 10), 1152 + 32, 10),
-        ("head", "GAPHead", (10,), 160, None),
+        ("head", "GAPHead", (10,), 160, "global"),
     ]
     assert [row.macs for row in table.rows] == [
         26 * 26 * 8 * 9,
@@ -114,7 +114,7 @@ def test_depth_must_be_positive() -> None:
 @pytest.mark.parametrize("depth", [2, 3])
 def test_gap_head_is_global_at_every_depth(depth: int) -> None:
     rows = summary(build(SMALL_NET), depth=depth).rows
-    assert rows[-1].receptive_field is None
+    assert rows[-1].receptive_field == "global"
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -182,8 +182,9 @@ def test_to_dicts() -> None:
         "params": 88,
         "receptive_field": 3,
         "macs": 26 * 26 * 8 * 9,
+        "pruned": 0,
     }
-    assert dicts[-1]["receptive_field"] is None
+    assert dicts[-1]["receptive_field"] == "global"
 
 
 def test_str_contains_table_totals_and_counting_note() -> None:

@@ -15,6 +15,7 @@ __all__ = [
     "ResultsMismatchError",
     "SpecError",
     "TinyconvError",
+    "UsageError",
 ]
 
 
@@ -60,5 +61,14 @@ class ResultsMismatchError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ResultsMismatchError, ValueError)
+        True
+    """
+
+
+class UsageError(TinyconvError, ValueError):
+    """An option or argument outside what it allows (``--epochs 0``, ``--threads 0``).
+
+    Example:
+        >>> issubclass(UsageError, ValueError)
         True
     """

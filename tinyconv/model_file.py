@@ -111,7 +111,8 @@ def save(
         mean: Per-channel mean of ``x / 255`` used to normalise inputs (one number is
             repeated over the channels).
         std: Per-channel standard deviation, as ``mean``; both or neither.
-        dataset: Name of the dataset the model was trained on (e.g. ``"mnist"``).
+        dataset: Name of the registered dataset the model was trained on (e.g.
+            ``"mnist"``; see :func:`tinyconv.data.dataset_names`).
         metadata: Extra JSON-able facts (recipe, seed, scores), merged over the model's.
         overwrite: Replace an existing file; otherwise an existing file is an error.
 
@@ -121,6 +122,7 @@ def save(
     Raises:
         TypeError: If ``model`` is not a TinyNet.
         ValueError: For class names or normalisation that do not fit the model.
+        DatasetRegistryError: If ``dataset`` names no registered dataset.
         FileExistsError: If ``path`` exists and ``overwrite`` is false.
 
     Example:
@@ -154,7 +156,9 @@ def save(
         if min(record["normalization"]["std"]) <= 0:
             raise ValueError(f"std must be > 0, got {std!r}")
     if dataset is not None:
-        record["dataset"] = str(dataset)
+        from tinyconv.data.registry import check_dataset_name  # reads no data
+
+        record["dataset"] = check_dataset_name(dataset)
     record["metadata"].update(metadata or {})
     target = Path(path)
     if target.exists() and not overwrite:

@@ -4,6 +4,15 @@ What is counted: every ``nn.Parameter`` reachable from the model, once, even
 when a tensor is shared between layers. BatchNorm's affine weight and bias are
 parameters and count; its running mean, variance and batch counter are buffers
 and do not.
+
+Pruning: ``torch.nn.utils.prune`` replaces a parameter ``weight`` by the parameter
+``weight_orig`` (every stored value) and the buffer ``weight_mask``; ``weight`` itself
+becomes a plain tensor recomputed before each forward. The count sees ``weight_orig``
+once, as the stored parameter it is; :func:`masked_zeros` finds the entries a mask
+holds at zero. A budget (:func:`check_budget`) checks **stored** parameters, the
+ones a dense model file and a dense device kernel hold, unless asked with
+``exclude_pruned=True`` to check only the unpruned ones. ``count_parameters(model) -
+count_parameters(model, exclude_pruned=True)`` is the number of pruned weights.
 """
 
 from __future__ import annotations
@@ -42,32 +51,85 @@ class BudgetExceededError(TinyconvError, ValueError):
         self.budget = budget
 
 
-def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+def masked_zeros(model: nn.Module) -> dict[int, int]:
+    """Map each pruned parameter to its entries a ``torch.nn.utils.prune`` mask holds at zero.
+
+    A pruned parameter is stored whole (``weight_orig``) and multiplied by its mask
+    (``weight_mask``) before each forward. Weights that are zero without a mask (for
+    example after ``prune.remove``, which bakes the zeros in) are ordinary parameters
+    and not listed.
+
+    Args:
+        model: Any ``nn.Module``.
+
+    Returns:
+        ``{id(weight_orig): zeros in its mask}``, each stored tensor once; parameters
+        without a mask are absent.
+
+    Example:
+        >>> from torch import nn
+        >>> from torch.nn.utils import prune
+        >>> net = nn.Sequential(nn.Conv2d(1, 8, 3, bias=False), nn.Conv2d(8, 4, 1))
+        >>> _ = prune.l1_unstructured(net[0], "weight", amount=0.5)
+        >>> list(masked_zeros(net).values())
+        [36]
+    """
+    pruned: dict[int, int] = {}
+    for module in model.modules():
+        for name, mask in module.named_buffers(recurse=False):
+            original = getattr(module, f"{name.removesuffix('_mask')}_orig", None)
+            if not name.endswith("_mask") or not isinstance(original, nn.Parameter):
+                continue
+            if id(original) not in pruned and mask.shape == original.shape:
+                pruned[id(original)] = int((mask == 0).sum())
+    return pruned
+
+
+def _counted(model: nn.Module, trainable_only: bool, exclude_pruned: bool) -> dict[int, int]:
+    """Map ``id(parameter)`` to its counted entries, each tensor once."""
+    pruned = masked_zeros(model) if exclude_pruned else {}
+    return {
+        id(p): p.numel() - pruned.get(id(p), 0)
+        for p in model.parameters()
+        if p.requires_grad or not trainable_only
+    }
+
+
+def count_parameters(
+    model: nn.Module, trainable_only: bool = False, *, exclude_pruned: bool = False
+) -> int:
     """Count a model's parameters exactly, each shared tensor once.
 
     Args:
         model: Any ``nn.Module``.
         trainable_only: Count only parameters with ``requires_grad=True``.
+        exclude_pruned: Leave out the entries a ``torch.nn.utils.prune`` mask holds at
+            zero. By default every stored entry counts, pruned or not.
 
     Returns:
         The number of scalar parameters.
 
     Example:
         >>> from torch import nn
+        >>> from torch.nn.utils import prune
         >>> count_parameters(nn.BatchNorm2d(8))  # affine weight and bias; running stats are buffers
         16
         >>> shared = nn.Linear(4, 4)
         >>> count_parameters(nn.Sequential(shared, shared))  # a shared layer counts once
         20
+        >>> conv = prune.l1_unstructured(nn.Conv2d(1, 8, 3, bias=False), "weight", amount=0.5)
+        >>> count_parameters(conv), count_parameters(conv, exclude_pruned=True)
+        (72, 36)
     """
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(_counted(model, trainable_only, exclude_pruned).values())
 
 
-def layer_parameters(model: nn.Module) -> list[tuple[str, int]]:
+def layer_parameters(model: nn.Module, *, exclude_pruned: bool = False) -> list[tuple[str, int]]:
     """List each module that owns parameters directly, with its count, largest first.
 
     Args:
         model: Any ``nn.Module``.
+        exclude_pruned: Leave out entries held at zero by pruning masks.
 
     Returns:
         ``(module name, parameter count)`` pairs; a shared tensor is listed under
@@ -78,47 +140,77 @@ def layer_parameters(model: nn.Module) -> list[tuple[str, int]]:
         >>> layer_parameters(nn.Sequential(nn.Conv2d(1, 8, 3), nn.Conv2d(8, 4, 1)))
         [('0', 80), ('1', 36)]
     """
+    counted = _counted(model, trainable_only=False, exclude_pruned=exclude_pruned)
     seen: set[int] = set()
     rows = []
     for name, module in model.named_modules():
         own = [p for p in module.parameters(recurse=False) if id(p) not in seen]
         seen.update(id(p) for p in own)
         if own:
-            rows.append((name or type(model).__name__, sum(p.numel() for p in own)))
+            rows.append((name or type(model).__name__, sum(counted[id(p)] for p in own)))
     return sorted(rows, key=lambda row: -row[1])
 
 
 def check_budget(
-    model: nn.Module, max_params: int, *, trainable_only: bool = False, top: int = 3
+    model: nn.Module,
+    max_params: int,
+    *,
+    trainable_only: bool = False,
+    exclude_pruned: bool = False,
+    top: int = 3,
 ) -> int:
     """Return the model's parameter count, or raise if it exceeds ``max_params``.
+
+    The budget checks **stored** parameters: every entry of every parameter tensor,
+    including those a ``torch.nn.utils.prune`` mask holds at zero (a dense model file
+    and a dense kernel still store them). ``exclude_pruned=True`` checks only the
+    unpruned entries instead. The error says which count it checked.
 
     Args:
         model: Any ``nn.Module``.
         max_params: The largest allowed parameter count (inclusive).
         trainable_only: Count only trainable parameters.
+        exclude_pruned: Count only entries no pruning mask holds at zero.
         top: How many of the largest layers to name in the error.
 
     Returns:
-        The parameter count.
+        The parameter count checked.
 
     Raises:
-        BudgetExceededError: With total, budget, overshoot and the largest layers.
+        BudgetExceededError: With total, budget, overshoot, what was counted and the
+            largest layers.
         ValueError: If ``max_params`` is negative.
 
     Example:
         >>> from torch import nn
+        >>> from torch.nn.utils import prune
         >>> check_budget(nn.Conv2d(1, 8, 3, bias=False), max_params=8000)
         72
+        >>> conv = prune.l1_unstructured(nn.Conv2d(1, 8, 3, bias=False), "weight", amount=0.5)
+        >>> check_budget(conv, max_params=40, exclude_pruned=True)
+        36
     """
     if max_params < 0:
         raise ValueError(f"max_params must be >= 0, got {max_params}")
-    total = count_parameters(model, trainable_only=trainable_only)
+    total = count_parameters(model, trainable_only=trainable_only, exclude_pruned=exclude_pruned)
     if total <= max_params:
         return total
-    largest = ", ".join(f"{name}={count:,}" for name, count in layer_parameters(model)[:top])
+    pruned = count_parameters(model, trainable_only) - count_parameters(
+        model, trainable_only, exclude_pruned=True
+    )
+    if exclude_pruned:
+        what = f"unpruned parameters ({pruned:,} more held at zero by pruning masks)"
+    elif pruned:
+        what = (
+            f"stored parameters, {pruned:,} of them held at zero by pruning masks "
+            "(exclude_pruned=True counts only the unpruned ones)"
+        )
+    else:
+        what = "parameters"
+    layers = layer_parameters(model, exclude_pruned=exclude_pruned)[:top]
+    largest = ", ".join(f"{name}={count:,}" for name, count in layers)
     raise BudgetExceededError(
-        f"model has {total:,} parameters, over the budget of {max_params:,} by "
+        f"model has {total:,} {what}, over the budget of {max_params:,} by "
         f"{total - max_params:,}; largest layers: {largest}",
         total=total,
         budget=max_params,

@@ -1,41 +1,56 @@
 """``summary``: a per-layer table of output shape, parameters, receptive field, MACs and bytes.
 
+Three steps, each in one place: :mod:`tinyconv.layer_info` chooses the rows and probes
+the model once (shapes, MACs, receptive fields); :func:`summary` adds parameters, bytes
+and exact totals; :class:`ModelSummary` renders the table.
+
 Parameters are exact and independent of the display depth: the total comes from
-:func:`~tinyconv.parameters.count_parameters` and each row counts the parameters
-of its subtree not already counted by an earlier row. MACs are multiply-accumulate
-operations per image in convolutions and linear layers (one MAC is two FLOPs in
-``torch.utils.flop_counter`` terms); elementwise work (BatchNorm, activations,
-pooling, SE rescaling) is not counted. Shapes come from one forward pass of a
-zero image in eval mode without gradients, after which every module's training
-flag is restored, so BatchNorm statistics and the model's mode are untouched.
+:func:`~tinyconv.parameters.count_parameters` (stored parameters: weights a
+``torch.nn.utils.prune`` mask holds at zero count, and a *Pruned* column and the totals
+say how many there are) and each row counts the parameters of its subtree not already
+counted by an earlier row. MACs are multiply-accumulate operations per image in
+convolutions and linear layers (one MAC is two FLOPs in ``torch.utils.flop_counter``
+terms), dense, pruned weights included; elementwise work (BatchNorm, activations,
+pooling, SE rescaling) is not counted. Shapes come from one forward pass of a zero
+image in eval mode without gradients, after which every module's training flag is
+restored, so BatchNorm statistics and the model's mode are untouched.
 
 Two device costs come with the table. **Peak activation memory** is the largest sum of
-activation tensors alive at once during one inference at batch 1 (see
-:func:`tinyconv.device_costs.activation_steps` for the exact rule), in fp32 bytes; per
-row it is that peak while the row's operations run. **Int8 weight bytes** are what
-per-channel int8 weights take (:func:`tinyconv.device_costs.int8_weight_bytes`).
+activation tensors alive at once during one inference at batch 1, by the rule
+TensorFlow Lite Micro's memory planner follows (a layer's input and output alive at
+once, a tensor kept until its last reader, BatchNorm folded and ReLU fused into the
+convolution before it; :func:`tinyconv.device_costs.activation_steps` states it
+exactly), in fp32 bytes; per row it is that peak while the row's operations run.
+**Int8 weight bytes** are what per-channel int8 weights take
+(:func:`tinyconv.device_costs.int8_weight_bytes`).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import torch
 from torch import nn
 
 from tinyconv.device_costs import ActivationStep, activation_steps, int8_weight_bytes, module_peak
-from tinyconv.eval_mode import eval_mode
-from tinyconv.parameters import count_parameters
-from tinyconv.receptive_field import ReceptiveField
+from tinyconv.layer_info import input_shape, probe, row_modules
+from tinyconv.parameters import count_parameters, masked_zeros
 
 COUNTING_NOTE = (
-    "Parameters: every tensor once; BatchNorm affine weights count, running statistics "
-    "(buffers) do not. MACs: multiply-accumulates per image in conv and linear layers."
+    "Parameters: every stored tensor once; BatchNorm affine weights count, running "
+    "statistics (buffers) do not; a budget (check_budget, --max-params) checks these "
+    "stored parameters. MACs: multiply-accumulates per image in conv and linear layers. "
+    "RF: receptive field side in input pixels, empty where the code between layers hides it."
+)
+PRUNING_NOTE = (
+    "Pruned: weights a torch.nn.utils.prune mask holds at zero; they are stored, counted "
+    "in Params, MACs and Int8 W, and left out of a budget only with exclude_pruned=True."
 )
 MEMORY_NOTE = (
-    "Peak act: largest sum of activation tensors alive at once (batch 1, fp32 bytes; "
-    "int8 is a quarter). Int8 W: 1 byte per conv/linear weight + 4-byte scale per output "
-    "channel, 4 bytes per other parameter."
+    "Peak act: largest sum of activation tensors alive at once, by TFLite Micro's planner "
+    "rule: a layer's input and output alive together, a tensor kept until its last reader "
+    "(SE keeps its input until the product), BatchNorm folded and ReLU fused into the conv "
+    "before it, views free (batch 1, fp32 bytes; int8 is a quarter). Int8 W: 1 byte per "
+    "conv/linear weight + 4-byte scale per output channel, 4 bytes per other parameter."
 )
 
 
@@ -47,10 +62,14 @@ class SummaryRow:
         name: Module name within the model (``conv1``, ``conv1.norm``, ...).
         type: Module class name.
         output_shape: Output shape of one image (batch dimension dropped).
-        params: Parameters owned by this row's subtree and no earlier row.
-        receptive_field: Side of the receptive field after this row in input
-            pixels, or ``None`` once a global pooling has mixed every position.
+        params: Parameters owned by this row's subtree and no earlier row (stored
+            entries, pruned ones included).
+        receptive_field: Side of the receptive field after this row in input pixels;
+            ``"global"`` once a global pooling or a linear layer has mixed every
+            position; ``None`` where it cannot be derived (the row's input came from
+            code between rows, such as a functional activation or a residual sum).
         macs: Multiply-accumulates per image in this row's conv and linear layers.
+        pruned: Of ``params``, the entries a ``torch.nn.utils.prune`` mask holds at zero.
 
     Example:
         >>> from tinyconv import ConvSpec, GAPHeadSpec, build
@@ -63,8 +82,9 @@ class SummaryRow:
     type: str
     output_shape: tuple[int, ...]
     params: int
-    receptive_field: int | None
+    receptive_field: int | str | None
     macs: int
+    pruned: int = 0
 
 
 @dataclass(frozen=True)
@@ -74,7 +94,7 @@ class ModelSummary:
     Args:
         rows: One row per displayed module.
         input_shape: Shape of one input image, ``(C, H, W)``.
-        total_params: All parameters, shared tensors once.
+        total_params: All stored parameters, shared tensors once, pruned entries included.
         trainable_params: Parameters with ``requires_grad=True``.
         total_macs: Multiply-accumulates per image over the whole model.
         peak_activation_bytes: Peak activation memory at batch 1 in fp32 bytes, or
@@ -84,21 +104,23 @@ class ModelSummary:
         layer_peak_activation_bytes: Per row, the peak while that row's operations run
             (fp32 bytes; ``None`` where unknown).
         layer_int8_weight_bytes: Per row, int8 bytes of the parameters it owns.
+        pruned_params: Of ``total_params``, the entries held at zero by
+            ``torch.nn.utils.prune`` masks.
 
     Example:
         >>> from tinyconv import ConvSpec, GAPHeadSpec, build
         >>> table = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)]))
         >>> table.input_shape, table.total_params, table.total_macs
         ((1, 28, 28), 168, 48752)
-        >>> table.peak_activation_bytes, table.int8_weight_bytes  # ReLU: (5408 + 5408) * 4
-        (43264, 288)
+        >>> table.peak_activation_bytes, table.int8_weight_bytes  # conv: (784 + 5408) * 4
+        (24768, 288)
         >>> [row["name"] for row in table.to_dicts()]
         ['conv1', 'head']
         >>> for line in str(table).splitlines()[2:6]:
         ...     print(line)
         Layer  Type       Output shape  Params      RF    MACs  Peak act  Int8 W
         ------------------------------------------------------------------------
-        conv1  ConvBlock  8x26x26           88       3  48,672    43,264     168
+        conv1  ConvBlock  8x26x26           88       3  48,672    24,768     168
         head   GAPHead    10                80  global      80    21,664     120
     """
 
@@ -111,6 +133,7 @@ class ModelSummary:
     int8_weight_bytes: int = 0
     layer_peak_activation_bytes: tuple[int | None, ...] = ()
     layer_int8_weight_bytes: tuple[int, ...] = ()
+    pruned_params: int = 0
 
     def to_dicts(self) -> list[dict[str, object]]:
         """Return the rows as plain dictionaries."""
@@ -118,7 +141,9 @@ class ModelSummary:
 
     def __str__(self) -> str:
         """Render the table with totals and what is counted."""
-        header = ("Layer", "Type", "Output shape", "Params", "RF", "MACs", "Peak act", "Int8 W")
+        pruned = self.pruned_params > 0
+        header = ("Layer", "Type", "Output shape", "Params", *(("Pruned",) if pruned else ()))
+        header += ("RF", "MACs", "Peak act", "Int8 W")
         peaks = self.layer_peak_activation_bytes or (None,) * len(self.rows)
         int8 = self.layer_int8_weight_bytes or (None,) * len(self.rows)
         lines = [
@@ -127,7 +152,8 @@ class ModelSummary:
                 row.type,
                 "x".join(map(str, row.output_shape)),
                 f"{row.params:,}",
-                "global" if row.receptive_field is None else str(row.receptive_field),
+                *((f"{row.pruned:,}",) if pruned else ()),
+                "" if row.receptive_field is None else str(row.receptive_field),
                 f"{row.macs:,}",
                 "-" if peak is None else f"{peak:,}",
                 "-" if weights is None else f"{weights:,}",
@@ -144,6 +170,13 @@ class ModelSummary:
         rule = "-" * len(fmt(header))
         shape = "x".join(map(str, self.input_shape))
         peak = "-" if self.peak_activation_bytes is None else f"{self.peak_activation_bytes:,}"
+        total = f"Total params: {self.total_params:,}"
+        if pruned:
+            unpruned = self.total_params - self.pruned_params
+            total += (
+                f" stored ({self.pruned_params:,} held at zero by pruning masks, "
+                f"{unpruned:,} unpruned)"
+            )
         return "\n".join(
             [
                 f"Input: {shape}",
@@ -152,70 +185,32 @@ class ModelSummary:
                 rule,
                 *map(fmt, lines),
                 rule,
-                f"Total params: {self.total_params:,}",
+                total,
                 f"Trainable params: {self.trainable_params:,}",
                 f"MACs per image: {self.total_macs:,}",
                 f"Peak activation memory (batch 1, fp32): {peak} bytes",
                 f"Int8 weight bytes: {self.int8_weight_bytes:,}",
                 COUNTING_NOTE,
+                *((PRUNING_NOTE,) if pruned else ()),
                 MEMORY_NOTE,
             ]
         )
 
 
-def _display_modules(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
-    """Modules shown as rows: those at ``depth``, plus shallower indivisible ones.
-
-    Only ``nn.Sequential`` containers are opened, since their forward is exactly
-    their children in order; any other module (an SE block, a GAP head) may do
-    work between its children and stays one row.
-    """
-
-    def walk(prefix: str, module: nn.Module, level: int) -> list[tuple[str, nn.Module]]:
-        children = list(module.named_children())
-        if level == depth or not children or not isinstance(module, nn.Sequential):
-            return [(prefix, module)]
-        rows = []
-        for name, child in children:
-            rows += walk(f"{prefix}.{name}" if prefix else name, child, level + 1)
-        return rows
-
-    return walk("", model, 0)
-
-
-def _leaf_macs(module: nn.Module, output: torch.Tensor) -> int:
-    per_image = output[0].numel()
-    if isinstance(module, nn.Conv2d):
-        kernel = module.kernel_size[0] * module.kernel_size[1]
-        return per_image * (module.in_channels // module.groups) * kernel
-    if isinstance(module, nn.Linear):
-        return per_image * module.in_features
-    return 0
-
-
-def _input_shape(model: nn.Module, input_size: tuple[int, ...] | None) -> tuple[int, ...]:
-    if input_size is None:
-        if hasattr(model, "in_channels") and hasattr(model, "input_size"):
-            return (int(model.in_channels), *map(int, model.input_size))
-        raise ValueError(
-            f"summary needs input_size=(C, H, W) for a {type(model).__name__}; "
-            "only a TinyNet remembers its own input size"
-        )
-    if len(input_size) != 3:
-        raise ValueError(f"input_size must be (C, H, W) for one image, got {input_size!r}")
-    return tuple(int(n) for n in input_size)
-
-
 def summary(
     model: nn.Module, input_size: tuple[int, ...] | None = None, *, depth: int = 1
 ) -> ModelSummary:
-    """Tabulate a model layer by layer: output shape, parameters, receptive field, MACs.
+    """Tabulate any model layer by layer: shape, parameters, receptive field, MACs, bytes.
+
+    Rows (see :mod:`tinyconv.layer_info`): one per tinyconv block and one per plain
+    leaf layer, at any nesting, in a :class:`~tinyconv.TinyNet` or in a user's own
+    ``nn.Module``; other containers are opened. The receptive field is left empty
+    (``None``) where the dataflow between rows hides it.
 
     Args:
-        model: A model whose children run in registration order (a
-            :class:`~tinyconv.TinyNet` or any ``nn.Sequential``).
+        model: Any ``nn.Module`` that takes one image batch.
         input_size: Shape of one input image ``(C, H, W)``; optional for a TinyNet.
-        depth: 1 shows the top-level blocks; 2 also their parts; and so on.
+        depth: 1 shows tinyconv blocks whole; 2 also their parts; and so on.
             Totals do not depend on it.
 
     Returns:
@@ -225,100 +220,79 @@ def summary(
         ValueError: If ``input_size`` is missing or malformed, or ``depth < 1``.
 
     Example:
-        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> import torch
+        >>> from torch import nn
+        >>> from tinyconv import ConvBlock, ConvSpec, GAPHead, GAPHeadSpec, build
         >>> table = summary(build([ConvSpec(out_channels=8), GAPHeadSpec(num_classes=10)]))
         >>> [(row.name, row.params, row.receptive_field) for row in table.rows]
-        [('conv1', 88, 3), ('head', 80, None)]
+        [('conv1', 88, 3), ('head', 80, 'global')]
         >>> table.total_params, table.total_macs
         (168, 48752)
+        >>> class Mine(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.body = nn.Sequential(ConvBlock(1, 8), nn.MaxPool2d(2))
+        ...         self.head = GAPHead(8, 10)
+        ...     def forward(self, x):
+        ...         return self.head(torch.relu(self.body(x)))
+        >>> [(r.name, r.receptive_field) for r in summary(Mine(), input_size=(1, 28, 28)).rows]
+        [('body.0', 3), ('body.1', 4), ('head', 'global')]
     """
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
-    shape = _input_shape(model, input_size)
-    rows_modules = _display_modules(model, depth)
-    outputs: dict[str, tuple[int, ...]] = {}
-    macs = dict.fromkeys((name for name, _ in rows_modules), 0)
-    running: list[str] = []  # stack of rows whose forward is in progress
-
-    def record_macs(m: nn.Module, _i: object, out: torch.Tensor) -> None:
-        if running:
-            macs[running[-1]] += _leaf_macs(m, out)
-
-    # MAC hooks first: a row that is itself a conv must count before its row closes.
-    handles = [
-        leaf.register_forward_hook(record_macs)
-        for leaf in model.modules()
-        if isinstance(leaf, nn.Conv2d | nn.Linear)
-    ]
-    for name, module in rows_modules:
-
-        def enter(_m: nn.Module, _i: object, name: str = name) -> None:
-            running.append(name)
-
-        def leave(_m: nn.Module, _i: object, out: torch.Tensor, name: str = name) -> None:
-            outputs[name] = tuple(out.shape[1:])
-            running.pop()
-
-        handles.append(module.register_forward_pre_hook(enter))
-        handles.append(module.register_forward_hook(leave))
-    first = next(model.parameters(), None)
-    probe = torch.zeros(
-        (1, *shape),
-        device=first.device if first is not None else "cpu",
-        dtype=first.dtype if first is not None else torch.float32,
-    )
-    try:
-        with eval_mode(model):
-            model(probe)
-    finally:
-        for handle in handles:
-            handle.remove()
+    shape = input_shape(model, input_size)
+    infos = probe(model, row_modules(model, depth), shape)
     try:
         steps: tuple[ActivationStep, ...] | None = activation_steps(model, shape)
     except Exception:  # a model torch.fx cannot trace: its peak memory is unknown
         steps = None
+    zeros = masked_zeros(model)
     seen: set[int] = set()
-    field = ReceptiveField()
     rows = []
     int8_rows = []
-    for name, module in rows_modules:
-        own = [p for p in module.parameters() if id(p) not in seen]
+    peaks: list[int | None] = []
+    for info in infos:
+        own = [p for p in info.module.parameters() if id(p) not in seen]
         seen.update(id(p) for p in own)
         int8_rows.append(int8_weight_bytes(model, own))
-        field = field.through(module)
+        peaks.append(None if steps is None else 4 * module_peak(steps, info.name))
+        field = info.receptive_field
+        side = None if field is None else "global" if field.is_global else field.size
         rows.append(
             SummaryRow(
-                name=name or type(model).__name__,
-                type=type(module).__name__,
-                output_shape=outputs.get(name, ()),
+                name=info.name or type(model).__name__,
+                type=type(info.module).__name__,
+                output_shape=info.output_shape,
                 params=sum(p.numel() for p in own),
-                receptive_field=None if field.is_global else field.size,
-                macs=macs[name],
+                receptive_field=side,
+                macs=info.macs,
+                pruned=sum(zeros.get(id(p), 0) for p in own),
             )
         )
     unlisted = [p for p in model.parameters() if id(p) not in seen]
-    if unlisted:
+    if unlisted:  # parameters of an opened container itself, with no operations of their own
         rows.append(
             SummaryRow(
                 name="(other)",
-                type="parameters above the display depth",
+                type="parameters of opened containers",
                 output_shape=(),
                 params=sum(p.numel() for p in unlisted),
-                receptive_field=rows[-1].receptive_field if rows else 1,
+                receptive_field=None,
                 macs=0,
+                pruned=sum(zeros.get(id(p), 0) for p in unlisted),
             )
         )
         int8_rows.append(int8_weight_bytes(model, unlisted))
-    peaks = [None if steps is None else 4 * module_peak(steps, n) for n, _ in rows_modules]
-    peaks += [None] if unlisted else []  # parameters with no operations of their own
+        peaks.append(None)
     return ModelSummary(
         rows=tuple(rows),
         input_shape=shape,
         total_params=count_parameters(model),
         trainable_params=count_parameters(model, trainable_only=True),
-        total_macs=sum(macs.values()),
+        total_macs=sum(info.macs for info in infos),
         peak_activation_bytes=None if steps is None else 4 * module_peak(steps, ""),
         int8_weight_bytes=int8_weight_bytes(model),
         layer_peak_activation_bytes=tuple(peaks),
         layer_int8_weight_bytes=tuple(int8_rows),
+        pruned_params=sum(zeros.values()),
     )

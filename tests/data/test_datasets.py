@@ -13,11 +13,11 @@ import torch
 import torchvision
 
 from tinyconv.data import (
-    DATASET_STATS,
     RAW_FILES,
     CorruptDatasetError,
     DatasetNotFoundError,
     ImageDataset,
+    dataset_info,
     load_dataset,
     load_fashion_mnist,
     load_mnist,
@@ -54,9 +54,9 @@ def test_missing_root_error_names_every_expected_path_and_the_fix(tmp_path: Path
     with pytest.raises(DatasetNotFoundError) as caught:
         load_dataset("mnist", tmp_path)
     message = str(caught.value)
-    for spec in RAW_FILES["MNIST"]:
+    for spec in RAW_FILES["MNIST"][:2]:  # the training split's two files
         assert str(tmp_path / "MNIST" / "raw" / spec.filename) in message
-    assert "4 of 4 raw files are missing" in message
+    assert "2 of the train split's 2 raw files are missing" in message
     assert "TINYCONV_DATA" in message and "--data-dir" in message and "download=True" in message
     assert isinstance(caught.value, FileNotFoundError)
 
@@ -76,7 +76,7 @@ def test_pointing_at_the_dataset_folder_itself_gets_a_hint(tmp_path: Path) -> No
 
 
 def test_unknown_dataset_name_lists_the_known_ones(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"\['fashion_mnist', 'mnist'\]"):
+    with pytest.raises(ValueError, match=r"known datasets: mnist, fashion_mnist"):
         load_dataset("cifar10", tmp_path)  # type: ignore[arg-type]
 
 
@@ -124,15 +124,15 @@ def test_mnist_sizes_label_counts_and_layout(
         assert data.images.dtype == torch.uint8 and data.images.is_contiguous()
         assert data.labels.shape == (size,) and data.labels.dtype == torch.int64
         assert data.class_counts().tolist() == counts
-        assert data.classes == tuple("0123456789")
-        assert (data.name, data.mean, data.std) == ("mnist", 0.1307, 0.3081)
+        assert data.class_names == tuple("0123456789")
+        assert (data.name, data.mean, data.std) == ("mnist", (0.1307,), (0.3081,))
 
 
 @pytest.mark.mnist
 def test_mnist_stats_match_the_data(mnist_train: ImageDataset) -> None:
     pixels = mnist_train.images.double() / 255
-    assert pixels.mean().item() == pytest.approx(DATASET_STATS["mnist"].mean, abs=5e-5)
-    assert pixels.std().item() == pytest.approx(DATASET_STATS["mnist"].std, abs=5e-5)
+    assert pixels.mean().item() == pytest.approx(dataset_info("mnist").mean[0], abs=5e-5)
+    assert pixels.std().item() == pytest.approx(dataset_info("mnist").std[0], abs=5e-5)
 
 
 @pytest.mark.mnist
@@ -141,10 +141,10 @@ def test_fashion_mnist_sizes_counts_and_stats(fashion_root: Path) -> None:
     test = load_dataset("fashion_mnist", fashion_root, train=False)
     assert train.class_counts().tolist() == [6000] * 10
     assert test.class_counts().tolist() == [1000] * 10
-    assert train.classes[0] == "T-shirt/top" and train.classes[9] == "Ankle boot"
+    assert train.class_names[0] == "T-shirt/top" and train.class_names[9] == "Ankle boot"
     pixels = train.images.double() / 255
-    assert pixels.mean().item() == pytest.approx(train.mean, abs=5e-5)
-    assert pixels.std().item() == pytest.approx(train.std, abs=5e-5)
+    assert pixels.mean().item() == pytest.approx(train.mean[0], abs=5e-5)
+    assert pixels.std().item() == pytest.approx(train.std[0], abs=5e-5)
 
 
 @pytest.fixture
@@ -216,3 +216,54 @@ def test_the_file_copying_tests_pass_with_a_relative_data_root(mnist_root: Path)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+# --- only the files a call reads -----------------------------------------------------------
+
+
+@pytest.fixture
+def train_only_root(mnist_root: Path, tmp_path: Path) -> Path:
+    """A data root holding MNIST's two training files and nothing else (symlinks)."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for spec in RAW_FILES["MNIST"][:2]:
+        (raw / spec.filename).symlink_to(mnist_root / "MNIST" / "raw" / spec.filename)
+    return tmp_path
+
+
+@pytest.mark.mnist
+def test_a_root_with_only_the_training_files_serves_the_training_split(
+    train_only_root: Path,
+) -> None:
+    assert len(load_mnist(train_only_root)) == 60_000
+    with pytest.raises(DatasetNotFoundError, match="2 of the test split's 2 raw files") as caught:
+        load_mnist(train_only_root, train=False)
+    assert "t10k-images-idx3-ubyte" in str(caught.value)
+    assert "train-images" not in str(caught.value)  # only the files this call reads
+
+
+@pytest.mark.mnist
+def test_a_search_needs_only_the_training_files(train_only_root: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyconv", "search", "mnist", "--trials", "1", "--epochs", "1",
+         "--train-subset", "200", "--val-size", "100", "--out", str(tmp_path / "s"),
+         "--data-dir", str(train_only_root), "--sampler-seed", "0"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "trials: 1 complete" in result.stdout
+
+
+def test_pointing_at_the_raw_folder_gets_a_hint_too(tmp_path: Path) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load_mnist(raw)
+    assert f"is the 'MNIST/raw' folder itself; pass {tmp_path}." in str(caught.value)
+
+
+@pytest.mark.mnist
+def test_the_idx_reader_gives_torchvisions_tensors(mnist_root: Path) -> None:
+    ours = load_mnist(mnist_root, train=False)
+    theirs = torchvision.datasets.MNIST(str(mnist_root), train=False, download=False)
+    assert torch.equal(ours.images[:, 0], theirs.data) and torch.equal(ours.labels, theirs.targets)

@@ -18,7 +18,9 @@ def test_len_subset_and_class_counts() -> None:
     part = data.subset([4, 1])
     assert part.labels.tolist() == [1, 1]
     assert part.images[:, 0, 0, 0].tolist() == [4, 1]
-    assert (part.name, part.classes, part.mean, part.std) == ("toy", ("a", "b", "c"), 0.5, 0.25)
+    assert (part.name, part.class_names, part.mean, part.std) == (
+        "toy", ("a", "b", "c"), (0.5,), (0.25,)
+    )  # fmt: skip
     assert data.class_counts().tolist() == [2, 2, 2]
     assert len(data.subset([])) == 0
 
@@ -37,7 +39,8 @@ def test_is_frozen_and_repr_is_short() -> None:
     with pytest.raises(AttributeError):
         data.name = "other"  # type: ignore[misc]
     assert repr(data) == (
-        "ImageDataset(name='toy', size=6, image_shape=(1, 4, 4), classes=3, mean=0.5, std=0.25)"
+        "ImageDataset(name='toy', size=6, image_shape=(1, 4, 4), classes=3, mean=(0.5,), "
+        "std=(0.25,))"
     )
 
 

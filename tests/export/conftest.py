@@ -28,7 +28,7 @@ TEST_IMAGES = 500
 
 
 def normalise(data: ImageDataset, count: int) -> torch.Tensor:
-    return (data.images[:count].float() / 255 - data.mean) / data.std
+    return (data.images[:count].float() / 255 - data.mean[0]) / data.std[0]
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +41,7 @@ def trained_v5(mnist_train: ImageDataset) -> tinyconv.TinyNet:
     )
     fit(model, loader, config)
     model.eval()
-    model.normalization = {"mean": [mnist_train.mean], "std": [mnist_train.std]}
+    model.normalization = mnist_train.normalization.to_dict()
     model.dataset = "mnist"
     return model
 

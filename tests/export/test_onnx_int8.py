@@ -99,9 +99,9 @@ def test_int8_model_is_qdq_with_per_channel_int8_weights(exported: tuple[Path, d
 
 def test_device_costs_in_the_report(exported: tuple[Path, dict, str]) -> None:
     _, report, _ = exported
-    # Peak at batch 1 is the ReLU of conv2: its input and output, 12x24x24 each, in fp32.
-    assert report["peak_activation_bytes_fp32"] == 2 * 12 * 24 * 24 * 4 == 55_296
-    assert report["peak_activation_bytes_int8"] == 55_296 // 4
+    # Peak at batch 1 is conv2 (ReLU fused, BN folded): its 8x26x26 input and 12x24x24 output.
+    assert report["peak_activation_bytes_fp32"] == (8 * 26 * 26 + 12 * 24 * 24) * 4 == 49_280
+    assert report["peak_activation_bytes_int8"] == 12_320
     assert report["macs"] == 840_384
     assert report["params_original"] == 6_364
     assert report["weight_bytes_fp32"] == 4 * report["params"]
@@ -121,5 +121,5 @@ def test_docs_table_from_report_files(exported: tuple[Path, dict, str], tmp_path
     (tmp_path / "v5_seed0.json").write_text(json.dumps(report))
     rst = deploy_rst(tmp_path)
     assert rst.startswith(".. list-table::")
-    assert "``v5_seed0``" in rst and "55,296 / 13,824 bytes" in rst
+    assert "``v5_seed0``" in rst and "49,280 / 12,320 bytes" in rst
     assert "not yet" in deploy_rst(tmp_path / "empty")

@@ -35,8 +35,8 @@ def tiny_model(mnist_train: ImageDataset) -> tc.TinyNet:
     loader = TensorLoader(mnist_train.subset(range(6000)), 64, shuffle=True, seed=0)
     config = TrainConfig(epochs=1, batch_size=64, lr=0.05, device="cpu", progress=False)
     fit(model, loader, config)
-    model.class_names = mnist_train.classes
-    model.normalization = {"mean": [mnist_train.mean], "std": [mnist_train.std]}
+    model.class_names = mnist_train.class_names
+    model.normalization = mnist_train.normalization.to_dict()
     model.dataset = "mnist"
     return model.eval()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyconv.data import dataset_info
 from tinyconv.plots import (
     ReportInputError,
     compare_recipes,
@@ -13,7 +14,7 @@ from tinyconv.plots import (
     save_png,
     seed_curves,
 )
-from tinyconv.study import TARGET_ACCURACY, load_results
+from tinyconv.study import load_results
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 V5_RESULTS = REPO_ROOT / "results" / "mnist_v5.json"
@@ -53,7 +54,7 @@ def test_band_bounds_are_min_and_max_over_seeds_and_line_is_the_mean() -> None:
         assert ys.min() == pytest.approx(test_acc[:, epoch - 1].min())
         assert ys.max() == pytest.approx(test_acc[:, epoch - 1].max())
     target = by_gid(acc_ax, "target")
-    assert target.get_ydata()[0] == pytest.approx(100 * TARGET_ACCURACY)
+    assert target.get_ydata()[0] == pytest.approx(100 * dataset_info("mnist").target_accuracy)
     lr = by_gid(fig.axes[2], "lr")
     np.testing.assert_allclose(lr.get_ydata(), seed_table("lr").mean(axis=0))
     assert acc_ax.get_xlabel() == "epoch" and "%" in acc_ax.get_ylabel()

@@ -4,13 +4,11 @@ import pytest
 import torch
 
 import tinyconv as tc
-from tinyconv.data import ImageDataset, load_dataset
+from tinyconv.data import DatasetMismatchError, ImageDataset, load_dataset, score_images
 from tinyconv.plots import (
-    DatasetMismatchError,
     budget_figure,
     confusion_figure,
     misclassified_gallery,
-    score_images,
     se_gate_means,
     se_gates_figure,
 )
@@ -87,7 +85,7 @@ def test_gallery_uses_class_names_for_fashion_mnist(tiny_model: tc.TinyNet, fash
     fig = misclassified_gallery(predictions, fashion, max_images=4)
     titles = [ax.get_title() for ax in fig.axes if ax.get_gid()]
     assert titles and all(
-        line.removeprefix("true ").removeprefix("pred ") in fashion.classes
+        line.removeprefix("true ").removeprefix("pred ") in fashion.class_names
         for title in titles
         for line in title.splitlines()[:2]
     )
@@ -109,7 +107,7 @@ def test_budget_figure_shows_summary_rows_and_the_budget(tiny_model: tc.TinyNet)
     )
     fields = [p.get_width() for p in rf_ax.patches]
     assert fields == [
-        28 if row.receptive_field is None else row.receptive_field for row in table.rows
+        28 if row.receptive_field == "global" else row.receptive_field for row in table.rows
     ]
     assert param_ax.get_yticklabels()[0].get_text() == "conv1 (ConvBlock)"
 
@@ -122,7 +120,7 @@ def test_se_gates_are_class_means_of_the_blocks_own_gates(
     # recompute class 3's mean gate by hand, through the block's own gates()
     se = tiny_model.se1
     images = mnist_test_subset.images[mnist_test_subset.labels == 3].float() / 255
-    x = (images - mnist_test_subset.mean) / mnist_test_subset.std
+    x = (images - mnist_test_subset.mean[0]) / mnist_test_subset.std[0]
     with torch.no_grad():
         features = x
         for name, block in tiny_model.named_children():
@@ -131,7 +129,7 @@ def test_se_gates_are_class_means_of_the_blocks_own_gates(
             features = block(features)
         expected = se.gates(features).mean(dim=0)
     assert torch.allclose(means["se1"][3], expected, atol=1e-5)
-    fig = se_gates_figure(means, mnist_test_subset.classes, model_name="tiny")
+    fig = se_gates_figure(means, mnist_test_subset.class_names, model_name="tiny")
     image = fig.axes[0].images[0]
     assert image.get_gid() == "gates:se1"
     assert torch.allclose(torch.as_tensor(image.get_array().data), means["se1"])

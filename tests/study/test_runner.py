@@ -16,8 +16,9 @@ import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import ResultsMismatchError
-from tinyconv.study import Recipe, aggregate, load_results, run_study
-from tinyconv.study.runner import results_path
+from tinyconv.recipe import Recipe
+from tinyconv.study import aggregate, load_results, run_study
+from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def synthetic_digits(count: int, seed: int) -> ImageDataset:
         images=images,
         labels=labels,
         name="bands",
-        classes=tuple(str(i) for i in range(10)),
+        class_names=tuple(str(i) for i in range(10)),
         mean=0.2,
         std=0.3,
     )
@@ -163,7 +164,8 @@ def test_an_interrupted_seed_resumes_and_says_so(
         assert broken["seeds"]["0"][key] == unbroken["seeds"]["0"][key]
     again: list[str] = []
     run_study(three, [0], train, test, out_dir=tmp_path / "b", device="cpu", on_event=again.append)
-    assert again == ["seed 0: already finished, skipped"]
+    assert len(again) == 1 and again[0].startswith("seed 0: already finished on cpu on ")
+    assert again[0].endswith(", skipped") and f"with tinyconv {tinyconv.__version__}" in again[0]
 
 
 def test_runs_on_other_data_are_not_mixed_in(
@@ -222,14 +224,20 @@ def test_old_results_and_other_execution_settings_continue_the_same_study(
     data = run_study(
         RECIPES["mnist_v5"], [0], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append
     )
-    assert lines == ["seed 0: already finished, skipped"]
+    assert lines == [
+        "seed 0: already finished on cpu (date, tinyconv version and commit not recorded: an "
+        "older tinyconv wrote it), skipped"
+    ]
     assert data["seeds"]["0"] == recorded["seeds"]["0"]
     # how seeds execute (device, compiling) is no other setting
     train = replace(RECIPES["mnist_v5"].train, compile=True, compile_mode="reduce-overhead")
     compiled = replace(RECIPES["mnist_v5"], train=replace(train, device="cuda", sync_every=7))
     lines.clear()
     run_study(compiled, [1], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append)
-    assert lines == ["seed 1: already finished, skipped"]
+    assert lines == [
+        "seed 1: already finished on cpu (date, tinyconv version and commit not recorded: an "
+        "older tinyconv wrote it), skipped"
+    ]
     other = replace(RECIPES["mnist_v5"], train=replace(RECIPES["mnist_v5"].train, lr=0.2))
     with pytest.raises(ResultsMismatchError, match="different setting"):
         run_study(other, [0], mnist_train, mnist_test, out_dir=tmp_path)

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from scipy import stats
 from torch import nn
 
-from tinyconv.train import HashDropout, TrainConfig, fit, fit_stacked, load_checkpoint
+from tinyconv.train import TrainConfig, fit, fit_stacked, load_checkpoint
 from tinyconv.train.hash_dropout import (
+    HashDropout,
     _noise_from_hash_,
     draw_key,
     hash_dropout,

@@ -1,9 +1,11 @@
 """Augmentations declared as data: frozen specs that round-trip through JSON-able dicts.
 
 A recipe lists its training augmentation as a tuple of specs (``Rotation``,
-``Affine``, ``HorizontalFlip``); :func:`make_augmentation` turns them into one
-callable ``augment(images, generator)`` for :class:`~tinyconv.data.TensorLoader`,
-applying them in order with the loader's seeded generator.
+``Affine``, ``HorizontalFlip``, ``Crop``), each working on any number of channels (the
+fill of a rotation or a crop is one grey level in every channel). :func:`make_augmentation`
+turns them into one callable ``augment(images, generator)`` for
+:class:`~tinyconv.data.TensorLoader`, applying them in order with the loader's seeded
+generator.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from tinyconv._dataclass_dicts import fields_from_dict
 from tinyconv.errors import SpecError
 
 from .augment import RandomAffine, RandomHorizontalFlip, RandomRotation
+from .crop import RandomCrop
 
 __all__ = [
     "AUGMENTATIONS",
     "Affine",
     "AugmentSpec",
+    "Crop",
     "HorizontalFlip",
     "Rotation",
     "augment_from_dict",
@@ -114,11 +118,37 @@ class HorizontalFlip:
         return {"kind": self.kind, **dataclasses.asdict(self)}
 
 
-AugmentSpec = Rotation | Affine | HorizontalFlip
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Crop:
+    """Pad by ``padding`` pixels and crop back at a random offset (CIFAR's classic shift).
+
+    Args:
+        padding: Pixels added on every side; shifts lie in ``[-padding, padding]``.
+        fill: Value of the padded pixels on the ``[0, 1]`` scale.
+
+    Example:
+        >>> Crop(padding=4).to_dict()
+        {'kind': 'crop', 'padding': 4, 'fill': 0.0}
+    """
+
+    kind: ClassVar[str] = "crop"
+    padding: int
+    fill: float = 0.0
+
+    def make(self) -> torch.nn.Module:
+        """Return the augmentation module."""
+        return RandomCrop(self.padding, fill=self.fill)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the spec as a JSON-able dict with its ``kind``."""
+        return {"kind": self.kind, **dataclasses.asdict(self)}
+
+
+AugmentSpec = Rotation | Affine | HorizontalFlip | Crop
 """Any one augmentation spec."""
 
 AUGMENTATIONS: dict[str, type[AugmentSpec]] = {
-    cls.kind: cls for cls in (Rotation, Affine, HorizontalFlip)
+    cls.kind: cls for cls in (Rotation, Affine, HorizontalFlip, Crop)
 }
 """Augmentation spec classes by their ``kind`` tag."""
 

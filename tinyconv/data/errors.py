@@ -1,6 +1,6 @@
 """Exceptions raised by the data layer.
 
-Both subclass a builtin so callers that already catch ``FileNotFoundError`` or
+Each subclasses a builtin so callers that already catch ``FileNotFoundError`` or
 ``ValueError`` keep working, while code that cares can catch the precise type.
 """
 
@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from tinyconv.errors import TinyconvError
 
-__all__ = ["CorruptDatasetError", "DatasetNotFoundError"]
+__all__ = [
+    "CorruptDatasetError",
+    "DatasetFormatError",
+    "DatasetMismatchError",
+    "DatasetNotFoundError",
+    "DatasetRegistryError",
+]
 
 
 class DatasetNotFoundError(TinyconvError, FileNotFoundError):
@@ -30,5 +36,36 @@ class CorruptDatasetError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(CorruptDatasetError, ValueError)
+        True
+    """
+
+
+class DatasetFormatError(TinyconvError, ValueError):
+    """A user's dataset cannot be used as it is on disk or in memory.
+
+    Images of mixed sizes, an unreadable image, a class folder without images, labels
+    outside the classes, arrays of the wrong dtype or layout, a malformed description
+    file: the message names the file or value and the fix.
+
+    Example:
+        >>> issubclass(DatasetFormatError, ValueError)
+        True
+    """
+
+
+class DatasetRegistryError(TinyconvError, ValueError):
+    """A dataset name is unknown, already taken, or a model records none.
+
+    Example:
+        >>> issubclass(DatasetRegistryError, ValueError)
+        True
+    """
+
+
+class DatasetMismatchError(TinyconvError, ValueError):
+    """A model is scored on images of another dataset, shape or class count than it was made for.
+
+    Example:
+        >>> issubclass(DatasetMismatchError, TinyconvError)
         True
     """

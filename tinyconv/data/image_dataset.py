@@ -2,7 +2,7 @@
 
 No per-sample objects, no PIL: ``images`` is one ``uint8`` tensor of shape
 ``[N, C, H, W]`` and ``labels`` one ``int64`` tensor of shape ``[N]``. The
-normalisation statistics travel with the data so a loader can normalise
+per-channel normalisation statistics travel with the data so a loader can normalise
 without knowing which dataset it holds.
 """
 
@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import torch
+
+from .normalization import Normalization
 
 __all__ = ["ImageDataset"]
 
@@ -26,32 +28,33 @@ class ImageDataset:
         images: ``uint8`` pixels, shape ``[N, C, H, W]`` (MNIST: ``[N, 1, 28, 28]``).
         labels: ``int64`` class indices, shape ``[N]``.
         name: Dataset name, e.g. ``"mnist"``.
-        classes: Class names; ``labels`` index into it.
-        mean: Mean of ``images / 255`` over the training split, for normalisation.
-        std: Standard deviation of ``images / 255`` over the training split.
+        class_names: Class names; ``labels`` index into it.
+        mean: Per-channel mean of ``images / 255`` over the training split, for
+            normalisation (one number is repeated over the channels).
+        std: Per-channel standard deviation of ``images / 255`` over the training split.
 
     Raises:
-        ValueError: If dtypes, shapes, label range or ``std`` are inconsistent.
+        ValueError: If dtypes, shapes, label range, ``mean`` or ``std`` are inconsistent.
 
     Example:
         >>> import torch
         >>> data = ImageDataset(
         ...     images=torch.zeros(4, 1, 28, 28, dtype=torch.uint8),
         ...     labels=torch.tensor([0, 1, 0, 1]),
-        ...     name="toy", classes=("a", "b"), mean=0.5, std=0.25,
+        ...     name="toy", class_names=("a", "b"), mean=0.5, std=0.25,
         ... )
         >>> len(data), data.subset([1, 3]).labels.tolist()
         (4, [1, 1])
         >>> data
-        ImageDataset(name='toy', size=4, image_shape=(1, 28, 28), classes=2, mean=0.5, std=0.25)
-    """
+        ImageDataset(name='toy', size=4, image_shape=(1, 28, 28), classes=2, mean=(0.5,), std=(0.25,))
+    """  # noqa: E501
 
     images: torch.Tensor
     labels: torch.Tensor
     name: str
-    classes: tuple[str, ...]
-    mean: float
-    std: float
+    class_names: tuple[str, ...]
+    mean: tuple[float, ...] | float
+    std: tuple[float, ...] | float
 
     def __post_init__(self) -> None:
         if self.images.dtype != torch.uint8 or self.images.ndim != 4:
@@ -72,27 +75,39 @@ class ImageDataset:
                 f"ImageDataset {self.name!r}: {len(self.images)} images but "
                 f"{len(self.labels)} labels; both must have the same length N."
             )
-        if len(self.labels) and not 0 <= int(self.labels.min()) <= int(self.labels.max()) < len(
-            self.classes
-        ):
+        classes = len(self.class_names)
+        if len(self.labels) and not 0 <= int(self.labels.min()) <= int(self.labels.max()) < classes:
             raise ValueError(
                 f"ImageDataset {self.name!r}: labels range over "
                 f"[{int(self.labels.min())}, {int(self.labels.max())}] but there are "
-                f"{len(self.classes)} classes; labels must lie in [0, {len(self.classes) - 1}]."
+                f"{classes} classes; labels must lie in [0, {classes - 1}]."
             )
-        if not self.std > 0:
-            raise ValueError(
-                f"ImageDataset {self.name!r}: std must be > 0 to normalise, got {self.std}."
-            )
-        object.__setattr__(self, "classes", tuple(self.classes))
+        try:
+            norm = Normalization(self.mean, self.std).for_channels(self.images.shape[1])  # type: ignore[arg-type]
+        except ValueError as error:
+            raise ValueError(f"ImageDataset {self.name!r}: {error}") from error
+        object.__setattr__(self, "class_names", tuple(str(name) for name in self.class_names))
+        object.__setattr__(self, "mean", norm.mean)
+        object.__setattr__(self, "std", norm.std)
 
     def __len__(self) -> int:
         return len(self.labels)
 
+    @property
+    def normalization(self) -> Normalization:
+        """The per-channel normalisation of this data (see :class:`Normalization`)."""
+        return Normalization(self.mean, self.std)  # type: ignore[arg-type]
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of one image."""
+        _, channels, height, width = self.images.shape
+        return (channels, height, width)
+
     def __repr__(self) -> str:
         return (
             f"ImageDataset(name={self.name!r}, size={len(self)}, "
-            f"image_shape={tuple(self.images.shape[1:])}, classes={len(self.classes)}, "
+            f"image_shape={self.image_shape}, classes={len(self.class_names)}, "
             f"mean={self.mean}, std={self.std})"
         )
 
@@ -103,7 +118,7 @@ class ImageDataset:
             indices: Integer positions into this dataset (a list or a 1-D tensor).
 
         Returns:
-            A dataset with the same name, classes and statistics.
+            A dataset with the same name, class names and statistics.
 
         Raises:
             ValueError: If ``indices`` is not one-dimensional or not integer.
@@ -142,4 +157,4 @@ class ImageDataset:
             >>> data.class_counts().tolist()
             [1, 2]
         """
-        return torch.bincount(self.labels.cpu(), minlength=len(self.classes))
+        return torch.bincount(self.labels.cpu(), minlength=len(self.class_names))

@@ -3,7 +3,8 @@
 MNIST fits in memory many times over, so there is no ``DataLoader``, no worker
 process and no PIL: the whole ``uint8`` image tensor is moved to the device
 once, and each batch is gathered by index, scaled to ``[0, 1]``, optionally
-augmented, and normalised with the dataset's mean and std.
+augmented, and normalised with the dataset's per-channel mean and std
+(:meth:`~tinyconv.data.Normalization.apply`).
 
 Determinism: the shuffle order and the augmentation randomness of an epoch are
 a function of ``(seed, epoch)`` only. Each pass (``iter(loader)``) uses the
@@ -52,7 +53,7 @@ class TensorLoader:
             ``[0, 1]`` before normalisation; ``generator`` is a CPU generator seeded
             from ``(seed, epoch)``. ``None`` means no augmentation.
         drop_last: Skip the final incomplete batch.
-        normalize: Subtract ``dataset.mean`` and divide by ``dataset.std``.
+        normalize: Subtract ``dataset.mean`` and divide by ``dataset.std``, per channel.
         channels_last: Return images in ``torch.channels_last`` memory format.
 
     Yields:
@@ -113,6 +114,7 @@ class TensorLoader:
         self._drop_last = drop_last
         self._normalize = normalize
         self._channels_last = channels_last
+        self._normalization = dataset.normalization
         self._epoch = 0
 
     @property
@@ -180,7 +182,7 @@ class TensorLoader:
             if self._augment is not None:
                 images = self._augment(images, augment_generator)
             if self._normalize:
-                images = (images - self._dataset.mean) / self._dataset.std
+                images = self._normalization.apply(images)
             if self._channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
             yield images, self._labels[index]

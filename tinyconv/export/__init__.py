@@ -1,4 +1,4 @@
-"""Deploy to a device: BatchNorm folding, ONNX export, int8 quantization, device costs.
+"""Deploy to a device: BatchNorm folding, ONNX and .tflite export, int8, device costs.
 
 :func:`export_model` goes from a trained model (or model file) to an fp32 and an int8
 ONNX file and an :class:`ExportReport` of what a device pays: bytes of weights and files,
@@ -7,16 +7,33 @@ Its parts are usable alone: :func:`fold_batchnorm`, :func:`export_onnx`,
 :func:`quantize_int8`. ONNX work needs the optional extra (``pip install
 'tinyconv[export]'``: onnx, onnxscript, onnxruntime); this package imports them only
 when called, and ``import tinyconv`` does not import this package.
+
+:func:`export_tflite` goes to the microcontroller runtime instead: an fp32 and an int8
+.tflite file (PT2E quantization, converted with litert-torch), verified in LiteRT and in
+TensorFlow Lite Micro, whose recording allocator gives the real tensor arena
+(:func:`micro_arena`), plus the int8 file as a C source and header for firmware. It needs
+``pip install 'tinyconv[tflite]'`` (litert-torch, ai-edge-litert, tflite-micro, torchao),
+again imported only when called.
 """
 
-from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
+from tinyconv.export.errors import (
+    CalibrationDataError,
+    ExportError,
+    UntrainedModelError,
+    VerificationError,
+)
 from tinyconv.export.fold import FoldDecision, FoldReport, fold_batchnorm
 from tinyconv.export.latency import Latency, measure_latency
+from tinyconv.export.litert import litert_logits
+from tinyconv.export.micro import MicroArena, micro_arena, micro_logits
 from tinyconv.export.onnx import export_onnx, onnx_logits
 from tinyconv.export.pipeline import check_trained, export_model
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
 from tinyconv.export.report import ExportReport, LayerCost, deploy_rst, load_report
 from tinyconv.export.session import onnx_session, tiny_model_session
+from tinyconv.export.tflite_graph import TensorQuantization, io_quantization, quantize_input
+from tinyconv.export.tflite_pipeline import export_tflite
+from tinyconv.export.tflite_report import TfliteReport
 
 __all__ = [
     "CalibrationDataError",
@@ -26,17 +43,27 @@ __all__ = [
     "FoldReport",
     "Latency",
     "LayerCost",
+    "MicroArena",
+    "TensorQuantization",
+    "TfliteReport",
     "UntrainedModelError",
+    "VerificationError",
     "check_calibration_images",
     "check_trained",
     "deploy_rst",
     "export_model",
     "export_onnx",
+    "export_tflite",
     "fold_batchnorm",
+    "io_quantization",
+    "litert_logits",
     "load_report",
     "measure_latency",
+    "micro_arena",
+    "micro_logits",
     "onnx_logits",
     "onnx_session",
+    "quantize_input",
     "quantize_int8",
     "tiny_model_session",
 ]

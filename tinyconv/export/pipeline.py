@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 from tinyconv.atomic import atomic_write
-from tinyconv.data import DATASET_STATS, ImageDataset, load_dataset
+from tinyconv.data import ImageDataset, load_dataset, model_dataset
+from tinyconv.data.scoring import Predictions, check_model_fits, model_inputs
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.errors import ModelFileError
 from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
@@ -86,18 +87,14 @@ def _resolve(model_or_path: nn.Module | str | os.PathLike[str]) -> tuple[TinyNet
 def _normalised(
     data: ImageDataset, model: TinyNet, count: int | None, error: type[ExportError]
 ) -> torch.Tensor:
-    images = data.images if count is None else data.images[:count]
     shape = (model.in_channels, *model.input_size)
-    if tuple(images.shape[1:]) != shape:
-        got = "x".join(map(str, images.shape[1:]))
+    if data.image_shape != shape:
+        got = "x".join(map(str, data.image_shape))
         raise error(
             f"the {data.name} images are {got} but the model expects "
             f"{'x'.join(map(str, shape))}; use the dataset the model was trained on"
         )
-    norm = model.normalization or {"mean": [data.mean], "std": [data.std]}
-    mean = torch.tensor(norm["mean"]).view(1, -1, 1, 1)
-    std = torch.tensor(norm["std"]).view(1, -1, 1, 1)
-    return (images.float() / 255 - mean) / std
+    return model_inputs(model, data, count)
 
 
 def _layers(folded: nn.Module) -> tuple[LayerCost, ...]:
@@ -117,8 +114,8 @@ def _layers(folded: nn.Module) -> tuple[LayerCost, ...]:
     )
 
 
-def _accuracy(logits: np.ndarray, labels: torch.Tensor) -> float:
-    return float((logits.argmax(1) == labels.numpy()).mean())
+def _accuracy(logits: np.ndarray, data: ImageDataset) -> float:
+    return Predictions.from_logits(torch.from_numpy(logits), data).accuracy
 
 
 def export_model(
@@ -131,6 +128,7 @@ def export_model(
     test_images: int | None = None,
     latency_runs: int = 300,
     name: str | None = None,
+    dataset: str | None = None,
 ) -> ExportReport:
     """Export a trained model to ONNX (and int8), verify it, and report its device costs.
 
@@ -148,12 +146,16 @@ def export_model(
         test_images: Score on the first N test images (``None``: all of them).
         latency_runs: Timed batch-1 runs per runtime.
         name: Base name of the files (default: the model file's name, or ``model``).
+        dataset: The registered dataset to calibrate and score on (default: the one the
+            model records; a model that records none needs it).
 
     Returns:
         The report (also saved as JSON).
 
     Raises:
         ModelFileError: For a missing, corrupt or non-tinyconv model file.
+        DatasetRegistryError: If the model records no dataset and none is given, or the
+            dataset is not registered.
         UntrainedModelError: For a model in training mode or never trained.
         CalibrationDataError: For calibration images that do not fit the model.
         MissingExtraError: If the ``[export]`` extra is not installed.
@@ -164,9 +166,7 @@ def export_model(
     target = Path(out_dir)
     if target.exists() and not target.is_dir():
         raise ExportError(f"--out {str(target)!r} is a file; give a folder for the outputs")
-    dataset = model.dataset or "mnist"
-    if dataset not in DATASET_STATS:
-        raise ExportError(f"cannot score on dataset {dataset!r}; known: {sorted(DATASET_STATS)}")
+    dataset = model_dataset(model, dataset, label=source).name
     stem = name or default_name
     for label, value in (("test_images", test_images), ("latency_runs", latency_runs)):
         if value is not None and value < 1:
@@ -184,6 +184,7 @@ def export_model(
         calibration_source = f"first {len(calibration)} {dataset} training images"
     test = load_dataset(dataset, data_root, train=False)
     x_test, y_test = _normalised(test, model, test_images, ExportError), test.labels[:test_images]
+    check_model_fits(model, test)  # a model of another dataset with the same image shape
     folded, fold_report = fold_batchnorm(model)
     with torch.inference_mode():
         reference = model(x_test).numpy()
@@ -204,8 +205,8 @@ def export_model(
         }
         accuracy = {
             "test_images": len(y_test),
-            "pytorch": _accuracy(reference, y_test),
-            "onnx_fp32": _accuracy(fp32, y_test),
+            "pytorch": _accuracy(reference, test),
+            "onnx_fp32": _accuracy(fp32, test),
             "onnx_int8": None,
         }
         if int8:
@@ -220,7 +221,7 @@ def export_model(
             parity["onnx_int8_argmax_agreement"] = float(
                 (quantized.argmax(1) == reference.argmax(1)).mean()
             )
-            accuracy["onnx_int8"] = _accuracy(quantized, y_test)
+            accuracy["onnx_int8"] = _accuracy(quantized, test)
             accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
         sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
         table = summary(folded)

@@ -21,16 +21,13 @@ from tinyconv.plots.budget import budget_figure
 from tinyconv.plots.comparison import compare_recipes
 from tinyconv.plots.confusion import confusion_figure
 from tinyconv.plots.curves import SeedCurves, learning_curves, read_results, seed_curves
-from tinyconv.plots.errors import DatasetMismatchError, ReportInputError
+from tinyconv.plots.errors import ReportInputError
 from tinyconv.plots.gallery import misclassified_gallery
-from tinyconv.plots.predictions import Predictions, score_images
 from tinyconv.plots.report import Report, build_report, model_files_beside
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
 from tinyconv.plots.search import build_search_report, pareto_front_figure, search_history_figure
 
 __all__ = [
-    "DatasetMismatchError",
-    "Predictions",
     "Report",
     "ReportInputError",
     "SeedCurves",
@@ -45,7 +42,6 @@ __all__ = [
     "pareto_front_figure",
     "read_results",
     "save_png",
-    "score_images",
     "se_gate_means",
     "se_gates_figure",
     "search_history_figure",

@@ -1,8 +1,11 @@
 """Where the parameters go: parameters, MACs and receptive field per layer of a model.
 
-Read from :func:`tinyconv.summary`: the parameter panel shows each layer's parameters as
-bars and the running total as a line against the budget, so one sees both which layer is
-expensive and how close the whole is to the limit.
+Read from :func:`tinyconv.summary`, so any model gets the rows it gets there (one per
+tinyconv block and per plain leaf layer, also in a user's own ``nn.Module``): the
+parameter panel shows each layer's parameters as bars and the running total as a line
+against the budget, so one sees both which layer is expensive and how close the whole
+is to the limit. A layer whose receptive field cannot be derived gets no bar and the
+label "unknown".
 """
 
 from __future__ import annotations
@@ -25,14 +28,15 @@ def budget_figure(
     *,
     budget: int | None = None,
     model_name: str = "model",
+    input_size: tuple[int, ...] | None = None,
 ) -> Figure:
     """Draw parameters (with the running total and the budget), MACs and receptive field per layer.
 
     Args:
-        model: A :class:`~tinyconv.TinyNet` (or a model :func:`tinyconv.summary` accepts
-            without an input size).
+        model: Any model :func:`tinyconv.summary` accepts.
         budget: The parameter limit to draw; ``None`` draws none.
         model_name: The model's name, for the title.
+        input_size: Shape of one input image ``(C, H, W)``; optional for a TinyNet.
 
     Returns:
         The figure with three axes sharing the layer axis: parameters (bars gid
@@ -40,7 +44,8 @@ def budget_figure(
         (``macs``) and receptive field in input pixels (``receptive_field``).
 
     Raises:
-        ValueError: If ``budget`` is given and below 1.
+        ValueError: If ``budget`` is given and below 1, or ``input_size`` is missing
+            for a model that does not remember it.
 
     Example:
         >>> from tinyconv import ConvSpec, GAPHeadSpec, build
@@ -51,7 +56,7 @@ def budget_figure(
     """
     if budget is not None and budget < 1:
         raise ValueError(f"budget must be a positive parameter count, got {budget}")
-    table = summary(model)
+    table = summary(model, input_size)
     names = [f"{row.name} ({row.type})" for row in table.rows]
     params = np.array([row.params for row in table.rows], dtype=float)
     macs = np.array([row.macs for row in table.rows], dtype=float)
@@ -113,11 +118,13 @@ def budget_figure(
         mac_ax.set_title(f"MACs per image: {table.total_macs / 1e6:.2f} million")
 
         for y, rf in zip(positions, fields, strict=True):
-            width = side if rf is None else rf
-            patch = rf_ax.barh(y, width, color=_GLOBAL if rf is None else _BAR, height=0.6)
-            patch.patches[0].set_gid("receptive_field")
+            width = 0 if rf is None else side if rf == "global" else int(rf)
+            if rf is not None:
+                color = _GLOBAL if rf == "global" else _BAR
+                patch = rf_ax.barh(y, width, color=color, height=0.6)
+                patch.patches[0].set_gid("receptive_field")
             rf_ax.annotate(
-                "global" if rf is None else f"{rf} px",
+                "unknown" if rf is None else "global" if rf == "global" else f"{rf} px",
                 (width, y),
                 xytext=(4, 0),
                 textcoords="offset points",

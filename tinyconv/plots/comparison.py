@@ -8,6 +8,7 @@ lines stay apart without colour as well.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from matplotlib import colormaps
@@ -20,9 +21,10 @@ from tinyconv.plots.curves import (
     draw_band,
     draw_target,
     note_cut_off,
+    read_results,
     seed_curves,
 )
-from tinyconv.study.runner import TARGET_ACCURACY
+from tinyconv.study.seed_stats import results_target
 
 __all__ = ["compare_recipes"]
 
@@ -32,14 +34,16 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 def compare_recipes(
     results: Sequence[ResultsLike],
     *,
-    target: float | None = TARGET_ACCURACY,
+    target: float | Literal["dataset"] | None = "dataset",
     dataset: str = "MNIST",
 ) -> Figure:
     """Draw the test accuracy per epoch of several recipes on one axis.
 
     Args:
         results: Results file paths (or contents), in the order to list them.
-        target: Target accuracy as a fraction (default 99.4 %); ``None`` for no line.
+        target: Target accuracy as a fraction; ``"dataset"`` (the default) takes the
+            target of the recipes' dataset from the dataset registry (no line if they
+            differ or it has none); ``None`` for no line.
         dataset: Name of the data for the title.
 
     Returns:
@@ -56,7 +60,11 @@ def compare_recipes(
     """
     if not results:
         raise ValueError("compare_recipes needs at least one results file")
-    all_curves = [seed_curves(item) for item in results]
+    contents = [read_results(item) for item in results]
+    if target == "dataset":
+        targets = {results_target(data) for data in contents}
+        target = targets.pop() if len(targets) == 1 else None
+    all_curves = [seed_curves(data) for data in contents]
     cmap = colormaps["viridis"]
     shades = np.linspace(0.0, 0.85, len(all_curves)) if len(all_curves) > 1 else [0.0]
     accuracies = [100 * curves.eval_acc for curves in all_curves]

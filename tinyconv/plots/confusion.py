@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from tinyconv.data.scoring import Predictions
 from tinyconv.plots._style import SEQUENTIAL_CMAP, TEST_COLOR, new_figure, style
-from tinyconv.plots.predictions import Predictions
 
 __all__ = ["confusion_figure"]
 
@@ -25,7 +25,7 @@ def confusion_figure(predictions: Predictions, *, model_name: str = "model") -> 
     """Draw the confusion matrix (counts and row-normalised) and the per-class accuracy.
 
     Args:
-        predictions: Scores of every image, from :func:`~tinyconv.plots.score_images`.
+        predictions: Scores of every image, from :func:`~tinyconv.data.score_images`.
         model_name: What was scored, for the title (e.g. ``"mnist_v5 seed 0"``).
 
     Returns:

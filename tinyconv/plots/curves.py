@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -29,7 +29,8 @@ from tinyconv.plots._style import (
     style,
 )
 from tinyconv.plots.errors import ReportInputError
-from tinyconv.study.runner import TARGET_ACCURACY, load_results
+from tinyconv.study.results import load_results
+from tinyconv.study.seed_stats import results_target
 from tinyconv.train.history import History
 
 __all__ = ["SeedCurves", "learning_curves", "read_results", "seed_curves"]
@@ -271,7 +272,7 @@ def plain_log_ticks(axis: Any, values: np.ndarray) -> None:
 def learning_curves(
     results: ResultsLike,
     *,
-    target: float | None = TARGET_ACCURACY,
+    target: float | Literal["dataset"] | None = "dataset",
     dataset: str = "MNIST",
 ) -> Figure:
     """Draw a recipe's accuracy and loss per epoch over all its seeds.
@@ -282,7 +283,9 @@ def learning_curves(
 
     Args:
         results: A results file path or its content.
-        target: Target accuracy as a fraction (default 99.4 %); ``None`` for no line.
+        target: Target accuracy as a fraction; ``"dataset"`` (the default) takes the
+            target of the results' dataset from the dataset registry (99.4 % for MNIST,
+            none if it has none); ``None`` for no line.
         dataset: Name of the data for the title.
 
     Returns:
@@ -296,7 +299,10 @@ def learning_curves(
         >>> [ax.get_ylabel() for ax in fig.axes]
         ['accuracy (%)', 'loss (cross-entropy, log scale)', 'learning rate (log scale)']
     """
-    curves = seed_curves(results)
+    data = read_results(results)
+    if target == "dataset":
+        target = results_target(data)
+    curves = seed_curves(data)
     train_acc, eval_acc = 100 * curves.train_acc, 100 * curves.eval_acc
     seeds = len(curves.seeds)
     with style():

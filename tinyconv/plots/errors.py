@@ -1,14 +1,16 @@
 """Errors for inputs the figures and the report cannot use; each message names the fix.
 
-Both subclass :class:`~tinyconv.errors.TinyconvError` (so the ``tinyconv`` command prints
-them as one line) and :class:`ValueError`. This module does not import matplotlib.
+:class:`ReportInputError` subclasses :class:`~tinyconv.errors.TinyconvError` (so the
+``tinyconv`` command prints it as one line) and :class:`ValueError`. A model scored on
+images it was not made for raises :class:`~tinyconv.data.DatasetMismatchError`, which the
+scoring in :mod:`tinyconv.data` owns. This module does not import matplotlib.
 """
 
 from __future__ import annotations
 
 from tinyconv.errors import TinyconvError
 
-__all__ = ["DatasetMismatchError", "ReportInputError"]
+__all__ = ["ReportInputError"]
 
 
 class ReportInputError(TinyconvError, ValueError):
@@ -16,14 +18,5 @@ class ReportInputError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ReportInputError, ValueError)
-        True
-    """
-
-
-class DatasetMismatchError(TinyconvError, ValueError):
-    """A model is scored on images of another dataset, shape or class count than it was made for.
-
-    Example:
-        >>> issubclass(DatasetMismatchError, TinyconvError)
         True
     """

@@ -12,8 +12,8 @@ import math
 from matplotlib.figure import Figure
 
 from tinyconv.data.image_dataset import ImageDataset
+from tinyconv.data.scoring import Predictions
 from tinyconv.plots._style import new_figure, style
-from tinyconv.plots.predictions import Predictions
 
 __all__ = ["misclassified_gallery"]
 
@@ -79,14 +79,19 @@ def misclassified_gallery(
         cols = min(columns, len(shown))
         rows = math.ceil(len(shown) / cols)
         tile_height = 1.75 if named else 1.55
-        fig = new_figure(1.45 * cols + 0.3, tile_height * rows + 0.6)
+        width = 1.45 * cols + 0.3
+        if width < 11:  # a few tiles: the title on two lines, and room for them
+            title = title.replace("; the ", ";\nthe ", 1)
+            width = max(width, 8.0)  # one tile alone cut the title to its first words
+        fig = new_figure(width, tile_height * rows + 0.6 + 0.2 * title.count("\n"))
         axes = fig.subplots(rows, cols, squeeze=False)
         confidence = predictions.confidence
         for ax in axes.flat:
             ax.axis("off")
         for ax, index in zip(axes.flat, shown, strict=False):
             image = dataset.images[index]
-            pixels = image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)
+            # grayscale as grey levels, RGB(A) in colour, other channel counts: the first
+            pixels = image.permute(1, 2, 0) if image.shape[0] in (3, 4) else image[0]
             ax.imshow(pixels.numpy(), cmap="gray", vmin=0, vmax=255, interpolation="nearest")
             true, pred = (
                 names[int(predictions.labels[index])],

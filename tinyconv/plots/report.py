@@ -23,7 +23,8 @@ from matplotlib.figure import Figure
 
 from tinyconv.atomic import atomic_write
 from tinyconv.blocks.squeeze_excite import SqueezeExcite
-from tinyconv.data.datasets import DATASET_STATS, load_dataset
+from tinyconv.data import DatasetInfo, dataset_info, load_dataset, model_dataset
+from tinyconv.data.scoring import score_images
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.parameters import count_parameters
@@ -33,13 +34,10 @@ from tinyconv.plots.confusion import confusion_figure
 from tinyconv.plots.curves import learning_curves, read_results
 from tinyconv.plots.errors import ReportInputError
 from tinyconv.plots.gallery import misclassified_gallery
-from tinyconv.plots.predictions import score_images
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
-from tinyconv.study.runner import TARGET_ACCURACY, aggregate
+from tinyconv.study.seed_stats import aggregate
 
 __all__ = ["Report", "build_report", "model_files_beside"]
-
-DISPLAY_NAMES = {"mnist": "MNIST", "fashion_mnist": "FashionMNIST"}
 
 
 @dataclass
@@ -97,6 +95,16 @@ def _load_model(path: Path) -> TinyNet:
         raise ReportInputError(str(error)) from error
 
 
+def _results_dataset(recipe: dict[str, Any], dataset: str | None, path: Path) -> DatasetInfo:
+    """The dataset of a results file: ``dataset`` if given, else the one its recipe names."""
+    name = dataset if dataset is not None else recipe.get("dataset")
+    if name is None:
+        raise ReportInputError(
+            f"{path} names no dataset in its recipe; pass --dataset NAME (dataset= in Python)"
+        )
+    return dataset_info(name)
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.2f} %"
 
@@ -113,18 +121,10 @@ def _model_figures(
     draw: Callable[[str, Figure, str], None],
 ) -> None:
     """Add the budget figure and, when the test images load, the scored figures."""
+    info = model_dataset(model, dataset, label=label)
     draw("budget.png", budget_figure(model, budget=budget, model_name=label), "Budget per layer")
-    name = dataset or model.dataset
-    if name is None:
-        raise ReportInputError(
-            f"{label} records no dataset; pass --dataset with one of {sorted(DATASET_STATS)}"
-        )
-    if name not in DATASET_STATS:
-        raise ReportInputError(
-            f"unknown dataset {name!r}; pass --dataset with one of {sorted(DATASET_STATS)}"
-        )
     try:
-        test_set = load_dataset(name, data_dir, train=False)  # type: ignore[arg-type]
+        test_set = load_dataset(info.name, data_dir, train=False)
     except FileNotFoundError as error:  # DatasetNotFoundError
         if required:
             raise
@@ -135,7 +135,7 @@ def _model_figures(
         )
         return
     predictions = score_images(model, test_set)
-    shown = DISPLAY_NAMES.get(name, name)
+    shown = info.display_name
     page.numbers.append(
         (
             f"Test accuracy of {label} (scored now)",
@@ -156,7 +156,7 @@ def _model_figures(
         gates = se_gate_means(model, test_set)
         draw(
             "se_gates.png",
-            se_gates_figure(gates, test_set.classes, model_name=label, dataset=f"{shown} test"),
+            se_gates_figure(gates, test_set.class_names, model_name=label, dataset=f"{shown} test"),
             "Squeeze-and-excitation gates per class",
         )
     else:
@@ -212,10 +212,12 @@ def build_report(
         data = read_results(path)
         recipe: dict[str, Any] = data.get("recipe") or {}
         name = str(recipe.get("name", path.stem))
-        row = aggregate(data)
         models = model_files_beside(path)
         model = _load_model(models[0]) if models else None
-        shown = DISPLAY_NAMES.get((model.dataset if model else None) or "mnist", "MNIST")
+        info = _results_dataset(recipe, dataset, path)
+        shown = info.display_name
+        target = info.target_accuracy
+        row = aggregate(data, target)  # hits counted against the target the page shows
         page = _Page(
             title=f"{name}: {row['seeds']} seed{'s' if row['seeds'] != 1 else ''} on {shown}",
             subtitle=str(recipe.get("description", "")),
@@ -226,7 +228,11 @@ def build_report(
                 f"{_pct(row['final_mean'])} ± {100 * row['final_std']:.2f}",
             ),
             ("Min over seeds", _pct(row["final_min"])),
-            (f"Seeds ≥ {100 * TARGET_ACCURACY:.1f} %", f"{row['hits']} of {row['seeds']}"),
+            *(
+                [(f"Seeds ≥ {100 * target:.1f} %", f"{row['hits']} of {row['seeds']}")]
+                if target is not None
+                else []
+            ),
             ("Parameters", f"{row['params']:,}"),
             ("Epochs", str(data.get("epochs", "?"))),
             (
@@ -236,9 +242,7 @@ def build_report(
         ]
         draw(
             "learning_curves.png",
-            learning_curves(
-                data, dataset=shown, target=TARGET_ACCURACY if shown == "MNIST" else None
-            ),
+            learning_curves(data, dataset=shown, target=target),
             "Learning curves over all seeds",
         )
         if model is None:
@@ -260,7 +264,7 @@ def build_report(
                 model,
                 label,
                 data_dir=data_dir,
-                dataset=dataset,
+                dataset=info.name,
                 budget=budget,
                 required=False,
                 draw=draw,
@@ -281,7 +285,7 @@ def build_report(
             model,
             label,
             data_dir=data_dir,
-            dataset=dataset,
+            dataset=model_dataset(model, dataset, label=path.name).name,
             budget=budget,
             required=True,
             draw=draw,

@@ -18,9 +18,9 @@ from torch import nn
 
 from tinyconv.blocks.squeeze_excite import SqueezeExcite
 from tinyconv.data.image_dataset import ImageDataset
+from tinyconv.data.scoring import check_model_fits, normalized_batches
 from tinyconv.eval_mode import eval_mode
 from tinyconv.plots._style import SEQUENTIAL_CMAP, new_figure, style
-from tinyconv.plots.predictions import check_model_fits, normalized_batches
 
 __all__ = ["se_gate_means", "se_gates_figure"]
 
@@ -58,7 +58,7 @@ def se_gate_means(
             f"{type(model).__name__} has no SqueezeExcite block, so there are no gates to show"
         )
     check_model_fits(model, dataset)
-    classes = len(dataset.classes)
+    classes = len(dataset.class_names)
     sums = {
         name: torch.zeros(classes, m.in_channels, dtype=torch.float64) for name, m in blocks.items()
     }

@@ -2,7 +2,9 @@
 
 Each module defines its recipes as short diffs of the one before (``dataclasses.replace``),
 so the table of changes reads top to bottom. :data:`RECIPES` maps every name to its recipe;
-:func:`get_recipe` also reads a recipe JSON file written by :meth:`Recipe.save`.
+:func:`get_recipe` also reads a recipe JSON file written by :meth:`Recipe.save`, and
+:func:`recipe_for_dataset` moves any recipe onto another registered dataset (its images'
+shape and channels, its classes).
 
 Example:
     >>> from tinyconv.recipes import RECIPES
@@ -12,20 +14,21 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
 
 from tinyconv.errors import SpecError
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import fashion, mnist
-from tinyconv.study.recipe import Recipe
 
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe for module in (mnist, fashion) for recipe in module.RECIPES
 }
 """Every ready recipe by name."""
 
-__all__ = ["RECIPES", "get_recipe"]
+__all__ = ["RECIPES", "get_recipe", "recipe_for_dataset"]
 
 
 def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
@@ -61,3 +64,47 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
     except json.JSONDecodeError as error:
         raise SpecError(f"{text} is not valid JSON: {error}") from error
     return Recipe.from_dict(data)
+
+
+def recipe_for_dataset(recipe: Recipe, dataset: str) -> Recipe:
+    """Return ``recipe`` for another registered dataset: same blocks, training and augmentation.
+
+    The model is built for the dataset's image shape and channels (a recipe's specs do not
+    fix them), its head gets one logit per class of the dataset, and the recipe is named
+    ``<recipe>_<dataset>`` so its results stay apart from the original's. The budget is
+    checked when the model is built: more input channels or classes add parameters.
+
+    Args:
+        recipe: The recipe to move, e.g. ``RECIPES["mnist_v5"]``.
+        dataset: A registered dataset's name.
+
+    Returns:
+        The recipe on ``dataset`` (``recipe`` itself if it already names it).
+
+    Raises:
+        DatasetRegistryError: If ``dataset`` is not registered.
+        SpecError: If the recipe's last spec has no ``num_classes`` (no head).
+
+    Example:
+        >>> moved = recipe_for_dataset(RECIPES["mnist_v5"], "fashion_mnist")
+        >>> moved.name, moved.dataset, moved.specs[-1].num_classes
+        ('mnist_v5_fashion_mnist', 'fashion_mnist', 10)
+    """
+    from tinyconv.data import dataset_info
+
+    if dataset == recipe.dataset:
+        return recipe
+    info = dataset_info(dataset)
+    head = recipe.specs[-1]
+    if not hasattr(head, "num_classes"):
+        raise SpecError(
+            f"recipe {recipe.name!r} ends in {type(head).__name__}, not a head with "
+            "num_classes; end it in a GAPHeadSpec or ConvHeadSpec"
+        )
+    return dataclasses.replace(
+        recipe,
+        name=f"{recipe.name}_{dataset}",
+        description=f"{recipe.description} (on {info.display_name})".strip(),
+        dataset=dataset,
+        specs=(*recipe.specs[:-1], dataclasses.replace(head, num_classes=len(info.class_names))),
+    )

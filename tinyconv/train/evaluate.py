@@ -8,13 +8,14 @@ put the model back in the training mode it had.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from tinyconv.data.normalization import Normalization
 from tinyconv.eval_mode import eval_mode
 
 
@@ -128,26 +129,50 @@ def evaluate(
     return EvalResult(float(total_loss) / seen, correct / seen, per_class, seen)
 
 
+def _prediction_normalization(
+    model: nn.Module, mean: Sequence[float] | float | None, std: Sequence[float] | float | None
+) -> Normalization:
+    """``mean``/``std`` when given, else the model's recorded normalisation."""
+    if (mean is None) != (std is None):
+        raise ValueError("give both mean and std, or neither to use the model's own")
+    if mean is None or std is None:
+        recorded = Normalization.of_model(model)
+        if recorded is None:
+            raise ValueError(
+                f"{type(model).__name__} records no normalisation; pass mean= and std=, the "
+                "per-channel statistics of its training data (a model read by tinyconv.load "
+                "records them)"
+            )
+        return recorded
+    stds = [std] if isinstance(std, int | float) else list(std)
+    if not all(isinstance(v, int | float) and v > 0 for v in stds):
+        raise ValueError(f"std must be > 0, got {std!r}")
+    return Normalization(mean, std)  # type: ignore[arg-type]
+
+
 def predict(
     model: nn.Module,
     images: Tensor,
     *,
-    mean: float,
-    std: float,
+    mean: Sequence[float] | float | None = None,
+    std: Sequence[float] | float | None = None,
     device: torch.device | str | None = None,
     batch_size: int = 1024,
 ) -> Tensor:
     """Return the predicted class of each raw image.
 
-    Images are scaled to ``[0, 1]`` (uint8 is divided by 255), normalised with ``mean`` and
-    ``std`` exactly as the training loader did, and classified in batches.
+    Images are scaled to ``[0, 1]`` (uint8 is divided by 255), normalised per channel
+    exactly as the training loader did (:meth:`~tinyconv.data.Normalization.apply`), and
+    classified in batches.
 
     Args:
         model: The trained classifier.
         images: uint8 in ``[0, 255]`` or float in ``[0, 1]``, shaped ``[N, C, H, W]`` or
             ``[N, H, W]`` (one channel).
-        mean: Normalisation mean of the training data (MNIST: 0.1307).
-        std: Normalisation standard deviation (MNIST: 0.3081).
+        mean: Per-channel normalisation mean of the training data (one number for every
+            channel; MNIST: 0.1307). ``None`` with ``std`` ``None``: the normalisation the
+            model records (a model read by :func:`tinyconv.load` has it).
+        std: Per-channel normalisation standard deviation (MNIST: 0.3081).
         device: Where to run; ``None`` means the model's device.
         batch_size: Images per forward pass.
 
@@ -155,13 +180,17 @@ def predict(
         int64 class indices of shape ``[N]`` on the CPU.
 
     Raises:
-        ValueError: On a wrong shape, dtype or value range, ``std <= 0`` or a bad batch size.
+        ValueError: On a wrong shape, dtype or value range, ``std <= 0``, a bad batch size,
+            only one of ``mean`` and ``std``, or neither for a model that records none.
 
     Example:
         >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2, bias=False))
         >>> _ = model[1].weight.data.copy_(torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 1.0]]))
         >>> images = torch.tensor([[[255, 0], [0, 0]], [[0, 0], [0, 255]]], dtype=torch.uint8)
         >>> predict(model, images, mean=0.0, std=1.0)
+        tensor([0, 1])
+        >>> model.normalization = {"mean": [0.0], "std": [1.0]}  # as a loaded model file has
+        >>> predict(model, images)
         tensor([0, 1])
     """
     if images.dim() == 3:
@@ -170,27 +199,24 @@ def predict(
         raise ValueError(
             f"images must be shaped [N, C, H, W] or [N, H, W], got {tuple(images.shape)}"
         )
-    if images.dtype == torch.uint8:
-        scaled = images.float() / 255.0
-    elif images.is_floating_point():
+    if images.is_floating_point():
         low, high = (float(images.min()), float(images.max())) if images.numel() else (0.0, 0.0)
         if not (low >= 0.0 and high <= 1.0):
             raise ValueError(
                 f"float images must lie in [0, 1], got values in [{low:.4g}, {high:.4g}]; "
                 "pass raw images (uint8 or x/255), not already-normalised ones"
             )
-        scaled = images.float()
-    else:
+        images = images.float()
+    elif images.dtype != torch.uint8:
         raise ValueError(f"images must be uint8 or floating point, got dtype {images.dtype}")
-    if not std > 0:
-        raise ValueError(f"std must be > 0, got {std!r}")
+    norm = _prediction_normalization(model, mean, std).for_channels(images.shape[1])
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     device = model_device(model) if device is None else torch.device(device)
     predictions = []
     with eval_mode(model):
-        for chunk in scaled.split(batch_size):
-            x = ((chunk - mean) / std).to(device, non_blocking=True)
+        for chunk in images.split(batch_size):
+            x = norm.apply(chunk).to(device, non_blocking=True)
             predictions.append(model(x).argmax(dim=1).cpu())
     if not predictions:
         return torch.empty(0, dtype=torch.long)

@@ -1,13 +1,15 @@
-"""``tinyconv export MODEL --out DIR``: ONNX (and int8) files plus a device-cost report."""
+"""``tinyconv export MODEL --out DIR``: ONNX or .tflite (and int8) files plus a device report."""
 
 from __future__ import annotations
 
 import argparse
 
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+
 NAME = "export"
 HELP = (
-    "export a trained model file to ONNX (and int8 with --int8), verify it with "
-    "onnxruntime, print and save the device-cost report"
+    "export a trained model file to ONNX or .tflite (and int8 with --int8), verify it "
+    "(onnxruntime; LiteRT and TFLite Micro), print and save the device report"
 )
 
 
@@ -20,8 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL", help="model file written by tinyconv.save")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
     parser.add_argument(
-        "--int8", action="store_true", help="also write and score the int8 (QDQ) model"
+        "--format",
+        choices=("onnx", "tflite"),
+        default="onnx",
+        help="onnx (onnxruntime) or tflite (LiteRT and TFLite Micro, with C sources for "
+        "firmware; needs the [tflite] extra); default onnx",
     )
+    parser.add_argument("--int8", action="store_true", help="also write and score the int8 model")
     parser.add_argument(
         "--calibration-images",
         type=int,
@@ -32,11 +39,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
+    add_dataset_arguments(
+        parser,
+        "dataset to calibrate and score on (default: the one the model file records; "
+        "a model file that records none needs it)",
+    )
     parser.add_argument(
         "--test-images", type=int, default=None, metavar="N", help="score on the first N only"
     )
     parser.add_argument(
         "--latency-runs", type=int, default=300, metavar="N", help="timed runs per runtime"
+    )
+    parser.add_argument(
+        "--micro-images",
+        type=int,
+        default=1000,
+        metavar="N",
+        help="tflite: run the first N test images in TFLite Micro too (default 1000)",
     )
 
 
@@ -51,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     """
     from tinyconv._extras import require
 
+    register_dataset_dirs(args)
+    if args.format == "tflite":
+        return _run_tflite(args)
     for module in ("onnx", "onnxscript", "onnxruntime"):
         require(module, "export")
     from tinyconv.export import export_model
@@ -63,6 +85,31 @@ def run(args: argparse.Namespace) -> int:
         data_root=args.data_dir,
         test_images=args.test_images,
         latency_runs=args.latency_runs,
+        dataset=args.dataset,
+    )
+    print(report)
+    print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
+    return 0
+
+
+def _run_tflite(args: argparse.Namespace) -> int:
+    from tinyconv._extras import require
+    from tinyconv.export._native_output import native_output
+
+    with native_output():  # the runtimes print start-up notes from C++ as they load
+        for module in ("litert_torch", "ai_edge_litert", "tflite_micro", "torchao"):
+            require(module, "tflite")
+    from tinyconv.export import export_tflite
+
+    report = export_tflite(
+        args.model,
+        args.out,
+        int8=args.int8,
+        calibration_images=args.calibration_images,
+        data_root=args.data_dir,
+        test_images=args.test_images,
+        micro_images=args.micro_images,
+        dataset=getattr(args, "dataset", None),
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")

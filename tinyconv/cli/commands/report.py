@@ -7,6 +7,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+
 NAME = "report"
 HELP = (
     "Draw a results file's learning curves (and, with model files beside it, the budget, "
@@ -30,10 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="data root holding MNIST/raw or FashionMNIST/raw (default: $TINYCONV_DATA or "
         "./data); needed to score a model on its test images",
     )
-    parser.add_argument(
-        "--dataset",
-        default=None,
-        help="dataset of the test images (mnist or fashion_mnist; default: the model's own)",
+    add_dataset_arguments(
+        parser,
+        "registered dataset of the test images (default: the one the model or the "
+        "results' recipe records)",
     )
     parser.add_argument(
         "--budget",
@@ -50,7 +52,10 @@ def run(args: argparse.Namespace) -> int:
     require("matplotlib", "plots")
     from tinyconv.plots.report import build_report
 
+    register_dataset_dirs(args)
     words = ["tinyconv", "report", args.source, "--out", args.out]
+    for path in args.dataset_dir:
+        words += ["--dataset-dir", path]
     for flag, value in (
         ("--data-dir", args.data_dir),
         ("--dataset", args.dataset),

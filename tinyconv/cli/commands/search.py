@@ -11,7 +11,10 @@ as a recipe for ``tinyconv study best.json --seeds 5``.
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import TYPE_CHECKING
+
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
 
 if TYPE_CHECKING:
     import optuna
@@ -32,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "space",
         metavar="SPACE",
-        help="ready space (mnist, fashion_mnist), package.module:function or file.py:function",
+        help="a registered dataset's name (its ready space: mnist, fashion_mnist or yours), "
+        "package.module:function or file.py:function",
     )
     parser.add_argument(
         "--trials", type=int, required=True, metavar="N",
@@ -79,6 +83,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
+    add_dataset_arguments(parser)
     parser.add_argument("--device", default="cpu", help="training device (default cpu)")
     parser.add_argument(
         "--time-limit", type=float, default=None, metavar="SECONDS",
@@ -91,7 +96,8 @@ def _report(study: optuna.Study) -> None:
     """Print the trial counts and the best trial (or the Pareto front)."""
     from optuna.trial import TrialState
 
-    from tinyconv.search import pareto_front, trial_counts
+    from tinyconv.search import pareto_front
+    from tinyconv.search.shared_study import trial_counts
 
     counts = trial_counts(study)
     states = [f"{counts[state]} {state.name.lower()}" for state in TrialState if counts[state]]
@@ -124,8 +130,10 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv._extras import require
 
     require("optuna", "search")
-    from tinyconv.search import SearchSettings, run_search, safe_url
+    from tinyconv.search import SearchSettings, run_search
+    from tinyconv.search.storage import safe_url
 
+    register_dataset_dirs(args)  # before the space is resolved; workers inherit it
     settings = SearchSettings(
         space=args.space,
         out=args.out,
@@ -151,8 +159,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"wall time {time.perf_counter() - started:.0f} s")
     _report(study)
     source = safe_url(args.storage) if args.storage else args.out
+    dirs = "".join(f" --dataset-dir {shlex.quote(path)}" for path in args.dataset_dir)
     print(
         f"next: tinyconv search-best {source} --study-name {settings.name} "
-        f"--out {settings.name}_best.json && tinyconv study {settings.name}_best.json --seeds 5"
+        f"--out {settings.name}_best.json{dirs} && "
+        f"tinyconv study {settings.name}_best.json --seeds 5{dirs}"
     )
     return 0

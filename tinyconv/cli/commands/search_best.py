@@ -9,6 +9,9 @@ recipe JSON, rebuilt from the trial's stored parameters. Re-score it honestly wi
 from __future__ import annotations
 
 import argparse
+import shlex
+
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
 
 NAME = "search-best"
 HELP = "write the best (or a chosen) trial of a search as a recipe JSON for tinyconv study"
@@ -28,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trial", type=int, default=None, metavar="N", help="a complete trial instead of the best"
     )
+    add_dataset_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,10 +48,12 @@ def run(args: argparse.Namespace) -> int:
     require("optuna", "search")
     from tinyconv.search import export_recipe
 
+    register_dataset_dirs(args)
     path, _, recipe = export_recipe(
         args.where, args.out, study_name=args.study_name, trial=args.trial
     )
     print(f"{recipe.name}: {recipe.description}")
     print(f"Saved: {path}")
-    print(f"next: tinyconv study {path} --seeds 5")
+    dirs = "".join(f" --dataset-dir {shlex.quote(folder)}" for folder in args.dataset_dir)
+    print(f"next: tinyconv study {path} --seeds 5{dirs}")
     return 0

@@ -11,6 +11,8 @@ import argparse
 import json
 from pathlib import Path
 
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+
 NAME = "summary"
 HELP = "per-layer shapes, parameters, receptive field and MACs of a recipe, spec or model file"
 
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="recipe name, recipe/spec JSON file, or model file")
     parser.add_argument("--depth", type=int, default=1, help="1: blocks; 2: also their parts")
     parser.add_argument("--max-params", type=int, default=None, help="check this budget")
+    add_dataset_arguments(parser)
 
 
 def _model(target: str):
@@ -55,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the table, and check the budget if asked."""
     from tinyconv import check_budget, summary
 
+    register_dataset_dirs(args)
     model = _model(args.target)
     print(summary(model, depth=args.depth))
     if args.max_params is not None:

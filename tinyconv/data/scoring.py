@@ -1,9 +1,11 @@
-"""Score a model on a labelled image set once, for the confusion matrix, gallery and gates.
+"""Score a model on a labelled image set: the one place a model meets a dataset's images.
 
-:func:`score_images` checks that the model was made for these images (dataset name,
-image shape, number of classes), normalises them with the statistics the model was
-trained with, and keeps every image's label, prediction and softmax probabilities in a
-:class:`Predictions`. This module does not import matplotlib.
+:func:`check_model_fits` refuses a model made for other images (dataset name, image shape,
+number of classes); :func:`model_inputs` normalises images as the model was trained (its
+recorded :class:`~tinyconv.data.Normalization`, else the dataset's); :func:`score_images`
+classifies every image and keeps labels, predictions and softmax probabilities in a
+:class:`Predictions`. The figures (confusion matrix, gallery, SE gates), the report and
+the export's accuracy (:meth:`Predictions.from_logits` on ONNX logits) all use these.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from tinyconv.data.image_dataset import ImageDataset
 from tinyconv.eval_mode import eval_mode
-from tinyconv.plots.errors import DatasetMismatchError
 
-__all__ = ["Predictions", "check_model_fits", "normalized_batches", "score_images"]
+from .errors import DatasetMismatchError
+from .image_dataset import ImageDataset
+from .normalization import Normalization
+
+__all__ = ["Predictions", "check_model_fits", "model_inputs", "normalized_batches", "score_images"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -44,6 +48,33 @@ class Predictions:
     probabilities: torch.Tensor
     class_names: tuple[str, ...]
     dataset: str
+
+    @classmethod
+    def from_logits(cls, logits: torch.Tensor, dataset: ImageDataset) -> Predictions:
+        """Score logits (from PyTorch, ONNX Runtime, ...) against ``dataset``'s labels.
+
+        Args:
+            logits: ``[N, K]`` logits of the first ``N`` images of ``dataset`` (a tensor or
+                a NumPy array).
+            dataset: The scored images' dataset.
+
+        Returns:
+            The predictions of those ``N`` images.
+
+        Example:
+            >>> toy = ImageDataset(torch.zeros(2, 1, 2, 2, dtype=torch.uint8),
+            ...     torch.tensor([1, 0]), "toy", ("a", "b"), 0.5, 0.25)
+            >>> Predictions.from_logits(torch.tensor([[0.0, 2.0], [0.0, 1.0]]), toy).accuracy
+            0.5
+        """
+        probabilities = torch.softmax(torch.as_tensor(logits).float(), dim=1)
+        return cls(
+            labels=dataset.labels[: len(probabilities)].clone(),
+            predicted=probabilities.argmax(dim=1),
+            probabilities=probabilities,
+            class_names=tuple(dataset.class_names),
+            dataset=dataset.name,
+        )
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -93,31 +124,47 @@ def check_model_fits(model: nn.Module, dataset: ImageDataset) -> None:
             f"trained on {dataset.name!r}"
         )
     expected = (getattr(model, "in_channels", None), *getattr(model, "input_size", (None, None)))
-    shape = tuple(dataset.images.shape[1:])
+    shape = dataset.image_shape
     if None not in expected and tuple(expected) != shape:
         raise DatasetMismatchError(
             f"the model expects images of shape {tuple(expected)} but {dataset.name!r} has "
             f"{shape}; use a model made for these images"
         )
     classes = getattr(model, "num_classes", None)
-    if classes is not None and classes != len(dataset.classes):
+    if classes is not None and classes != len(dataset.class_names):
         raise DatasetMismatchError(
-            f"the model has {classes} classes but {dataset.name!r} has {len(dataset.classes)}; "
-            "use a model made for this dataset"
+            f"the model has {classes} classes but {dataset.name!r} has "
+            f"{len(dataset.class_names)}; use a model made for this dataset"
         )
 
 
-def _normalization(model: nn.Module, dataset: ImageDataset) -> tuple[torch.Tensor, torch.Tensor]:
-    recorded = getattr(model, "normalization", None)
-    if recorded:
-        mean, std = recorded["mean"], recorded["std"]
-    else:
-        mean, std = [dataset.mean], [dataset.std]
-    return _per_channel(mean), _per_channel(std)
+def _normalization(model: nn.Module, dataset: ImageDataset) -> Normalization:
+    recorded = Normalization.of_model(model)
+    return (recorded or dataset.normalization).for_channels(dataset.image_shape[0])
 
 
-def _per_channel(values: list[float]) -> torch.Tensor:
-    return torch.tensor(values, dtype=torch.float32)[None, :, None, None]  # c -> 1 c 1 1
+def model_inputs(model: nn.Module, dataset: ImageDataset, count: int | None = None) -> torch.Tensor:
+    """Return the first ``count`` images of ``dataset`` as the model takes them.
+
+    Scaled to ``[0, 1]`` and normalised with the model's recorded normalisation (a model
+    file keeps the one it was trained with), else the dataset's.
+
+    Args:
+        model: The model (for its normalisation).
+        dataset: The images.
+        count: How many, from the start (``None``: all).
+
+    Returns:
+        float32 ``[N, C, H, W]`` on the CPU.
+
+    Example:
+        >>> toy = ImageDataset(torch.full((3, 1, 2, 2), 255, dtype=torch.uint8),
+        ...     torch.tensor([0, 1, 0]), "toy", ("a", "b"), 0.5, 0.25)
+        >>> model_inputs(nn.Identity(), toy, 2).shape, float(model_inputs(nn.Identity(), toy).max())
+        (torch.Size([2, 1, 2, 2]), 2.0)
+    """
+    images = dataset.images if count is None else dataset.images[:count]
+    return _normalization(model, dataset).apply(images)
 
 
 def normalized_batches(
@@ -125,21 +172,18 @@ def normalized_batches(
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield ``(x, y)`` batches of ``dataset`` in order, normalised as the model was trained.
 
-    The model's recorded ``normalization`` (per-channel mean and std of ``x / 255``) is
-    used when it has one, else the dataset's own statistics.
-
     Args:
-        model: The model (for its normalisation).
+        model: The model (for its normalisation, as in :func:`model_inputs`).
         dataset: The images.
         batch_size: Images per batch.
 
     Yields:
         float32 images ``[B, C, H, W]`` and int64 labels ``[B]``, on the CPU.
     """
-    mean, std = _normalization(model, dataset)
+    norm = _normalization(model, dataset)
     for start in range(0, len(dataset), batch_size):
-        images = dataset.images[start : start + batch_size].float() / 255.0
-        yield (images - mean) / std, dataset.labels[start : start + batch_size]
+        images = dataset.images[start : start + batch_size]
+        yield norm.apply(images), dataset.labels[start : start + batch_size]
 
 
 def score_images(model: nn.Module, dataset: ImageDataset, *, batch_size: int = 1000) -> Predictions:
@@ -168,15 +212,8 @@ def score_images(model: nn.Module, dataset: ImageDataset, *, batch_size: int = 1
         3
     """
     check_model_fits(model, dataset)
-    probabilities = []
+    logits = []
     with torch.no_grad(), eval_mode(model):
         for x, _ in normalized_batches(model, dataset, batch_size):
-            probabilities.append(torch.softmax(model(x).float(), dim=1))
-    probs = torch.cat(probabilities)
-    return Predictions(
-        labels=dataset.labels.clone(),
-        predicted=probs.argmax(dim=1),
-        probabilities=probs,
-        class_names=tuple(dataset.classes),
-        dataset=dataset.name,
-    )
+            logits.append(model(x).float())
+    return Predictions.from_logits(torch.cat(logits), dataset)

@@ -1,0 +1,50 @@
+"""The dataset options shared by the commands: ``--dataset-dir PATH`` and ``--dataset NAME``.
+
+``--dataset-dir PATH`` registers the dataset described by ``PATH/tinyconv-dataset.json``
+(:func:`tinyconv.data.register_dataset_folder`) before the command runs, and through
+``TINYCONV_DATASETS`` in every worker process it starts; it may be repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_dataset_arguments", "register_dataset_dirs"]
+
+
+def add_dataset_arguments(parser: argparse.ArgumentParser, dataset_help: str | None = None) -> None:
+    """Add ``--dataset-dir`` (and ``--dataset NAME`` when ``dataset_help`` is given).
+
+    Args:
+        parser: The subcommand's parser.
+        dataset_help: Help text of ``--dataset``; ``None`` adds no ``--dataset``.
+    """
+    parser.add_argument(
+        "--dataset-dir",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="register the dataset described by PATH/tinyconv-dataset.json (your own "
+        "images: see 'Your own data' in the docs); repeat for several",
+    )
+    if dataset_help is not None:
+        parser.add_argument("--dataset", default=None, metavar="NAME", help=dataset_help)
+
+
+def register_dataset_dirs(args: argparse.Namespace) -> list[str]:
+    """Register every ``--dataset-dir`` folder.
+
+    Args:
+        args: Parsed arguments with ``dataset_dir``.
+
+    Returns:
+        The registered datasets' names.
+
+    Raises:
+        DatasetNotFoundError: If a folder or its description is missing.
+        DatasetFormatError: If a description is malformed.
+        DatasetRegistryError: If a name is a built-in's or taken.
+    """
+    from tinyconv.data import register_dataset_folder
+
+    return [register_dataset_folder(path) for path in getattr(args, "dataset_dir", [])]

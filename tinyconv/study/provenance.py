@@ -1,0 +1,107 @@
+"""Where a seed's result came from: device, date, tinyconv and torch versions, git commit.
+
+Each finished seed records its :func:`provenance` in the results file, and a study that
+skips a finished seed says where it came from (:func:`describe_origin`), so nobody takes a
+seed trained elsewhere (say the committed H100 seeds) for one they just reproduced.
+Results written before provenance existed say what they know: the device.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+PROVENANCE_KEY = "provenance"
+
+
+def provenance() -> dict[str, Any]:
+    """Return the facts of this run that a result should carry beside its device.
+
+    Returns:
+        ``finished_at`` (UTC, ISO 8601 to the second), ``tinyconv_version``,
+        ``torch_version``, ``git_commit`` (of the checkout tinyconv runs from, ``None``
+        when it is not one) and ``git_dirty`` (whether ``tinyconv/`` there has
+        uncommitted changes; ``None`` without a checkout).
+
+    Example:
+        >>> sorted(provenance())
+        ['finished_at', 'git_commit', 'git_dirty', 'tinyconv_version', 'torch_version']
+    """
+    import torch
+
+    import tinyconv
+
+    commit, dirty = _git_state()
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    return {
+        "finished_at": now,
+        "tinyconv_version": tinyconv.__version__,
+        "torch_version": torch.__version__,
+        "git_commit": commit,
+        "git_dirty": dirty,
+    }
+
+
+@functools.cache
+def _git_state() -> tuple[str | None, bool | None]:
+    """The commit and dirtiness of the git checkout holding this tinyconv, if it is one."""
+    package = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(package.parent), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    try:
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != package.parent:
+            return None, None  # installed inside some other repository
+        commit = git("rev-parse", "HEAD")
+        changes = git("status", "--porcelain", "--untracked-files=no", "--", package.name)
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, bool(changes)
+
+
+def describe_origin(result: Mapping[str, Any]) -> str:
+    """Say where and when a finished seed was trained, as far as its result records it.
+
+    Args:
+        result: One seed's result from a results file.
+
+    Returns:
+        A phrase to follow "already finished", e.g. ``"on cpu on 2026-03-01 10:00 UTC with
+        tinyconv 0.2.0 at commit 1a2b3c4d5e6f"``.
+
+    Example:
+        >>> describe_origin({"device_name": "NVIDIA H100 80GB HBM3"})
+        'on NVIDIA H100 80GB HBM3 (date, tinyconv version and commit not recorded: an older tinyconv wrote it)'
+        >>> describe_origin({"device_name": "cpu", "provenance": {
+        ...     "finished_at": "2026-03-01T10:00:00+00:00", "tinyconv_version": "0.2.0",
+        ...     "git_commit": "1a2b3c4d5e6f7a8b", "git_dirty": True}})
+        'on cpu on 2026-03-01 10:00 UTC with tinyconv 0.2.0 at commit 1a2b3c4d5e6f (with uncommitted changes)'
+    """  # noqa: E501
+    device = f"on {result.get('device_name') or result.get('device') or 'an unrecorded device'}"
+    facts = result.get(PROVENANCE_KEY)
+    if not isinstance(facts, Mapping):
+        return (
+            f"{device} (date, tinyconv version and commit not recorded: an older tinyconv wrote it)"
+        )
+    when = str(facts.get("finished_at") or "an unrecorded date")
+    if "T" in when:
+        when = when.replace("T", " ")[:16] + " UTC"
+    text = f"{device} on {when} with tinyconv {facts.get('tinyconv_version', '?')}"
+    commit = facts.get("git_commit")
+    if commit:
+        text += f" at commit {str(commit)[:12]}"
+        if facts.get("git_dirty"):
+            text += " (with uncommitted changes)"
+    return text
