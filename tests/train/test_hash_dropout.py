@@ -134,6 +134,8 @@ def test_eval_mode_p_zero_and_p_one_behave_as_f_dropout() -> None:
     assert torch.equal(hash_dropout(x, 1.0), F.dropout(x, 1.0, True))
     with pytest.raises(ValueError, match=r"dropout probability must be in \[0, 1\], got 1.5"):
         hash_dropout(x, 1.5)
+    with pytest.raises(ValueError, match=r"has 2,147,483,648 elements \(at most 2\*\*31 - 1\)"):
+        hash_noise((2**16, 2**15), 0.5, key=0)
 
 
 def test_hash_masks_are_not_torch_masks() -> None:

@@ -1,21 +1,20 @@
 """Dropout masks from a counter-based hash: the same dropout, drawn at memory speed.
 
 ``F.dropout`` on the CPU draws its mask with ``bernoulli_``: one call of torch's
-Mersenne-Twister generator per element, on one thread, about 5 ns an element, a quarter
-of a V5 training step. Here a mask is a pure function of the element's index and a
-*key*: the key is one 32-bit draw from torch's generator of the tensor's device (so it
-lives in the RNG state every checkpoint already saves, and per-seed dropout streams
-apply unchanged), and each element's 32-bit value is the ``lowbias32`` integer hash
-(Wellons; constants by TheIronBorn) of ``hash(index) + key``, evaluated with a dozen
-vectorised ``int32`` tensor operations that torch runs on every thread. An element is
-kept when the top 31 bits of its value, read as a signed number, fall below a threshold
-set so that the keep probability is ``1 - p`` to within ``2**-31``; elements are
-independent as far as the hash is a good one (``tests/train/test_hash_dropout.py`` tests
-rate, neighbours, patterns and keys), and the same key gives the same mask on every
-rerun and resume.
-Kept elements are scaled by ``1 / (1 - p)``, as ``F.dropout`` does; the mask is
-computed in the logical (contiguous) element order, so it does not depend on the
-memory format.
+Mersenne-Twister generator per element, on one thread, 5-6 ns an element, 13 % of a V5
+training step with one thread and 27 % with two (``benchmarks/README.md``). Here a
+mask is a pure function of the element's index and a *key*: the key is one 32-bit draw
+from torch's generator of the tensor's device (so it lives in the RNG state every
+checkpoint already saves, and per-seed dropout streams apply unchanged), and each
+element's 32-bit value is the ``lowbias32`` integer hash (Wellons; constants by
+TheIronBorn) of ``hash(index) + key``, evaluated with a dozen vectorised ``int32``
+tensor operations that torch runs on every thread. An element is kept when the top 31
+bits of its value, read as a signed number, fall below a threshold set so that the keep
+probability is ``1 - p`` to within ``2**-31``; elements are independent as far as the
+hash is a good one (``tests/train/test_hash_dropout.py`` tests rate, neighbours,
+patterns and keys), and the same key gives the same mask on every rerun and resume.
+Kept elements are scaled by ``1 / (1 - p)``, as ``F.dropout`` does; the mask is computed
+in the logical (contiguous) element order, so it does not depend on the memory format.
 
 The masks differ from ``F.dropout``'s (another generator), so a run with hash masks is
 another random draw of the same training: :class:`~tinyconv.train.TrainConfig`'s
@@ -143,7 +142,8 @@ def hash_noise(
         A tensor of ``shape`` holding ``0`` and ``1 / (1 - p)``.
 
     Raises:
-        ValueError: If ``p`` is not in ``[0, 1)``.
+        ValueError: If ``p`` is not in ``[0, 1)``, or the shape has ``2**31`` elements or
+            more (elements are numbered with 32 bits).
 
     Example:
         >>> noise = hash_noise((2, 3), 0.5, key=7)
@@ -157,6 +157,12 @@ def hash_noise(
     count = 1
     for size in shape:
         count *= int(size)
+    if count >= 2**31:
+        raise ValueError(
+            f"hash dropout masks number elements with 32 bits; a tensor of shape "
+            f"{tuple(shape)} has {count:,} elements (at most 2**31 - 1); use "
+            "TrainConfig(dropout_masks='torch') for it"
+        )
     if isinstance(key, int):
         key = _int32(key)
     if torch.compiler.is_compiling():  # one fused loop: no cached base, no scratch buffer
