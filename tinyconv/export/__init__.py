@@ -26,10 +26,11 @@ from tinyconv.export.fold import FoldDecision, FoldReport, fold_batchnorm
 from tinyconv.export.latency import Latency, measure_latency
 from tinyconv.export.litert import litert_logits
 from tinyconv.export.micro import MicroArena, micro_arena, micro_logits
-from tinyconv.export.onnx import export_onnx, onnx_logits, onnx_session
+from tinyconv.export.onnx import export_onnx, onnx_logits
 from tinyconv.export.pipeline import check_trained, export_model
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
 from tinyconv.export.report import ExportReport, LayerCost, deploy_rst, load_report
+from tinyconv.export.session import onnx_session, tiny_model_session
 from tinyconv.export.tflite_graph import TensorQuantization, io_quantization, quantize_input
 from tinyconv.export.tflite_pipeline import export_tflite
 from tinyconv.export.tflite_report import TfliteReport
@@ -64,4 +65,5 @@ __all__ = [
     "onnx_session",
     "quantize_input",
     "quantize_int8",
+    "tiny_model_session",
 ]
