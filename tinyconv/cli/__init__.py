@@ -1,7 +1,8 @@
 """The ``tinyconv`` command (also ``python -m tinyconv``): one entry point, many subcommands.
 
 Each subcommand is one module in :mod:`tinyconv.cli.commands` that defines ``NAME``,
-``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; modules are discovered, so
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, and ``RESUMABLE = True`` if
+running it again after Ctrl-C continues where it stopped; modules are discovered, so
 a new subcommand is one new file. A subcommand imports optional extras inside ``run``,
 so ``tinyconv --help`` works without them.
 
@@ -51,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
             description=module.HELP,  # type: ignore[attr-defined]
         )
         module.add_arguments(command)  # type: ignore[attr-defined]
-        command.set_defaults(run=module.run)  # type: ignore[attr-defined]
+        command.set_defaults(
+            run=module.run,  # type: ignore[attr-defined]
+            resumable=getattr(module, "RESUMABLE", False),
+        )
     return parser
 
 
@@ -82,14 +86,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 for a known error (printed as one line).
     """
     args = build_parser().parse_args(argv)
-    return run_guarded(lambda: args.run(args))
+    return run_guarded(lambda: args.run(args), resumable=args.resumable)
 
 
-def run_guarded(command: Callable[[], int | None]) -> int:
+def run_guarded(command: Callable[[], int | None], *, resumable: bool = False) -> int:
     """Run ``command``, printing a known error as one line instead of a traceback.
 
     Args:
         command: The work to do; returns an exit status or ``None`` for 0.
+        resumable: Whether running the same command again continues the work (a study,
+            a search); only then does the Ctrl-C line say so.
 
     Returns:
         Its exit status, 2 after a :class:`~tinyconv.errors.TinyconvError`, 130 after
@@ -101,5 +107,11 @@ def run_guarded(command: Callable[[], int | None]) -> int:
         print(one_line(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted; rerun the same command to continue", file=sys.stderr)
+        if resumable:
+            print("error: interrupted; rerun the same command to continue", file=sys.stderr)
+        else:
+            print(
+                "error: interrupted; this command does not resume: run it again to start over",
+                file=sys.stderr,
+            )
         return 130

@@ -9,6 +9,7 @@ marked ``over_budget``). They need only the study object, so any storage works:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -152,15 +153,24 @@ def pareto_front_figure(study: Any, *, max_params: int | None = None) -> Figure:
 
 
 def build_search_report(
-    where: str, out_dir: str, *, study_name: str | None = None, command: str | None = None
+    where: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    study_name: str | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
 ) -> Any:
     """Write a search's two figures and an ``index.html`` showing them with its numbers.
 
+    The folder is built aside and moved into place whole, as by
+    :func:`~tinyconv.plots.build_report`.
+
     Args:
         where: A search output folder (journal storage) or a storage URL.
-        out_dir: Folder for the page and the PNGs (created if needed).
+        out_dir: Folder for the page and the PNGs (created; must be new or empty).
         study_name: The study, when the storage holds several.
         command: The command line to show on the page.
+        overwrite: Replace ``out_dir`` whole if it holds an earlier report.
 
     Returns:
         A :class:`~tinyconv.plots.Report` of what was written.
@@ -168,18 +178,15 @@ def build_search_report(
     Raises:
         MissingExtraError: Without the ``[search]`` extra.
         ReportInputError: If the study has no completed trial.
+        OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
+        OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
     """
-    from pathlib import Path
-
-    from tinyconv.atomic import atomic_write
-    from tinyconv.plots._style import save_png
-    from tinyconv.plots.report import Report, _html, _Page
+    from tinyconv.plots.page import Page, report_folder
+    from tinyconv.plots.report import Report
     from tinyconv.search import choose_trial, load_search
 
     study = load_search(where, study_name)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    page = _Page(title=f"Search {study.study_name}", subtitle=str(where))
+    page = Page(title=f"Search {study.study_name}", subtitle=str(where))
     best = choose_trial(study) if len(study.directions) == 1 else None
     page.numbers.append(("Trials", str(len(study.trials))))
     if best is not None:
@@ -189,14 +196,9 @@ def build_search_report(
         )
     if command:
         page.numbers.append(("Command", command))
-    images = []
-    for name, figure, caption in (
-        ("search_history.png", search_history_figure(study), "Optimisation history"),
-        ("pareto_front.png", pareto_front_figure(study), "Validation accuracy vs parameters"),
-    ):
-        images.append(save_png(figure, out / name))
-        page.figures.append((name, caption))
-    index = out / "index.html"
-    text = _html(page)
-    atomic_write(index, lambda handle: handle.write(text.encode()))
-    return Report(index=index, images=images)
+    history, front = search_history_figure(study), pareto_front_figure(study)
+    with report_folder(out_dir, overwrite=overwrite) as folder:
+        folder.draw(page, "search_history.png", history, "Optimisation history")
+        folder.draw(page, "pareto_front.png", front, "Validation accuracy vs parameters")
+        index = folder.write_page(page)
+    return Report(index=index, images=folder.images)

@@ -24,6 +24,7 @@ HELP = (
     "search a space of architectures and training settings under a parameter budget "
     "(Optuna; needs the [search] extra)"
 )
+RESUMABLE = True  # rerun after Ctrl-C: the study in its storage continues
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -130,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     require("optuna", "search")
     from tinyconv.search import SearchSettings, run_search, safe_url
+    from tinyconv.search.preflight import check_search
 
     register_dataset_dirs(args)  # before the space is resolved; workers inherit it
     settings = SearchSettings(
@@ -150,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         time_limit_s=args.time_limit,
     )
+    check_search(settings)  # before any storage exists: a refused search leaves nothing
     where = safe_url(args.storage) if args.storage else f"{args.out}/search.journal"
     print(f"study {settings.name!r} in {where}: {settings.trials} trials", flush=True)
     started = time.perf_counter()

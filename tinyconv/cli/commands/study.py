@@ -10,6 +10,7 @@ import argparse
 
 NAME = "study"
 HELP = "train a recipe (name or JSON file) for several seeds; resumable"
+RESUMABLE = True  # rerun after Ctrl-C: finished seeds are kept, a running seed continues
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
