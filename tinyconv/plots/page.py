@@ -30,6 +30,25 @@ __all__ = ["Page", "ReportFolder", "is_report_file", "report_folder"]
 
 INDEX = "index.html"
 
+CONTENT_WIDTH_PX = 1260
+"""Width the widest figure is shown at; the others are shown at the same scale, so every
+figure's text has one size on the page."""
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    r"""Return a PNG's ``(width, height)`` in pixels, read from its header.
+
+    Example:
+        >>> import struct
+        >>> header = struct.pack(">II", 1540, 480) + bytes([8, 6, 0, 0, 0])
+        >>> png = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + header
+        >>> png_size(png)
+        (1540, 480)
+    """
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        raise ValueError("not a PNG file")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
 
 def is_report_file(name: str) -> bool:
     """Whether a report writes files of this name (the page and PNG figures).
@@ -112,9 +131,10 @@ def report_folder(
 
 
 _CSS = """
-body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1100px;
+body { font-family: "DejaVu Sans", Verdana, sans-serif; margin: 2em auto; max-width: 1300px;
        padding: 0 1em; color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { font-size: 1.1em; margin-bottom: 0.3em; }
 p.subtitle { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 1em 0 2em; }
 th, td { text-align: left; padding: 0.35em 1em 0.35em 0; border-bottom: 1px solid #ddd;
@@ -144,13 +164,16 @@ def render(page: Page, folder: str | os.PathLike[str]) -> str:
     for key, value in page.numbers:
         cell = f"<code>{e(value)}</code>" if key == "Command" else e(value)
         rows.append(f"<tr><th>{e(key)}</th><td>{cell}</td></tr>")
+    pngs = [(Path(folder) / file).read_bytes() for file, _ in page.figures]
+    sizes = [png_size(png) for png in pngs]
+    scale = min(1.0, CONTENT_WIDTH_PX / max((w for w, _ in sizes), default=1))
     figures = []
-    for file, caption in page.figures:
-        data = base64.b64encode((Path(folder) / file).read_bytes()).decode("ascii")
+    for (file, caption), png, (width, height) in zip(page.figures, pngs, sizes, strict=True):
+        data = base64.b64encode(png).decode("ascii")
         figures.append(
             f"<figure><figcaption>{e(caption)}<span>{e(file)}</span></figcaption>"
-            f'<img src="data:image/png;base64,{data}" alt="{e(caption)}" data-file="{e(file)}">'
-            "</figure>"
+            f'<img src="data:image/png;base64,{data}" alt="{e(caption)}" data-file="{e(file)}" '
+            f'width="{round(width * scale)}" height="{round(height * scale)}"></figure>'
         )
     notes = "".join(f"<li>{e(note)}</li>" for note in page.notes)
     subtitle = f'<p class="subtitle">{e(page.subtitle)}</p>' if page.subtitle else ""
@@ -171,7 +194,7 @@ def render(page: Page, folder: str | os.PathLike[str]) -> str:
             *rows,
             "</table>",
             *figures,
-            f'<ul class="notes">{notes}</ul>' if notes else "",
+            f'<h2>Left out</h2><ul class="notes">{notes}</ul>' if notes else "",
             "</body>",
             "</html>",
             "",

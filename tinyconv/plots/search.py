@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from tinyconv.plots._style import TARGET_COLOR, TEST_COLOR, new_figure, style
 from tinyconv.plots.errors import ReportInputError
@@ -68,17 +69,20 @@ def search_history_figure(study: Any) -> Figure:
         1 for t in study.trials if t.state.name == "PRUNED" and not t.user_attrs.get("over_budget")
     )
     with style():
-        fig = new_figure(8, 4.5)
+        fig = new_figure(9.5, 4.5)
         ax = fig.subplots()
         ax.plot(numbers, accuracy, "o", color=TEST_COLOR, label="completed trial", gid="trials")
         ax.step(numbers, best, where="post", color="black", label="best so far", gid="best")
         ax.set_xlabel("trial number")
+        ax.xaxis.set_major_locator(
+            MaxNLocator(integer=True, min_n_ticks=1)
+        )  # trials are whole numbers
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(
             f"Search {study.study_name!r}: {len(trials)} completed, {pruned} pruned by the "
             f"pruner, {over} over budget (not trained)"
         )
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
@@ -125,7 +129,7 @@ def pareto_front_figure(study: Any, *, max_params: int | None = None) -> Figure:
     ]
     front.sort()
     with style():
-        fig = new_figure(8, 4.5)
+        fig = new_figure(9.5, 4.5)
         ax = fig.subplots()
         ax.plot(
             [float(p) for p, _ in front],
@@ -144,11 +148,13 @@ def pareto_front_figure(study: Any, *, max_params: int | None = None) -> Figure:
             gid="trials",
         )
         if max_params is not None:
-            ax.axvline(max_params, color=TARGET_COLOR, linestyle="-.", label="budget")
+            ax.axvline(
+                max_params, color=TARGET_COLOR, linestyle="-.", label=f"budget {max_params:,}"
+            )
         ax.set_xlabel("parameters")
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(f"Search {study.study_name!r}: validation accuracy against parameters")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
@@ -183,7 +189,7 @@ def build_search_report(
     """
     from tinyconv.plots.page import Page, report_folder
     from tinyconv.plots.report import Report
-    from tinyconv.search import choose_trial, load_search
+    from tinyconv.search import IDENTITY_ATTR, choose_trial, load_search
 
     study = load_search(where, study_name)
     page = Page(title=f"Search {study.study_name}", subtitle=str(where))
@@ -192,11 +198,16 @@ def build_search_report(
     if best is not None:
         page.numbers.append(("Best validation accuracy", f"{100 * best.value:.2f} %"))
         page.numbers.append(
-            ("Best trial", f"{best.number} ({best.user_attrs.get('params')} params)")
+            ("Best trial", f"{best.number} ({best.user_attrs.get('params', 0):,} parameters)")
         )
     if command:
         page.numbers.append(("Command", command))
-    history, front = search_history_figure(study), pareto_front_figure(study)
+    identity = study.user_attrs.get(IDENTITY_ATTR)
+    budget = identity.get("max_params") if isinstance(identity, dict) else None
+    if budget is not None:
+        page.numbers.insert(1, ("Parameter budget", f"{budget:,}"))
+    history = search_history_figure(study)
+    front = pareto_front_figure(study, max_params=budget)
     with report_folder(out_dir, overwrite=overwrite) as folder:
         folder.draw(page, "search_history.png", history, "Optimisation history")
         folder.draw(page, "pareto_front.png", front, "Validation accuracy vs parameters")

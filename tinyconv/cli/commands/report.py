@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "source",
         metavar="RESULTS_OR_MODEL",
         help="a results file (results/<recipe>.json), a model file written by tinyconv.save, "
-        "or a search (its --out folder or storage URL)",
+        "or a search (its --out folder, journal file or storage URL)",
     )
     parser.add_argument(
         "--out",
@@ -73,7 +73,13 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             words += [flag, str(value)]
-    if "://" in args.source or Path(args.source).is_dir():  # a search: folder or storage URL
+    source = args.source
+    if (
+        "://" in source
+        or source.startswith("journal:")
+        or source.endswith(".journal")
+        or (Path(source).is_dir())
+    ):  # a search: its folder, journal file or storage URL
         from tinyconv.plots.search import build_search_report
 
         report = build_search_report(
