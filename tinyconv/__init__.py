@@ -23,7 +23,14 @@ Example:
 
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
-from tinyconv.errors import ModelFileError, SpecError, TinyconvError
+from tinyconv.errors import (
+    ModelFileError,
+    ModelInputError,
+    OutputExistsError,
+    OutputPathError,
+    SpecError,
+    TinyconvError,
+)
 from tinyconv.eval_mode import eval_mode
 from tinyconv.model import TinyNet, build, build_from_architecture
 from tinyconv.model_file import load, save
@@ -64,7 +71,10 @@ __all__ = [
     "GAPHead",
     "GAPHeadSpec",
     "ModelFileError",
+    "ModelInputError",
     "ModelSummary",
+    "OutputExistsError",
+    "OutputPathError",
     "ReceptiveField",
     "SESpec",
     "SpecError",
