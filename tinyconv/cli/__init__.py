@@ -89,13 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_guarded(lambda: args.run(args), resumable=args.resumable)
 
 
-def run_guarded(command: Callable[[], int | None], *, resumable: bool = False) -> int:
+def run_guarded(command: Callable[[], int | None], *, resumable: bool = True) -> int:
     """Run ``command``, printing a known error as one line instead of a traceback.
 
     Args:
         command: The work to do; returns an exit status or ``None`` for 0.
-        resumable: Whether running the same command again continues the work (a study,
-            a search); only then does the Ctrl-C line say so.
+        resumable: Whether running the same command again continues the work; only then
+            does the Ctrl-C line say so. :func:`main` passes each subcommand's
+            ``RESUMABLE``; the default suits the library's other callers (a study's
+            entry point, a search worker), whose work continues.
 
     Returns:
         Its exit status, 2 after a :class:`~tinyconv.errors.TinyconvError`, 130 after

@@ -1,11 +1,12 @@
 """What a search checks before it writes anything, so a refused search leaves no journal.
 
-:func:`check_search` runs before the storage is opened: the output folder (and a journal
-file's folder) can be written; the space resolves and gives a recipe for a first trial
-(drawn in a throwaway in-memory study); and that recipe's training data loads, split and
-cut as every trial will have it (:meth:`~tinyconv.search.Objective.data`). So ``tinyconv
-search mnst``, a wrong ``--data-dir``, a ``--train-subset`` larger than the data or a
-read-only ``--out`` fails with one error line and no ``search.journal`` behind it.
+:func:`check_search` runs before the storage is opened: the storage URL is of a kind it
+can open; the output folder (and a journal file's folder) can be written; the space
+resolves and gives a recipe for a first trial (drawn in a throwaway in-memory study); and
+that recipe's training data loads, split and cut as every trial will have it
+(:meth:`~tinyconv.search.Objective.data`). So ``tinyconv search mnst``, a wrong
+``--data-dir``, a ``--train-subset`` larger than the data or a read-only ``--out`` fails
+with one error line and no ``search.journal`` behind it.
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from tinyconv.outputs import check_writable_folder
 from tinyconv.search.objective import Objective, apply_settings, recipe_from_trial
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.spaces import resolve_space
-from tinyconv.search.storage import journal_path
+from tinyconv.search.storage import check_storage_url, journal_path
 
 __all__ = ["check_search"]
 
 
 def _check_folders(settings: SearchSettings) -> None:
+    check_storage_url(settings.storage)
     out = Path(settings.out)
     if out.exists() and not out.is_dir():
         raise OutputPathError(f"--out {settings.out!r} is a file; give a folder for the search")
@@ -45,6 +47,7 @@ def check_search(settings: SearchSettings) -> None:
         settings: The search settings.
 
     Raises:
+        UnknownStorageError: If the storage URL is of no known kind.
         OutputPathError: If the output folder or the journal's folder cannot be written.
         SpaceError: If the space is unknown or fails to give a recipe.
         SettingsError: If ``val_size`` or ``train_subset`` do not fit the data.

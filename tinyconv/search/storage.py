@@ -37,6 +37,7 @@ __all__ = [
     "GRACE_PERIOD_S",
     "HEARTBEAT_INTERVAL_S",
     "MAX_RETRY",
+    "check_storage_url",
     "journal_path",
     "open_storage",
     "quiet_experimental",
@@ -189,15 +190,35 @@ def open_storage(url: str | None, out: str | os.PathLike[str]) -> BaseStorage:
         ...
         tinyconv.search.errors.UnknownStorageError: unknown storage 'redis://localhost'; use none (a journal file in the output folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or postgresql+psycopg://USER:PASSWORD@HOST/DB
     """  # noqa: E501
+    check_storage_url(url)
     journal = journal_path(url, out)
     if journal is not None:
         return _journal(journal)
-    assert url is not None
+    return _rdb(url)  # type: ignore[arg-type]  (checked: an RDB URL)
+
+
+def check_storage_url(url: str | None) -> None:
+    """Refuse a storage URL of a kind :func:`open_storage` cannot open, touching nothing.
+
+    Args:
+        url: As for :func:`open_storage`.
+
+    Raises:
+        UnknownStorageError: For a URL that is neither a journal nor an RDB URL.
+
+    Example:
+        >>> check_storage_url("sqlite:///search.db")  # an RDB URL: accepted
+        >>> check_storage_url("ftp:x")
+        Traceback (most recent call last):
+        ...
+        tinyconv.search.errors.UnknownStorageError: unknown storage 'ftp:x'; use none (a journal file in the output folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or postgresql+psycopg://USER:PASSWORD@HOST/DB
+    """  # noqa: E501
+    if url is None or journal_path(url, ".") is not None:
+        return
     scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
-    if scheme in _RDB_SCHEMES:
-        return _rdb(url)
-    raise UnknownStorageError(
-        f"unknown storage {safe_url(url)!r}; use none (a journal file in the output "
-        "folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or "
-        "postgresql+psycopg://USER:PASSWORD@HOST/DB"
-    )
+    if scheme not in _RDB_SCHEMES:
+        raise UnknownStorageError(
+            f"unknown storage {safe_url(url)!r}; use none (a journal file in the output "
+            "folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )
