@@ -97,7 +97,8 @@ class TinyNet(nn.Sequential):
         Checked (see :mod:`tinyconv.model_input`): the shape
         ``(B, in_channels, *input_size)``; a floating-point dtype equal to the weights'
         (unless autocast is on); and, in eval mode when :attr:`normalization` is known,
-        values near the range normalised pixels take (0..255 floats are refused).
+        for a batch on the CPU, values near the range normalised pixels take (0..255
+        floats are refused).
 
         Args:
             x: A batch of images.

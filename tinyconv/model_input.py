@@ -4,9 +4,11 @@ A batch must have the model's shape ``(B, in_channels, *input_size)``, a floatin
 dtype equal to the weights' (unless autocast is on), and, in eval mode for a model that
 records the normalisation it was trained with, values near the range that normalisation
 gives pixels: float images left in 0..255, or normalised twice, fall far outside and
-would all be given one class without a word. Each failure is one
-:class:`~tinyconv.errors.ModelInputError` naming what came and the fix. The checks run in
-eager mode only (:meth:`TinyNet.forward` skips them while tracing).
+would all be given one class without a word. The range is checked for batches on the
+CPU only: on an accelerator, reading it would make the host wait for the device at
+every batch. Each failure is one :class:`~tinyconv.errors.ModelInputError` naming what
+came and the fix. The checks run in eager mode only (:meth:`TinyNet.forward` skips them
+while tracing).
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ def check_model_input(
 
     Raises:
         ModelInputError: For a wrong shape, a non-float dtype or one other than the
-            weights', or (eval mode, normalisation known) values far outside the range
-            normalised pixels take.
+            weights', or (eval mode, normalisation known, a CPU batch) values far outside
+            the range normalised pixels take.
 
     Example:
         >>> net = nn.Conv2d(1, 2, 3).eval()
@@ -125,5 +127,5 @@ def check_model_input(
     """  # noqa: E501
     _check_shape(x, expected)
     _check_dtype(x, model)
-    if normalization is not None and not model.training and x.numel():
-        _check_range(x, normalization)
+    if normalization is not None and not model.training and x.numel() and x.device.type == "cpu":
+        _check_range(x, normalization)  # on an accelerator, reading the range would stall it
