@@ -39,7 +39,9 @@ docs: install
 REPRODUCE_OUT ?= build/reproduce
 
 reproduce: install
+	@echo "== recipe 1 of 2: mnist_v5 (5 seeds x 15 epochs) =="
 	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
+	@echo "== recipe 2 of 2: mnist_v5_onecycle (5 seeds x 15 epochs) =="
 	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
 
 results-table: install

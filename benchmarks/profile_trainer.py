@@ -22,7 +22,7 @@ import torch
 from torch.autograd.profiler_util import FunctionEvent
 from torch.profiler import ProfilerActivity, profile, schedule
 
-from tinyconv.data import load_mnist
+from tinyconv.data.mnist import load_mnist
 from tinyconv.train import fit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tinyconv.search.worker import split_threads
+from tinyconv.workers import split_threads
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE_VARIABLE = "TINYCONV_BENCH_RECIPE"
@@ -34,7 +34,7 @@ RECIPE_VARIABLE = "TINYCONV_BENCH_RECIPE"
 
 def fixed_space(trial: Any) -> Any:
     """A search space of one point: the recipe named by ``$TINYCONV_BENCH_RECIPE``."""
-    from tinyconv.study import Recipe
+    from tinyconv.recipe import Recipe
 
     trial.suggest_categorical("fixed", [True])  # Optuna wants at least one parameter
     return Recipe.from_dict(json.loads(Path(os.environ[RECIPE_VARIABLE]).read_text()))

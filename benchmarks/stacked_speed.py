@@ -34,7 +34,8 @@ from typing import Any
 
 import torch
 
-from tinyconv.data import TensorLoader, load_mnist, resolve_data_root
+from tinyconv.data import TensorLoader, resolve_data_root
+from tinyconv.data.mnist import load_mnist
 from tinyconv.recipes import RECIPES
 from tinyconv.study import run_study
 from tinyconv.train import fit, fit_stacked, resolve_device

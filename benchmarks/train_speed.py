@@ -29,12 +29,9 @@ from typing import Any
 
 import torch
 
-from tinyconv.data import (
-    CorruptDatasetError,
-    DatasetNotFoundError,
-    load_mnist,
-    resolve_data_root,
-)
+from tinyconv.data import DatasetNotFoundError, resolve_data_root
+from tinyconv.data.errors import CorruptDatasetError
+from tinyconv.data.mnist import load_mnist
 from tinyconv.parameters import count_parameters
 from tinyconv.train import resolve_device
 

@@ -23,7 +23,8 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, Subset
 
-from tinyconv.data import ImageDataset, load_mnist, resolve_data_root
+from tinyconv.data import ImageDataset, resolve_data_root
+from tinyconv.data.mnist import load_mnist
 from tinyconv.train import resolve_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -173,9 +173,28 @@ def _cpu_results_section() -> str:
     )
 
 
+def _cli_reference() -> str:
+    """Every ``tinyconv`` command's ``--help``, from the parsers themselves (never typed)."""
+    import argparse
+
+    from tinyconv.cli import build_parser
+
+    parser = build_parser()
+    os.environ["COLUMNS"] = "88"  # one width, whatever terminal builds the docs
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    out = ["``tinyconv --help``", "-" * 19, "", ".. code-block:: text", ""]
+    out += ["   " + line for line in parser.format_help().splitlines()] + [""]
+    for name, command in sorted(commands.choices.items()):
+        title = f"``tinyconv {name}``"
+        out += [title, "-" * len(title), "", ".. code-block:: text", ""]
+        out += [("   " + line).rstrip() for line in command.format_help().splitlines()] + [""]
+    return "\n".join(out)
+
+
 def _generate_pages() -> None:
     """Write the results table and the tutorial's model summary into ``_generated/``."""
     _write_if_changed(GENERATED_DIR / "results.rst", results_rst(REPO_ROOT / "results"))
+    _write_if_changed(GENERATED_DIR / "cli_reference.rst", _cli_reference())
     _write_if_changed(GENERATED_DIR / "results_cpu.rst", _cpu_results_section())
     import tutorial_budget  # docs/tutorial_budget.py, the script the tutorial page shows
 
@@ -196,6 +215,13 @@ def _generate_pages() -> None:
     from tinyconv.export.report import deploy_rst  # no onnx needed to render saved reports
 
     _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
+    from tinyconv.export.tflite_report import tflite_figures_rst, tflite_rst  # saved JSON only
+
+    deploy = REPO_ROOT / "results" / "deploy"
+    _write_if_changed(GENERATED_DIR / "deploy_tflite.rst", tflite_rst(deploy / "tflite", deploy))
+    _write_if_changed(
+        GENERATED_DIR / "deploy_tflite_reports.rst", tflite_figures_rst(deploy / "tflite")
+    )
 
 
 _generate_pages()
@@ -257,7 +283,8 @@ def _fashion_confusion(results: Path, figures: Path) -> None:
     try:
         test = load_dataset("fashion_mnist", root, train=False)
     except TinyconvError as error:
-        _write_if_changed(note, f"The confusion matrix was not drawn: {error}\n")
+        reason = " ".join(str(error).split())  # one paragraph, whatever the message's lines
+        _write_if_changed(note, f"The confusion matrix was not drawn: {reason}\n")
         return
     model = tinyconv.load(chosen)
     figure = confusion_figure(score_images(model, test), model_name=f"{chosen.parent.name} seed 0")

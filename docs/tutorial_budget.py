@@ -16,7 +16,9 @@ from collections.abc import Sequence
 import torch
 
 import tinyconv as tc
-from tinyconv.data import RandomRotation, TensorLoader, load_mnist, train_val_split
+from tinyconv.data import TensorLoader, train_val_split
+from tinyconv.data.augment import RandomRotation
+from tinyconv.data.mnist import load_mnist
 from tinyconv.train import History, TrainConfig, evaluate, fit, resolve_device
 
 # [step-specs]

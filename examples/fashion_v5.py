@@ -9,8 +9,8 @@ Run: ``python examples/fashion_v5.py --data-dir ../shared/data --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.fashion import FASHION_V5
-from tinyconv.study import main
 
 RECIPE = FASHION_V5
 

@@ -8,8 +8,8 @@ Run: ``python examples/fashion_wide.py --data-dir ../shared/data --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.fashion import FASHION_WIDE
-from tinyconv.study import main
 
 RECIPE = FASHION_WIDE
 

@@ -14,8 +14,8 @@ Run: ``python examples/mnist_v1.py --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V1
-from tinyconv.study import main
 
 RECIPE = MNIST_V1
 

@@ -9,8 +9,8 @@ Run: ``python examples/mnist_v2.py --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V2
-from tinyconv.study import main
 
 RECIPE = MNIST_V2
 

@@ -10,8 +10,8 @@ Run: ``python examples/mnist_v3.py --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V3
-from tinyconv.study import main
 
 RECIPE = MNIST_V3
 

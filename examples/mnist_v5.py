@@ -14,8 +14,8 @@ continues where it stopped ("seed 0: resuming after epoch 6").
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V5
-from tinyconv.study import main
 
 RECIPE = MNIST_V5
 

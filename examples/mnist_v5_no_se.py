@@ -9,8 +9,8 @@ Run: ``python examples/mnist_v5_no_se.py --seeds 3``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V5_NO_SE
-from tinyconv.study import main
 
 RECIPE = MNIST_V5_NO_SE
 

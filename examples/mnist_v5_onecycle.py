@@ -12,8 +12,8 @@ Run: ``python examples/mnist_v5_onecycle.py --seeds 5``.
 
 import sys
 
+from tinyconv.cli.commands.study import main_for as main
 from tinyconv.recipes.mnist import MNIST_V5_ONECYCLE
-from tinyconv.study import main
 
 RECIPE = MNIST_V5_ONECYCLE
 

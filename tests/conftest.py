@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.data import RAW_FILES, ImageDataset, load_dataset
+from tinyconv.data import ImageDataset, load_dataset
+from tinyconv.data.checksums import RAW_FILES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,8 +16,10 @@ import tinyconv as tc
 from tinyconv._digest import content_digest
 from tinyconv.data import TensorLoader
 from tinyconv.errors import ModelFileError
-from tinyconv.train import TrainConfig, build_optimizer, fit, rng_state, save_checkpoint
+from tinyconv.train import TrainConfig, fit, save_checkpoint
 from tinyconv.train.history import History
+from tinyconv.train.optim import build_optimizer
+from tinyconv.train.seed import rng_state
 
 REPO = Path(__file__).resolve().parents[1]
 COMMITTED = sorted(REPO.glob("results/**/*.model.pt"))
@@ -47,7 +49,7 @@ def test_save_then_load_in_a_fresh_process_gives_identical_logits(
 ) -> None:
     model, _ = trained(tmp_path, mnist_train)
     path = tc.save(
-        model, tmp_path / "net.model.pt", class_names=mnist_test.classes,
+        model, tmp_path / "net.model.pt", class_names=mnist_test.class_names,
         mean=mnist_test.mean, std=mnist_test.std, dataset="mnist", metadata={"note": "test"},
     )  # fmt: skip
     x, _ = next(iter(TensorLoader(mnist_test.subset(range(500)), 500)))

@@ -2,10 +2,12 @@
 
 Declare a model as a sequence of block specs, :func:`build` it, read its exact
 per-layer cost with :func:`summary`, and enforce a limit with :func:`check_budget`.
-The subpackages come with ``import tinyconv``: :mod:`tinyconv.data` (offline
-datasets, splits, augmentation, ``TensorLoader``), :mod:`tinyconv.train`
-(``TrainConfig``, ``fit``, ``evaluate``) and :mod:`tinyconv.study` (multi-seed
-reproductions).
+``import tinyconv`` loads the core only (blocks, specs, build, budgets, summaries,
+model files); the rest loads on first use: ``tinyconv.data`` (datasets, splits,
+augmentation, ``TensorLoader``), ``tinyconv.train`` (the training engine: ``fit``),
+``tinyconv.Recipe`` and ``tinyconv.train_recipe`` (an experiment as data, and training it),
+``tinyconv.study`` (multi-seed studies), ``tinyconv.recipes`` (ready recipes), and the
+extras ``tinyconv.export``, ``tinyconv.plots`` and ``tinyconv.search``.
 
 Example:
     >>> import tinyconv as tc
@@ -20,6 +22,9 @@ Example:
     >>> tc.check_budget(model, max_params=8000)
     2892
 """
+
+import importlib
+from typing import Any
 
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
@@ -54,11 +59,26 @@ from tinyconv.specs import (
 )
 from tinyconv.summary import ModelSummary, SummaryRow, summary
 
-from tinyconv import data as data  # isort: skip  (subpackages load after the core they use)
-from tinyconv import study as study  # isort: skip
-from tinyconv import train as train  # isort: skip
-
 __version__ = "0.1.0"
+
+_SUBPACKAGES = frozenset(
+    {"data", "train", "study", "recipes", "export", "plots", "search", "compress", "cli"}
+)
+_LAZY = {"Recipe": "tinyconv.recipe", "train_recipe": "tinyconv.experiment"}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a subpackage, or a name of a module above the core, on first use."""
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"tinyconv.{name}")
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'tinyconv' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUBPACKAGES, *_LAZY])
+
 
 __all__ = [
     "ACTIVATIONS",
@@ -76,6 +96,7 @@ __all__ = [
     "OutputExistsError",
     "OutputPathError",
     "ReceptiveField",
+    "Recipe",
     "SESpec",
     "SpecError",
     "SqueezeExcite",
@@ -98,4 +119,5 @@ __all__ = [
     "specs_from_list",
     "specs_to_list",
     "summary",
+    "train_recipe",
 ]

@@ -18,6 +18,7 @@ __all__ = [
     "ResultsMismatchError",
     "SpecError",
     "TinyconvError",
+    "UsageError",
 ]
 
 
@@ -90,5 +91,14 @@ class ResultsMismatchError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ResultsMismatchError, ValueError)
+        True
+    """
+
+
+class UsageError(TinyconvError, ValueError):
+    """An option or argument outside what it allows (``--epochs 0``, ``--threads 0``).
+
+    Example:
+        >>> issubclass(UsageError, ValueError)
         True
     """

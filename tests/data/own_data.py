@@ -9,40 +9,25 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
-from tinyconv.data import DESCRIPTION_FILE, ImageDataset
+from tinyconv.data import ImageDataset
+from tinyconv.data.description import DESCRIPTION_FILE
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "examples"))  # the example that writes the colour patches
 
-COLOURS = {
-    "blue": (50, 60, 220),
-    "green": (40, 200, 60),
-    "red": (220, 40, 40),
-    "yellow": (230, 220, 50),
-}
-"""The classes of the colour-patch set: a 12x12 patch of this colour on dark noise."""
+from colour_patches import COLOURS, write_colour_patches  # noqa: E402
 
-
-def colour_patch(rng: np.random.Generator, colour: tuple[int, int, int]) -> np.ndarray:
-    """One 32x32 RGB image: dark noise with a 12x12 square of ``colour`` at a random place."""
-    image = rng.integers(0, 90, (32, 32, 3)).astype(np.uint8)
-    y, x = rng.integers(0, 21, 2)
-    image[y : y + 12, x : x + 12] = colour
-    return image
-
-
-def write_colour_patches(root: Path, train: int = 100, test: int = 25, seed: int = 0) -> Path:
-    """An RGB 32x32 ImageFolder tree: ``train``/``test`` PNGs per class of :data:`COLOURS`."""
-    rng = np.random.default_rng(seed)
-    for split, count in (("train", train), ("test", test)):
-        for name, colour in COLOURS.items():
-            folder = root / split / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for index in range(count):
-                Image.fromarray(colour_patch(rng, colour)).save(folder / f"{index:03d}.png")
-    return root
+__all__ = [
+    "COLOURS",
+    "assert_one_line_error",
+    "describe",
+    "tinyconv_command",
+    "tinyconv_commands",
+    "write_colour_patches",
+    "write_digits",
+]
 
 
 def write_digits(root: Path, train: ImageDataset, test: ImageDataset, per_class: int) -> Path:

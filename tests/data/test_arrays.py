@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tinyconv.data import ArraySource, DatasetFormatError, DatasetNotFoundError
+from tinyconv.data import ArraySource, DatasetNotFoundError
+from tinyconv.data.errors import DatasetFormatError
 
 
 def pixels(*shape: int) -> np.ndarray:

@@ -5,7 +5,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyconv.data import RandomAffine, RandomRotation, random_affine, random_rotate, rotate_batch
+from tinyconv.data import Affine, Crop, HorizontalFlip, Rotation
+from tinyconv.data.augment import RandomAffine, RandomRotation, random_affine, random_rotate
+from tinyconv.data.augment_specs import make_augmentation
+from tinyconv.data.warp import rotate_batch
 
 
 def digit_like(batch: int = 4) -> torch.Tensor:
@@ -115,3 +118,21 @@ def test_global_rng_is_used_without_generator() -> None:
 def test_bad_parameters_are_rejected(call, match: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=match):
         call(digit_like())
+
+
+@pytest.mark.parametrize(
+    "specs",
+    [
+        (Rotation(degrees=15.0, fill=0.2),),
+        (Affine(degrees=10.0, translate=(0.1, 0.1), scale=(0.9, 1.1)),),
+        (HorizontalFlip(p=0.5), Crop(padding=3, fill=0.1)),
+    ],
+)
+def test_augmentations_move_every_channel_alike_and_mix_no_colours(specs) -> None:
+    """Colour images: each channel is transformed as a one-channel image with the same draws."""
+    augment = make_augmentation(specs)
+    images = torch.rand(6, 3, 12, 12, generator=torch.Generator().manual_seed(0))
+    out = augment(images, torch.Generator().manual_seed(7))
+    for channel in range(3):
+        alone = augment(images[:, channel : channel + 1], torch.Generator().manual_seed(7))
+        assert torch.equal(out[:, channel : channel + 1], alone)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tinyconv.data import RAW_FILES, CorruptDatasetError, file_md5, verify_file
-from tinyconv.data.checksums import clear_checksum_cache
+from tinyconv.data.checksums import RAW_FILES, clear_checksum_cache, file_md5, verify_file
+from tinyconv.data.errors import CorruptDatasetError
 
 
 def write(path: Path, payload: bytes) -> Path:

@@ -13,16 +13,15 @@ import torch
 import torchvision
 
 from tinyconv.data import (
-    RAW_FILES,
-    CorruptDatasetError,
     DatasetNotFoundError,
     ImageDataset,
     dataset_info,
     load_dataset,
-    load_fashion_mnist,
-    load_mnist,
     resolve_data_root,
 )
+from tinyconv.data.checksums import RAW_FILES
+from tinyconv.data.errors import CorruptDatasetError
+from tinyconv.data.mnist import load_fashion_mnist, load_mnist
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -216,3 +215,54 @@ def test_the_file_copying_tests_pass_with_a_relative_data_root(mnist_root: Path)
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+# --- only the files a call reads -----------------------------------------------------------
+
+
+@pytest.fixture
+def train_only_root(mnist_root: Path, tmp_path: Path) -> Path:
+    """A data root holding MNIST's two training files and nothing else (symlinks)."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for spec in RAW_FILES["MNIST"][:2]:
+        (raw / spec.filename).symlink_to(mnist_root / "MNIST" / "raw" / spec.filename)
+    return tmp_path
+
+
+@pytest.mark.mnist
+def test_a_root_with_only_the_training_files_serves_the_training_split(
+    train_only_root: Path,
+) -> None:
+    assert len(load_mnist(train_only_root)) == 60_000
+    with pytest.raises(DatasetNotFoundError, match="2 of the test split's 2 raw files") as caught:
+        load_mnist(train_only_root, train=False)
+    assert "t10k-images-idx3-ubyte" in str(caught.value)
+    assert "train-images" not in str(caught.value)  # only the files this call reads
+
+
+@pytest.mark.mnist
+def test_a_search_needs_only_the_training_files(train_only_root: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyconv", "search", "mnist", "--trials", "1", "--epochs", "1",
+         "--train-subset", "200", "--val-size", "100", "--out", str(tmp_path / "s"),
+         "--data-dir", str(train_only_root), "--sampler-seed", "0"],
+        capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "trials: 1 complete" in result.stdout
+
+
+def test_pointing_at_the_raw_folder_gets_a_hint_too(tmp_path: Path) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    with pytest.raises(DatasetNotFoundError) as caught:
+        load_mnist(raw)
+    assert f"is the 'MNIST/raw' folder itself; pass {tmp_path}." in str(caught.value)
+
+
+@pytest.mark.mnist
+def test_the_idx_reader_gives_torchvisions_tensors(mnist_root: Path) -> None:
+    ours = load_mnist(mnist_root, train=False)
+    theirs = torchvision.datasets.MNIST(str(mnist_root), train=False, download=False)
+    assert torch.equal(ours.images[:, 0], theirs.data) and torch.equal(ours.labels, theirs.targets)

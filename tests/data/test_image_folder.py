@@ -8,7 +8,8 @@ import torch
 from own_data import COLOURS, write_colour_patches
 from PIL import Image
 
-from tinyconv.data import DatasetFormatError, DatasetNotFoundError, ImageFolderSource
+from tinyconv.data import DatasetNotFoundError, ImageFolderSource
+from tinyconv.data.errors import DatasetFormatError
 
 
 def save(path: Path, pixels: np.ndarray, mode: str | None = None) -> None:
@@ -103,3 +104,10 @@ def test_missing_folders_say_where_images_go(tmp_path: Path) -> None:
     assert ImageFolderSource(tmp_path).splits() == ("train",)
     with pytest.raises(DatasetNotFoundError, match="no test folder"):
         ImageFolderSource(tmp_path).read("test")
+
+
+def test_grayscale_with_alpha_stays_one_channel(tmp_path: Path) -> None:
+    pixels = np.stack([np.full((4, 4), 90, np.uint8), np.full((4, 4), 255, np.uint8)], axis=-1)
+    save(tmp_path / "train" / "a" / "x.png", pixels, "LA")
+    images = ImageFolderSource(tmp_path).read("train").images
+    assert images.shape == (1, 1, 4, 4) and bool((images == 90).all())

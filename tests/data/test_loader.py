@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tinyconv.data import ImageDataset, RandomRotation, TensorLoader
+from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.data.augment import RandomRotation
 
 
 def make(n: int = 10) -> ImageDataset:

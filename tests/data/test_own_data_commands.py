@@ -27,9 +27,9 @@ from own_data import (
 from PIL import Image
 
 import tinyconv as tc
-from tinyconv.data import DATASETS_ENV_VAR, ImageDataset
-from tinyconv.recipes import RECIPES
-from tinyconv.study import Recipe
+from tinyconv.data import ImageDataset
+from tinyconv.data.registry import DATASETS_ENV_VAR
+from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 TINY_RGB = Recipe(
@@ -59,14 +59,14 @@ def patches(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def patches_study(patches: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``tinyconv study`` of TINY_RGB: the dataset reaches it through TINYCONV_DATASETS."""
+    """``tinyconv study`` of TINY_RGB, a recipe JSON naming the dataset."""
     work = tmp_path_factory.mktemp("study")
     recipe = work / "patches_tiny.json"
     recipe.write_text(json.dumps(TINY_RGB.to_dict()))
     out = work / "results"
     result = tinyconv_command(
         "study", str(recipe), "--seeds", "1", "--out", str(out), "--quiet", "--device", "cpu",
-        env={DATASETS_ENV_VAR: str(patches)},
+        "--dataset-dir", str(patches),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return out
@@ -237,17 +237,13 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
         kind="image_folder",
         class_names=[str(digit) for digit in range(10)],
     )
-    recipe = RECIPES["mnist_v5"].to_dict()
-    recipe.update(name="digits_v5", dataset="digits")
-    recipe["train"]["epochs"] = 2
-    (tmp_path / "digits_v5.json").write_text(json.dumps(recipe))
     out, dirs = tmp_path / "results", ["--dataset-dir", str(root)]
-    study = tinyconv_command(
-        "study", str(tmp_path / "digits_v5.json"), "--out", str(out), "--quiet",
-        "--device", "cpu", env={DATASETS_ENV_VAR: str(root)},
+    study = tinyconv_command(  # MNIST V5 moved onto the PNG folder
+        "study", "mnist_v5", "--dataset", "digits", *dirs, "--epochs", "2", "--out", str(out),
+        "--quiet", "--device", "cpu",
     )  # fmt: skip
     assert study.returncode == 0, study.stderr
-    model_file = out / "digits_v5" / "seed0.model.pt"
+    model_file = out / "mnist_v5_digits" / "seed0.model.pt"
     model = tc.load(model_file)
     # the statistics computed from 400 digit PNGs are MNIST's, near enough
     assert model.normalization["mean"][0] == pytest.approx(0.1307, abs=0.02)
@@ -258,7 +254,7 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
     )  # fmt: skip
     assert export.returncode == 0, export.stderr
     report = tinyconv_command(
-        "report", str(out / "digits_v5.json"), "--out", str(tmp_path / "r"), *dirs
+        "report", str(out / "mnist_v5_digits.json"), "--out", str(tmp_path / "r"), *dirs
     )
     assert report.returncode == 0, report.stderr
     assert {p.name for p in (tmp_path / "export").iterdir()} == {

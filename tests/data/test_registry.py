@@ -13,23 +13,30 @@ from own_data import describe, write_colour_patches
 
 import tinyconv as tc
 from tinyconv.data import (
-    DATASETS_ENV_VAR,
     ArraySource,
-    DatasetFormatError,
     DatasetNotFoundError,
-    DatasetRegistryError,
     TorchvisionSource,
     dataset_info,
     load_dataset,
     model_dataset,
     register_dataset,
     register_dataset_folder,
+    registry,
 )
-from tinyconv.study import Recipe
+from tinyconv.data.errors import DatasetFormatError, DatasetRegistryError
+from tinyconv.data.registry import DATASETS_ENV_VAR
+from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 
-pytestmark = pytest.mark.usefixtures("fresh_registry")
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def fresh_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The built-ins only and no TINYCONV_DATASETS, restored after each test."""
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._BUILTINS))
+    monkeypatch.setattr(registry, "_ENV_FOLDERS_SEEN", set())
+    monkeypatch.delenv(DATASETS_ENV_VAR, raising=False)
 
 
 def rgb_arrays(count: int = 40, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

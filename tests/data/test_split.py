@@ -5,7 +5,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinyconv.data import ImageDataset, resolve_val_count, train_val_split
+from tinyconv.data import ImageDataset, train_val_split
+from tinyconv.data.split import resolve_val_count
 
 
 def make(labels: list[int], num_classes: int | None = None) -> ImageDataset:

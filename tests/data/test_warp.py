@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torchvision.transforms import InterpolationMode
 
-from tinyconv.data import ImageDataset, affine_batch, rotate_batch
+from tinyconv.data import ImageDataset
+from tinyconv.data.warp import affine_batch, rotate_batch
 
 ANGLES = [-170.0, -45.0, -30.0, 0.0, 15.0, 33.3, 90.0, 137.0, 180.0]
 TENSOR_AGREEMENT = 0.99

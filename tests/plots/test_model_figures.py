@@ -4,7 +4,8 @@ import pytest
 import torch
 
 import tinyconv as tc
-from tinyconv.data import DatasetMismatchError, ImageDataset, load_dataset, score_images
+from tinyconv.data import ImageDataset, load_dataset, score_images
+from tinyconv.data.errors import DatasetMismatchError
 from tinyconv.plots import (
     budget_figure,
     confusion_figure,

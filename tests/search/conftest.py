@@ -16,7 +16,7 @@ import pytest
 
 pytest.importorskip("optuna", reason="the [search] extra is not installed")
 
-from tinyconv.data import RAW_FILES
+from tinyconv.data.checksums import RAW_FILES
 
 SPACES_FILE = Path(__file__).with_name("spaces_for_tests.py")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tinyconv import ConvSpec, GAPHeadSpec, TransitionSpec
-from tinyconv.study import Recipe
+from tinyconv.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 

@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from tinyconv.search import (
-    SearchSettings,
+from tinyconv.search import SearchSettings, load_search, run_search
+from tinyconv.search.errors import (
     SettingsError,
     SpaceError,
     StudyMismatchError,
     UnknownStorageError,
-    load_search,
-    open_storage,
-    resolve_space,
-    run_search,
 )
+from tinyconv.search.spaces import resolve_space
+from tinyconv.search.storage import open_storage
 
 from .conftest import run_tinyconv, space
 
@@ -67,7 +65,7 @@ def test_a_space_yielding_an_invalid_spec_stops_with_a_clear_error(
 
 
 def test_a_space_returning_no_recipe_is_refused(tmp_path: Path, train_only_root: Path) -> None:
-    with pytest.raises(SpaceError, match=r"returned tuple, not a tinyconv\.study\.Recipe"):
+    with pytest.raises(SpaceError, match=r"returned tuple, not a tinyconv\.Recipe"):
         run_search(small(tmp_path, train_only_root, "not_a_recipe"))
 
 
@@ -122,3 +120,17 @@ def test_time_limit_must_be_positive_seconds(tmp_path: Path) -> None:
     for bad in (0, -1.5, "60", True):
         with pytest.raises(SettingsError, match="time_limit_s must be a number > 0"):
             SearchSettings(space="mnist", out=str(tmp_path), trials=1, time_limit_s=bad)
+
+
+def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(tmp_path: Path) -> None:
+    out = tmp_path / "impossible"
+    done = run_tinyconv(
+        "search", "mnist", "--max-params", "10", "--trials", "3", "--epochs", "1",
+        "--out", out,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    error = done.stderr.strip().splitlines()
+    assert len(error) == 1 and error[0].startswith("error: no model of space 'mnist'"), error
+    assert "the smallest of 200 sampled has" in error[0] and "--max-params" in error[0]
+    assert "next:" not in done.stdout
+    assert not (out / "search.journal").exists()

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from tinyconv.search import load_search, open_storage
+from tinyconv.search import load_search
+from tinyconv.search.storage import open_storage
 
 from .conftest import SMALL, run_tinyconv, space
 

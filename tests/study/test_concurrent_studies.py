@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from tinyconv.study import load_results
-
-pytestmark = pytest.mark.mnist
 
 
 def start(out: Path, data: Path, *args: str) -> subprocess.Popen[str]:
@@ -45,6 +45,7 @@ def trained(output: str) -> list[int]:
     return [int(seed) for seed in re.findall(r"^seed (\d+): training 1 epochs", output, re.M)]
 
 
+@pytest.mark.mnist
 def test_seeds_split_between_two_processes_all_reach_the_results_file(
     tmp_path: Path, mnist_root: Path
 ) -> None:
@@ -59,6 +60,7 @@ def test_seeds_split_between_two_processes_all_reach_the_results_file(
     assert not list((tmp_path / "mnist_v5_train500").glob("*.lock"))  # claims and lock gone
 
 
+@pytest.mark.mnist
 def test_the_same_command_twice_trains_each_seed_once(tmp_path: Path, mnist_root: Path) -> None:
     first = start(tmp_path, mnist_root, "--seeds", "3")
     second = start(tmp_path, mnist_root, "--seeds", "3")
@@ -74,3 +76,31 @@ def test_the_same_command_twice_trains_each_seed_once(tmp_path: Path, mnist_root
             ), output
     data = load_results(tmp_path / "mnist_v5_train500.json")
     assert sorted(data["seeds"], key=int) == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("how", ["exits", "is killed"])
+def test_a_claim_never_outlives_its_process(tmp_path: Path, how: str) -> None:
+    """A seed claimed by a process that died (even by kill -9) can be claimed again."""
+    from tinyconv.study.claims import claim_holder, claim_seed
+
+    path = tmp_path / "seed0.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import sys, time
+            from pathlib import Path
+            from tinyconv.study.claims import claim_seed
+            claim = claim_seed(Path({str(path)!r}))
+            print("held", flush=True)
+            time.sleep(0 if {how == "exits"} else 120)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    if how == "is killed":
+        assert claim_seed(path) is None
+        assert claim_holder(path).startswith(f"process {holder.pid} on ")
+        holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=60)
+    mine = claim_seed(path)
+    assert mine is not None
+    mine.release()

@@ -13,11 +13,14 @@ import torch
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec
+from tinyconv.cli.commands.study import add_arguments as add_study_arguments
+from tinyconv.cli.commands.study import run as run_recipe
 from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.errors import UsageError
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import RECIPES
-from tinyconv.study import Recipe, load_results, run_study
-from tinyconv.study.cli import add_study_arguments, run_recipe
-from tinyconv.study.runner import results_path
+from tinyconv.study import load_results, run_study
+from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, fit
 
 
@@ -85,12 +88,15 @@ def test_stacked_groups_give_each_seed_its_sequential_result(
         stack=2,
         on_event=events.append,
     )
-    assert events == [
-        "seeds 0, 2: training 2 epochs stacked as one network (no per-epoch checkpoint: "
-        "if interrupted, this group restarts from epoch 1)",
+    assert [line.split(" left")[0].split(" about")[0] for line in events] == [
+        "seeds 0, 2: training 2 epochs stacked as one network",
+        "study:",  # about ... left for 2 more seed(s), after each seed of the group
+        "study:",
         "seed 3: training 2 epochs",
+        "study:",
         "seed 1: resuming after epoch 1",
     ]
+    assert events[1].endswith("left for 2 more seed(s)") and events[4].endswith("1 more seed(s)")
     assert many["seeds"]["0"]["stacked_seeds"] == [0, 2]
     for seed in ("0", "1", "2"):
         alone, joint = without_timings(one["seeds"][seed]), without_timings(many["seeds"][seed])
@@ -135,7 +141,8 @@ def test_worker_processes_give_identical_results_on_real_mnist(
         recipe, [0, 1], train, test, out_dir=tmp_path / "par", workers=2, on_event=events.append,
         **kwargs,
     )  # fmt: skip
-    assert len(events) == 2 and all("worker processes" in line for line in events)
+    started = [line for line in events if not line.startswith("study: about")]
+    assert len(started) == 2 and all("worker processes" in line for line in started)
     on_disk = load_results(results_path(tmp_path / "par", recipe))
     assert sorted(on_disk["seeds"]) == ["0", "1"]
     for seed in ("0", "1"):
@@ -146,8 +153,8 @@ def test_worker_processes_give_identical_results_on_real_mnist(
 
 def test_the_command_line_refuses_stack_with_workers() -> None:
     parser = argparse.ArgumentParser()
-    add_study_arguments(parser)
+    add_study_arguments(parser, recipe_argument=False)
     args = parser.parse_args(["--stack", "5", "--workers", "2"])
     assert (args.stack, args.workers) == (5, 2)
-    with pytest.raises(SystemExit, match="--stack and --workers"):
-        run_recipe(SMALL, args)
+    with pytest.raises(UsageError, match="--stack and --workers"):
+        run_recipe(args, SMALL)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from examples_loader import load_example
 
-from tinyconv.study import main
+from tinyconv.cli.commands.study import main_for as main
 
 pytestmark = pytest.mark.mnist
 

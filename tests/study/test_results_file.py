@@ -13,7 +13,8 @@ from damaged_files import damaged_copies, spread_offsets
 
 from tinyconv.data import dataset_info, load_dataset
 from tinyconv.errors import ResultsMismatchError
-from tinyconv.study import Recipe, ResultsFileError, aggregate, load_results, run_study
+from tinyconv.recipe import Recipe
+from tinyconv.study import ResultsFileError, aggregate, load_results, run_study
 from tinyconv.study.results import (
     RESULTS_FORMAT,
     RESULTS_VERSION,
@@ -71,6 +72,15 @@ def test_an_edited_number_is_refused_naming_the_file_and_the_fix(tmp_path: Path)
         load_results(path)
 
 
+def test_removing_the_format_tag_does_not_pass_for_an_old_file(tmp_path: Path) -> None:
+    path = written(tmp_path)
+    data = json.loads(path.read_text())
+    del data["format"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ResultsFileError, match=r"v9\.json' is not a tinyconv\.results file"):
+        load_results(path)
+
+
 def test_damage_anywhere_is_refused_or_changes_nothing(tmp_path: Path) -> None:
     """Issue 21 point 1: bytes flipped at many offsets, and truncations."""
     path = written(tmp_path)
@@ -112,7 +122,9 @@ def test_a_seed_record_of_another_setting_is_refused(tmp_path: Path) -> None:
     data = load_study(other, {"name": "v9", "dataset": "mnist"}, 5)
     record_seed(other, data, result(4))
     shutil.copy(other.with_suffix("") / "seed4.json", tmp_path / "v9" / "seed4.json")
-    with pytest.raises(ResultsMismatchError, match=r"different setting \(epochs differ\)"):
+    with pytest.raises(
+        ResultsMismatchError, match=r"different setting \(the number of epochs differs\)"
+    ):
         load_results(path)
 
 

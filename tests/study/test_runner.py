@@ -16,8 +16,9 @@ import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import ResultsMismatchError
-from tinyconv.study import Recipe, aggregate, load_results, run_study
-from tinyconv.study.runner import results_path
+from tinyconv.recipe import Recipe
+from tinyconv.study import aggregate, load_results, run_study
+from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 
 REPO = Path(__file__).resolve().parents[2]

@@ -4,19 +4,11 @@ import pytest
 import torch
 from torch import nn
 
-from tinyconv.train import (
-    CheckpointError,
-    History,
-    TrainConfig,
-    atomic_write,
-    build_optimizer,
-    build_scheduler,
-    check_resumable,
-    load_checkpoint,
-    rng_state,
-    save_checkpoint,
-)
-from tinyconv.train.checkpoint import unwrap_model
+from tinyconv.atomic import atomic_write
+from tinyconv.train import CheckpointError, History, TrainConfig, load_checkpoint, save_checkpoint
+from tinyconv.train.checkpoint import check_resumable, unwrap_model
+from tinyconv.train.optim import build_optimizer, build_scheduler
+from tinyconv.train.seed import rng_state
 
 from .helpers import make_model, record
 
@@ -129,7 +121,9 @@ def test_resume_compatibility():
 
 def test_a_flipped_byte_is_a_checkpoint_error_not_a_key_error(tmp_path):
     """A damaged file can fail anywhere inside the unpickler (KeyError, IndexError, ...)."""
-    from tinyconv.train import CheckpointError, build_optimizer, rng_state
+    from tinyconv.train import CheckpointError
+    from tinyconv.train.optim import build_optimizer
+    from tinyconv.train.seed import rng_state
 
     model = nn.Linear(2, 1)
     path = save_checkpoint(

@@ -11,7 +11,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from tinyconv.train import TrainConfig, check_resumable, fit, load_checkpoint
+from tinyconv.train import TrainConfig, fit, load_checkpoint
+from tinyconv.train.checkpoint import check_resumable
 from tinyconv.train.compiled import COMPILE_MODES, begin_step, compiled_forward
 
 from .helpers import make_loader, make_model

@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch.optim.lr_scheduler import OneCycleLR
 
-from tinyconv.train import TrainConfig, build_optimizer, evaluate, fit
+from tinyconv.train import TrainConfig, evaluate, fit
+from tinyconv.train.optim import build_optimizer
 
 from .helpers import ListLoader, make_loader, make_model, quick_config
 

@@ -26,7 +26,8 @@ def small_conv_net() -> nn.Sequential:
 
 
 def test_one_epoch_on_4000_images_reaches_80_percent_test_accuracy(mnist_root: Path) -> None:
-    from tinyconv.data import TensorLoader, load_mnist
+    from tinyconv.data import TensorLoader
+    from tinyconv.data.mnist import load_mnist
 
     train = load_mnist(mnist_root, train=True).subset(torch.arange(4000))
     test = load_mnist(mnist_root, train=False).subset(torch.arange(2000))

@@ -81,7 +81,8 @@ SCRIPT = textwrap.dedent(
     from tinyconv.train import TrainConfig, fit
     x, y = torch.randn(64, 4), torch.arange(64) % 2
     loader = [(x[:32], y[:32]), (x[32:], y[32:])]
-    fit(nn.Linear(4, 2), loader, TrainConfig(epochs=2, batch_size=32, device="cpu"))
+    fit(nn.Linear(4, 2), loader, TrainConfig(epochs=2, batch_size=32, device="cpu"),
+        eval_loader=loader, label="seed 7 (2 of 3)")
     """
 )
 
@@ -109,3 +110,6 @@ def test_a_bar_on_a_pseudo_terminal():
     assert process.wait(timeout=60) == 0
     screen = b"".join(chunks).decode(errors="replace")
     assert "epoch 1/2: 100%" in screen and "epoch 2/2: 100%" in screen, screen
+    # the evaluation's accuracy, which seed of how many, and the time left stay on screen
+    assert "seed 7 (2 of 3): epoch 2/2" in screen and "val_acc=" in screen, screen
+    assert " left" in screen, screen

@@ -7,7 +7,8 @@ from torch import nn
 from torch.optim import SGD, Adam, AdamW
 from torch.optim.lr_scheduler import OneCycleLR, StepLR
 
-from tinyconv.train import TrainConfig, build_optimizer, build_scheduler
+from tinyconv.train import TrainConfig
+from tinyconv.train.optim import build_optimizer, build_scheduler
 
 from .helpers import make_model
 

@@ -4,7 +4,8 @@ import random
 import pytest
 import torch
 
-from tinyconv.train import rng_state, seed_everything, set_rng_state
+from tinyconv.train import seed_everything
+from tinyconv.train.seed import rng_state, set_rng_state
 
 
 def draw() -> tuple[float, list[float]]:

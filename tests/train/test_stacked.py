@@ -9,17 +9,11 @@ import pytest
 import torch
 
 from tinyconv import ConvSpec, GAPHeadSpec, SESpec, TinyNet, TransitionSpec, build
-from tinyconv.data import ImageDataset, TensorLoader, random_rotate
+from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.data.augment import random_rotate
 from tinyconv.recipes import RECIPES
-from tinyconv.train import (
-    History,
-    NonFiniteLossError,
-    TrainConfig,
-    fit,
-    fit_stacked,
-    stack_models,
-    unstack_models,
-)
+from tinyconv.train import History, NonFiniteLossError, TrainConfig, fit, fit_stacked
+from tinyconv.train.stacked_model import stack_models, unstack_models
 
 SIZE, CLASSES, SEEDS = 12, 3, (0, 1, 2)
 
@@ -200,3 +194,47 @@ def test_a_non_finite_loss_names_the_seed() -> None:
     ):
         fit_stacked(nets, loaders(data, 16), config(), seeds=SEEDS)
     assert all(torch.equal(before[k], v) for k, v in nets[0].state_dict().items())
+
+
+class _StopAt:
+    """A loader that raises KeyboardInterrupt at the first batch of one epoch (a Ctrl-C)."""
+
+    def __init__(self, loader: TensorLoader, epoch: int) -> None:
+        self.loader, self.stop_epoch, self.epoch = loader, epoch, 0
+        self.batch_size = loader.batch_size
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+        self.loader.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __iter__(self):
+        if self.epoch == self.stop_epoch:
+            raise KeyboardInterrupt
+        return iter(self.loader)
+
+
+def test_an_interrupted_stacked_run_resumes_to_the_same_weights_and_histories(tmp_path) -> None:
+    data = bands()
+    unbroken = models(dropout=0.1)
+    expected = fit_stacked(
+        unbroken, loaders(data, 16), config(), eval_loader=TensorLoader(data, 40)
+    )
+    path = tmp_path / "stacked.ckpt"
+    broken = models(dropout=0.1)
+    stopping = [_StopAt(loader, epoch=3) for loader in loaders(data, 16)]
+    with pytest.raises(KeyboardInterrupt):
+        fit_stacked(broken, stopping, config(), eval_loader=TensorLoader(data, 40),
+                    checkpoint_path=path)  # fmt: skip
+    resumed_models = models(dropout=0.1)
+    scored = {"eval_loader": TensorLoader(data, 40), "checkpoint_path": path, "resume": True}
+    histories = fit_stacked(resumed_models, loaders(data, 16), config(), **scored)
+    for want, got in zip(expected, histories, strict=True):
+        assert without_timings(got) == without_timings(want)
+    for want, got in zip(unbroken, resumed_models, strict=True):
+        for (name, a), (_, b) in zip(
+            want.state_dict().items(), got.state_dict().items(), strict=True
+        ):
+            assert torch.equal(a, b), name

@@ -34,6 +34,23 @@ def _commands() -> list[object]:
     ]
 
 
+class _DefaultsShown(argparse.HelpFormatter):
+    """Help that ends each option with its default, where it has one worth saying."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text
+            or default is None
+            or default is False
+            or default in ([], "", argparse.SUPPRESS)
+            or not action.option_strings
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``tinyconv`` argument parser with every discovered subcommand.
 
@@ -50,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME,  # type: ignore[attr-defined]
             help=module.HELP,  # type: ignore[attr-defined]
             description=module.HELP,  # type: ignore[attr-defined]
+            formatter_class=_DefaultsShown,
         )
         module.add_arguments(command)  # type: ignore[attr-defined]
         command.set_defaults(

@@ -10,12 +10,12 @@ given. Every image is decoded with Pillow into one ``uint8`` tensor; all must ha
 size. Within a split the classes are interleaved (each class's first file by name, then
 each class's second, ...), so the first N images hold every class.
 
-Without ``channels``, a folder of 8-bit grayscale images (Pillow modes ``1`` and ``L``)
-gives one channel and anything else is converted to RGB (an alpha channel is dropped);
-``channels=1`` or ``3`` converts every image. 16-bit and floating-point images are refused
+Without ``channels``, a folder of 8-bit grayscale images (Pillow modes ``1``, ``L``,
+``LA``) gives one channel and anything else is converted to RGB (alpha channels are
+dropped); ``channels=1`` or ``3`` converts every image. 16-bit and floating-point images are refused
 (save them as 8-bit first). Files with other extensions and hidden files are ignored; a
 file with an image extension that cannot be decoded, a class folder without images and
-mixed sizes are each one :class:`~tinyconv.data.DatasetFormatError` naming the file and
+mixed sizes are each one :class:`~tinyconv.data.errors.DatasetFormatError` naming the file and
 the fix.
 """
 
@@ -36,7 +36,7 @@ IMAGE_EXTENSIONS = (
 )  # fmt: skip
 """File extensions read as images (case-insensitive)."""
 
-_GRAY_MODES = ("1", "L", "I", "I;16", "I;16B", "I;16L", "F")
+_GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F")
 
 
 def _class_folders(split_dir: Path) -> list[Path]:

@@ -6,7 +6,7 @@ it knows them, the class names. The ready sources are
 :class:`~tinyconv.data.ImageFolderSource`, :class:`~tinyconv.data.ArraySource` and
 :class:`~tinyconv.data.TorchvisionSource`; any object with these two methods is one too.
 :func:`image_tensor` and :func:`label_tensor` turn NumPy arrays or tensors into that form
-or raise one :class:`~tinyconv.data.DatasetFormatError` naming the problem and the fix.
+or raise one :class:`~tinyconv.data.errors.DatasetFormatError` naming the problem and the fix.
 """
 
 from __future__ import annotations

@@ -16,7 +16,12 @@ TensorFlow Lite Micro, whose recording allocator gives the real tensor arena
 again imported only when called.
 """
 
-from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
+from tinyconv.export.errors import (
+    CalibrationDataError,
+    ExportError,
+    UntrainedModelError,
+    VerificationError,
+)
 from tinyconv.export.fold import FoldDecision, FoldReport, fold_batchnorm
 from tinyconv.export.latency import Latency, measure_latency
 from tinyconv.export.litert import litert_logits
@@ -26,7 +31,7 @@ from tinyconv.export.pipeline import check_trained, export_model
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
 from tinyconv.export.report import ExportReport, LayerCost, deploy_rst, load_report
 from tinyconv.export.tflite_graph import TensorQuantization, io_quantization, quantize_input
-from tinyconv.export.tflite_pipeline import VerificationError, export_tflite
+from tinyconv.export.tflite_pipeline import export_tflite
 from tinyconv.export.tflite_report import TfliteReport
 
 __all__ = [

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tinyconv.errors import TinyconvError
 
-__all__ = ["CalibrationDataError", "ExportError", "UntrainedModelError"]
+__all__ = ["CalibrationDataError", "ExportError", "UntrainedModelError", "VerificationError"]
 
 
 class ExportError(TinyconvError, ValueError):
@@ -33,5 +33,14 @@ class CalibrationDataError(ExportError):
 
     Example:
         >>> issubclass(CalibrationDataError, ExportError)
+        True
+    """
+
+
+class VerificationError(ExportError):
+    """An exported file computes something other than the model; nothing was written.
+
+    Example:
+        >>> issubclass(VerificationError, ExportError)
         True
     """

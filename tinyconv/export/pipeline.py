@@ -21,8 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinyconv.data import ImageDataset, load_dataset
-from tinyconv.data.registry import model_dataset
+from tinyconv.data import ImageDataset, load_dataset, model_dataset
 from tinyconv.data.scoring import Predictions, check_model_fits, model_inputs
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.errors import ModelFileError

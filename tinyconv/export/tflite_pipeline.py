@@ -30,7 +30,7 @@ from tinyconv.data.registry import model_dataset
 from tinyconv.data.scoring import check_model_fits
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.export.c_array import firmware_sources
-from tinyconv.export.errors import CalibrationDataError, ExportError
+from tinyconv.export.errors import CalibrationDataError, ExportError, VerificationError
 from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
@@ -40,21 +40,12 @@ from tinyconv.export.tflite_graph import io_quantization, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
 from tinyconv.model import TinyNet
 
-__all__ = ["FP32_LOGIT_TOLERANCE", "VerificationError", "export_tflite"]
+__all__ = ["FP32_LOGIT_TOLERANCE", "export_tflite"]
 
 FP32_LOGIT_TOLERANCE = 1e-3
 """Largest |logit difference| allowed between the fp32 .tflite in LiteRT and PyTorch."""
 
 _PACKAGES = ("torch", "litert-torch", "ai-edge-litert", "tflite-micro", "torchao")
-
-
-class VerificationError(ExportError):
-    """An exported file computes something other than the model; nothing was written.
-
-    Example:
-        >>> issubclass(VerificationError, ExportError)
-        True
-    """
 
 
 def _versions() -> dict[str, str]:

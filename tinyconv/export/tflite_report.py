@@ -16,7 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TFLITE_REPORT_FORMAT", "TfliteReport", "load_tflite_report", "tflite_rst"]
+__all__ = [
+    "TFLITE_REPORT_FORMAT",
+    "TfliteReport",
+    "load_tflite_report",
+    "tflite_figures_rst",
+    "tflite_rst",
+]
 
 TFLITE_REPORT_FORMAT = "tinyconv.tflite_report"
 """The ``format`` tag of a .tflite export report JSON file (version 1)."""
@@ -128,7 +134,7 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(
         (
             "LiteRT fp32 vs PyTorch",
-            f"argmax {_pct(parity['litert_fp32_argmax_agreement'])}, max |dlogit| "
+            f"argmax {_pct(parity['litert_fp32_argmax_agreement'])}, max abs dlogit "
             f"{parity['litert_fp32_vs_pytorch_max_abs_logit']:.3g}",
         )
     )
@@ -137,10 +143,11 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(
         (
             "BatchNorm",
-            f"{fold['folded']} folded, {fold['kept']} kept (as int8 depthwise 1x1: {kept})",
+            f"{fold['folded']} folded, {fold['kept']} kept (as 1x1 depthwise convolutions: {kept})",
         )
     )
-    items.append(("Float ops in the int8 file", ", ".join(data["float_ops"]) or "none"))
+    float_ops = ", ".join(data["float_ops"]) or "none"
+    items.append(("Float ops in the int8 file", float_ops if int8 else "-"))
     return items
 
 
@@ -236,4 +243,31 @@ def tflite_rst(
     for row in [head, *rows]:
         out.append(f"   * - {row[0]}")
         out += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(out) + "\n"
+
+
+def tflite_figures_rst(results_dir: str | os.PathLike[str]) -> str:
+    """Render every figure of the .tflite reports in ``results_dir``, one column per report.
+
+    Args:
+        results_dir: Folder of .tflite report JSON files (``results/deploy/tflite``).
+
+    Returns:
+        reStructuredText, ready to ``.. include::``.
+
+    Example:
+        >>> tflite_figures_rst("/nonexistent").split(":")[0]
+        'No .tflite report is recorded yet'
+    """
+    paths = sorted(Path(results_dir).glob("*.json"))
+    if not paths:
+        return tflite_rst(results_dir)
+    columns = [dict(_summary_items(load_tflite_report(path))) for path in paths]
+    labels = [label for label, _ in _summary_items(load_tflite_report(paths[0]))]
+    out = [".. list-table::", "   :header-rows: 1", "   :stub-columns: 1", ""]
+    out.append("   * - Report")
+    out += [f"     - ``{path.stem}``" for path in paths]
+    for label in labels:
+        out.append(f"   * - {label}")
+        out += [f"     - {column.get(label, '-')}" for column in columns]
     return "\n".join(out) + "\n"

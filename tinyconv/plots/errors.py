@@ -2,7 +2,7 @@
 
 :class:`ReportInputError` subclasses :class:`~tinyconv.errors.TinyconvError` (so the
 ``tinyconv`` command prints it as one line) and :class:`ValueError`. A model scored on
-images it was not made for raises :class:`~tinyconv.data.DatasetMismatchError`, which the
+images it was not made for raises :class:`~tinyconv.data.errors.DatasetMismatchError`, which the
 scoring in :mod:`tinyconv.data` owns. This module does not import matplotlib.
 """
 

@@ -79,7 +79,11 @@ def misclassified_gallery(
         cols = min(columns, len(shown))
         rows = math.ceil(len(shown) / cols)
         tile_height = 1.75 if named else 1.55
-        fig = new_figure(1.45 * cols + 0.3, tile_height * rows + 0.6)
+        width = 1.45 * cols + 0.3
+        if width < 11:  # a few tiles: the title on two lines, and room for them
+            title = title.replace("; the ", ";\nthe ", 1)
+            width = max(width, 8.0)  # one tile alone cut the title to its first words
+        fig = new_figure(width, tile_height * rows + 0.6 + 0.2 * title.count("\n"))
         axes = fig.subplots(rows, cols, squeeze=False)
         confidence = predictions.confidence
         for ax in axes.flat:

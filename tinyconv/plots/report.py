@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyconv.blocks.squeeze_excite import SqueezeExcite
-from tinyconv.data.registry import DatasetInfo, dataset_info, load_dataset, model_dataset
+from tinyconv.data import DatasetInfo, dataset_info, load_dataset, model_dataset
 from tinyconv.data.scoring import score_images
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
@@ -164,12 +164,12 @@ def _results_page(
     data = read_results(path)
     recipe: dict[str, Any] = data.get("recipe") or {}
     name = str(recipe.get("name", path.stem))
-    row = aggregate(data)
     models = model_files_beside(path)
     model = _load_model(models[0]) if models else None
     info = _results_dataset(recipe, dataset, path)
     shown = info.display_name
     target = info.target_accuracy
+    row = aggregate(data, target)  # hits counted against the target the page shows
     page = Page(
         title=f"{name}: {row['seeds']} seed{'s' if row['seeds'] != 1 else ''} on {shown}",
         subtitle=str(recipe.get("description", "")),

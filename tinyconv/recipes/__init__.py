@@ -20,8 +20,8 @@ import os
 from pathlib import Path
 
 from tinyconv.errors import SpecError
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import fashion, mnist
-from tinyconv.study.recipe import Recipe
 
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe for module in (mnist, fashion) for recipe in module.RECIPES

@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tinyconv.data import Rotation
+from tinyconv.recipe import Recipe
 from tinyconv.specs import ConvHeadSpec, ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
-from tinyconv.study.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 DROPOUT = 0.05

@@ -7,7 +7,7 @@ command prints it as one ``error:`` line.
 
 from __future__ import annotations
 
-from tinyconv.errors import TinyconvError
+from tinyconv.errors import TinyconvError, UsageError
 
 __all__ = [
     "NoTrialError",
@@ -28,7 +28,7 @@ class SearchError(TinyconvError):
     """
 
 
-class SettingsError(SearchError, ValueError):
+class SettingsError(SearchError, UsageError):
     """A search setting out of range (``--trials 0``, ``--workers 0``, ``--val-size`` too big).
 
     Example:

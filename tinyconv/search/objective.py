@@ -15,6 +15,9 @@ For each trial, :class:`Objective`:
 
 The test set is never loaded here. The value is the final epoch's validation accuracy
 (and, in multi-objective mode, the parameter count).
+
+The module is a little over 300 lines: the trial's whole life (budget, data, training,
+pruning, the value) is kept in one place.
 """
 
 from __future__ import annotations
@@ -25,15 +28,16 @@ from collections.abc import Callable
 
 import optuna
 
-from tinyconv.data import ImageDataset, TensorLoader, load_dataset, train_val_split
+from tinyconv.data import ImageDataset, load_dataset, train_val_split
 from tinyconv.errors import TinyconvError
+from tinyconv.experiment import train_recipe
 from tinyconv.parameters import BudgetExceededError, count_parameters
+from tinyconv.recipe import Recipe
 from tinyconv.search.errors import SettingsError, SpaceError
 from tinyconv.search.liveness import worker_identity
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.spaces import Space, resolve_space
-from tinyconv.study.recipe import Recipe
-from tinyconv.train import Callback, TrainState, fit, resolve_device
+from tinyconv.train import Callback, TrainState
 
 __all__ = ["Objective", "SurplusTrialError", "apply_settings", "recipe_from_trial"]
 
@@ -45,8 +49,8 @@ class SurplusTrialError(Exception):
 def apply_settings(recipe: Recipe, settings: SearchSettings) -> Recipe:
     """Give a space's recipe the search's budget and epochs.
 
-    A changed number of epochs scales StepLR's ``step_size`` with it (OneCycle spans
-    the run whatever its length).
+    A changed number of epochs goes through :meth:`~tinyconv.recipe.Recipe.with_epochs`,
+    the one place that rescales a schedule, as ``tinyconv study --epochs`` does.
 
     Args:
         recipe: The recipe a space returned.
@@ -56,20 +60,15 @@ def apply_settings(recipe: Recipe, settings: SearchSettings) -> Recipe:
         The recipe to train.
 
     Example:
-        >>> from tinyconv.recipes import RECIPES
+        >>> from tinyconv.recipes import get_recipe
         >>> settings = SearchSettings(space="mnist", out="x", trials=1, epochs=5)
-        >>> recipe = apply_settings(RECIPES["mnist_v5"], settings)
+        >>> recipe = apply_settings(get_recipe("mnist_v5"), settings)
         >>> recipe.train.epochs, recipe.train.step_size
         (5, 3)
     """
     if settings.max_params is not None:
         recipe = dataclasses.replace(recipe, max_params=settings.max_params)
-    epochs = settings.epochs
-    if epochs is not None and epochs != recipe.train.epochs:
-        step = max(1, round(recipe.train.step_size * epochs / recipe.train.epochs))
-        train = dataclasses.replace(recipe.train, epochs=epochs, step_size=step)
-        recipe = dataclasses.replace(recipe, train=train)
-    return recipe
+    return recipe.with_epochs(settings.epochs)
 
 
 def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: str) -> Recipe:
@@ -97,10 +96,64 @@ def recipe_from_trial(space: Space, trial: optuna.trial.BaseTrial, space_name: s
         ) from error
     if not isinstance(recipe, Recipe):
         raise SpaceError(
-            f"search space {space_name!r} returned {type(recipe).__name__}, not a "
-            "tinyconv.study.Recipe"
+            f"search space {space_name!r} returned {type(recipe).__name__}, not a tinyconv.Recipe"
         )
     return recipe
+
+
+BUDGET_PROBES = 200
+"""Random points of a space whose models :func:`check_budget_reachable` builds and counts."""
+
+
+def check_budget_reachable(settings: SearchSettings, space: Space | None = None) -> int:
+    """Refuse a budget that no model of the space meets, before any trial or storage.
+
+    Builds the models of :data:`BUDGET_PROBES` random points of the space (an in-memory
+    Optuna study with a seeded random sampler; no data, no training: about a second) and
+    counts their parameters.
+
+    Args:
+        settings: The search settings (``space``, ``max_params``).
+        space: The space function; ``None`` resolves ``settings.space``.
+
+    Returns:
+        The fewest parameters among the probed models.
+
+    Raises:
+        SettingsError: If every probed model is over ``settings.max_params``; the message
+            gives the smallest count found and the fix.
+        SpaceError: If the space fails.
+
+    Example:
+        >>> settings = SearchSettings(space="mnist", out="x", trials=1, max_params=10)
+        >>> check_budget_reachable(settings)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        tinyconv.search.errors.SettingsError: no model of space 'mnist' meets the budget of 10 parameters: the smallest of 200 sampled has ...
+    """  # noqa: E501
+    space = space or resolve_space(settings.space)
+    probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    smallest = None
+    for _ in range(BUDGET_PROBES):
+        trial = probe.ask()
+        recipe = recipe_from_trial(space, trial, settings.space)
+        try:
+            params = count_parameters(recipe.build_model(seed=0))
+        except BudgetExceededError as error:
+            params = error.total
+        except (TinyconvError, ValueError):
+            params = None  # a point the space cannot build: the search reports it itself
+        probe.tell(trial, 0.0)
+        if params is not None and (smallest is None or params < smallest):
+            smallest = params
+    budget = settings.max_params
+    if budget is not None and smallest is not None and smallest > budget:
+        raise SettingsError(
+            f"no model of space {settings.space!r} meets the budget of {budget:,} parameters: "
+            f"the smallest of {BUDGET_PROBES} sampled has {smallest:,}; raise --max-params "
+            "or search a space of smaller models"
+        )
+    return smallest if smallest is not None else 0
 
 
 def first_prunable_epoch(epochs: int) -> int:
@@ -259,33 +312,29 @@ class Objective:
         trial.set_user_attr("over_budget", False)
         trial.set_user_attr("recipe", recipe.to_dict())
         train_set, val_set = self.data(recipe.dataset)
-        config = dataclasses.replace(
-            recipe.train, seed=settings.seed, device=settings.device, progress=False
-        )
-        device = resolve_device(settings.device)
-        loader = TensorLoader(
-            train_set,
-            config.batch_size,
-            shuffle=True,
-            seed=settings.seed,
-            device=device,
-            augment=recipe.augmentation(),
-        )
-        val_loader = TensorLoader(val_set, recipe.eval_batch_size, device=device)
-        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial, config.epochs)]
+        epochs = recipe.train.epochs
+        callbacks = [] if settings.multi_objective else [_ReportAndPrune(trial, epochs)]
         try:
-            history = fit(
-                model, loader, config, eval_loader=val_loader, eval_name="val", callbacks=callbacks
+            (run,) = train_recipe(
+                recipe,
+                [settings.seed],
+                train_set,
+                val_set,
+                eval_name="val",
+                device=settings.device,
+                progress=False,
+                callbacks=callbacks,
             )
         except optuna.TrialPruned as pruned:
             seconds = time.perf_counter() - started
             self.log(f"trial {trial.number}{again}: {params:,} params, {pruned}, {seconds:.0f} s")
             raise
+        history = run.history
         accuracy = float(history.final.eval_acc)  # type: ignore[arg-type]
         seconds = time.perf_counter() - started
         trial.set_user_attr("train_seconds", round(seconds, 3))
         self.log(
             f"trial {trial.number}{again}: {params:,} params, val {100 * accuracy:.2f} % "
-            f"after {config.epochs} epoch(s), {seconds:.0f} s"
+            f"after {epochs} epoch{'' if epochs == 1 else 's'}, {seconds:.0f} s"
         )
         return (accuracy, float(params)) if settings.multi_objective else accuracy

@@ -1,4 +1,4 @@
-"""Search spaces: functions from an Optuna trial to a :class:`~tinyconv.study.Recipe`.
+"""Search spaces: functions from an Optuna trial to a :class:`~tinyconv.Recipe`.
 
 A space is any callable ``space(trial) -> Recipe`` that asks the trial for its choices
 (``trial.suggest_int``, ``suggest_float``, ``suggest_categorical``) and returns the
@@ -26,11 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tinyconv.data import AugmentSpec, Crop, HorizontalFlip, Rotation, dataset_info
-from tinyconv.data.registry import dataset_names
+from tinyconv.data import AugmentSpec, Crop, HorizontalFlip, Rotation, dataset_info, dataset_names
+from tinyconv.recipe import Recipe
 from tinyconv.search.errors import SpaceError
 from tinyconv.specs import BlockSpec, ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
-from tinyconv.study.recipe import Recipe
 from tinyconv.train import TrainConfig
 
 if TYPE_CHECKING:
@@ -206,10 +205,10 @@ def resolve_space(name: str) -> Space:
     Example:
         >>> resolve_space("mnist") is mnist_space
         True
-        >>> resolve_space("mnits")
+        >>> resolve_space("mnits")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        tinyconv.search.errors.SpaceError: unknown search space 'mnits'; use a registered dataset's name (fashion_mnist, mnist), 'package.module:function' or 'path/to/file.py:function'
+        tinyconv.search.errors.SpaceError: unknown search space 'mnits'; use a registered dataset's name (...fashion_mnist, mnist...), 'package.module:function' or 'path/to/file.py:function'
     """  # noqa: E501
     if name in SPACES:
         return SPACES[name]

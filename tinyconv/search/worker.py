@@ -15,46 +15,26 @@ storage is the only coordinator.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
 
 import optuna
 from optuna.trial import TrialState
 
+from tinyconv.errors import TinyconvError
 from tinyconv.search.errors import SearchError, SettingsError
 from tinyconv.search.liveness import process_alive, reap_dead_trials, worker_identity
-from tinyconv.search.objective import Objective, SurplusTrialError
+from tinyconv.search.objective import Objective, SurplusTrialError, check_budget_reachable
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.shared_study import open_study, trial_counts
 from tinyconv.search.storage import open_storage, quiet_experimental
+from tinyconv.workers import process_pool, split_threads
 
-__all__ = ["POLL_S", "run_search", "run_worker", "split_threads"]
+__all__ = ["run_search", "run_worker"]
 
-POLL_S = 1.0
+_POLL_S = 1.0
 """Seconds between looks at the study while the last trials run in other workers."""
-
-
-def split_threads(workers: int, threads: int | None = None) -> int:
-    """Return the torch threads each of ``workers`` processes gets.
-
-    Args:
-        workers: Worker processes on this machine.
-        threads: Threads to share out (default: the CPUs this process may use).
-
-    Returns:
-        ``threads // workers``, at least 1.
-
-    Example:
-        >>> split_threads(2, 2), split_threads(3, 8), split_threads(4, 2)
-        (1, 2, 1)
-    """
-    if threads is None:
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        threads = threads or os.cpu_count() or 1
-    return max(1, threads // workers)
 
 
 def _others_watchable(study: optuna.Study) -> bool:
@@ -120,7 +100,7 @@ def run_worker(
             if not _others_watchable(study):
                 log(f"{running} last trial(s) run on other machines; this worker stops")
                 break
-            time.sleep(POLL_S)  # they may still fail and come back as WAITING
+            time.sleep(_POLL_S)  # they may still fail and come back as WAITING
             continue
         limit = settings.time_limit_s
         if limit is not None and time.monotonic() - started >= limit:
@@ -132,25 +112,15 @@ def run_worker(
     return sum(1 for trial in trials if trial.user_attrs.get("worker") == me)
 
 
-def _worker_process(settings: SearchSettings, worker_index: int) -> None:
-    """Entry point of a spawned worker: known errors print as one line, exit status 2."""
-    from tinyconv.cli import run_guarded
-
-    def work() -> int:
-        run_worker(settings, worker_index)
-        return 0
-
-    sys.exit(run_guarded(work))
-
-
 def run_search(
     settings: SearchSettings, workers: int = 1, log: Callable[[str], None] = print
 ) -> optuna.Study:
     """Create or join the study, then run ``workers`` workers on this machine.
 
-    With ``workers > 1`` each worker is a separate process (spawned, so nothing of this
-    one is shared) with ``split_threads(workers, settings.threads)`` torch threads;
-    with one worker it runs here with ``settings.threads`` threads.
+    With ``workers > 1`` each worker is a separate process of
+    :func:`tinyconv.workers.process_pool` (spawned, so nothing of this one is shared)
+    with ``split_threads(workers, settings.threads)`` torch threads; with one worker it
+    runs here with ``settings.threads`` threads. A worker's error is raised here.
 
     Args:
         settings: The search settings (``threads``: all threads to share out).
@@ -161,14 +131,15 @@ def run_search(
         The study, after the workers stopped.
 
     Raises:
-        SettingsError: If ``workers`` is below 1.
-        SearchError: If a worker process failed (its own error is printed above).
+        SettingsError: If ``workers`` is below 1, or no model of the space meets the budget.
+        SearchError: If a worker process died.
         StudyMismatchError: If the study belongs to another search.
         UnknownStorageError: If the storage cannot be opened.
     """
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SettingsError(f"workers must be an int >= 1, got {workers!r}")
     optuna.logging.set_verbosity(optuna.logging.ERROR)
+    check_budget_reachable(settings)  # before any storage is created
     storage = open_storage(settings.storage, settings.out)
     open_study(settings, storage)  # create it once, and refuse a mismatch before any worker
     if workers == 1:
@@ -176,22 +147,16 @@ def run_search(
     else:
         each = settings.replace(threads=split_threads(workers, settings.threads))
         log(f"{workers} worker processes, {each.threads} torch thread(s) each")
-        context = multiprocessing.get_context("spawn")
-        processes = [
-            context.Process(target=_worker_process, args=(each, index), name=f"worker-{index}")
-            for index in range(workers)
-        ]
-        for process in processes:
-            process.start()
-        try:
-            for process in processes:
-                process.join()
-        except KeyboardInterrupt:
-            for process in processes:
-                process.terminate()
-            raise
-        failed = [p.name for p in processes if p.exitcode != 0]
-        if failed:
-            codes = ", ".join(f"{p.name}: exit {p.exitcode}" for p in processes if p.exitcode)
-            raise SearchError(f"{len(failed)} worker(s) failed ({codes}); see their errors above")
+        with process_pool(workers, each.threads) as pool:
+            futures = [pool.submit(run_worker, each, i) for i in range(workers)]
+            errors = []
+            for future in futures:
+                try:
+                    future.result()
+                except BrokenProcessPool as error:
+                    errors.append(SearchError(f"a worker process died ({error})"))
+                except TinyconvError as error:
+                    errors.append(error)
+            if errors:
+                raise errors[0]
     return open_study(settings, storage, create=False)

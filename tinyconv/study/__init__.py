@@ -1,21 +1,19 @@
-"""Reproduction studies: recipes as data, multi-seed runs that resume, honest aggregates."""
+"""Reproduction studies: multi-seed runs that resume, one results file, honest aggregates."""
 
-from tinyconv.study.cli import main
-from tinyconv.study.recipe import Recipe, run_seed
+from tinyconv.study.prepare import PreparedStudy, prepare_study
 from tinyconv.study.results import ResultsFileError, load_results
 from tinyconv.study.runner import run_study
 from tinyconv.study.seed_stats import aggregate
 from tinyconv.study.tables import results_markdown, results_rows, results_rst
 
 __all__ = [
-    "Recipe",
+    "PreparedStudy",
     "ResultsFileError",
     "aggregate",
     "load_results",
-    "main",
+    "prepare_study",
     "results_markdown",
     "results_rows",
     "results_rst",
-    "run_seed",
     "run_study",
 ]

@@ -78,7 +78,8 @@ class FileLock:
         """Replace the lock file's content with ``text`` (who holds it)."""
         if self._fd is not None:
             os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, text.encode(), 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+            os.write(self._fd, text.encode())
 
     def release(self) -> None:
         """Drop the lock (deleting the file first if ``remove``); a no-op if not held."""

@@ -12,6 +12,8 @@ Since format version 2 every file carries a SHA-256 digest of its content: a tru
 edited file is refused with :class:`ResultsFileError`, naming the file and the fix. Files
 written before (version 1, no ``format`` entry) are read as they are.
 :mod:`tinyconv.study.seed_stats` reduces a results file to the figures a reviewer trusts.
+(A little over 300 lines: the format, its reading, writing and merging, and the checks of
+which runs may share a file are one concept, each part needing the others.)
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ def _read_json(path: Path, expected: str) -> dict[str, Any]:
         ) from error
     if not isinstance(data, dict):
         raise ResultsFileError(f"{str(path)!r} is not a tinyconv results file; {fix}")
-    if "format" not in data and expected == RESULTS_FORMAT:
+    legacy = not {"format", "version", DIGEST_KEY} & data.keys()
+    if legacy and expected == RESULTS_FORMAT:
         if not isinstance(data.get("seeds"), dict):
             raise ResultsFileError(
                 f"{str(path)!r} is not a tinyconv results file (no 'seeds' table); point to "
@@ -254,10 +257,16 @@ def check_setting(
     if differ:
         source = "" if where is None else f" ({str(where)!r} holds another)"
         raise ResultsMismatchError(
-            f"{path} holds results of a different setting ({', '.join(differ)} differ)"
+            f"{path} holds results of a different setting ({_what_differs(differ)})"
             f"{source}; use another --out folder, or delete {path.name} and the folder "
             f"{path.stem}/ beside it to start over"
         )
+
+
+def _what_differs(differ: list[str]) -> str:
+    names = {"recipe": "the recipe", "epochs": "the number of epochs"}
+    subject = " and ".join(names[key] for key in differ)
+    return f"{subject} {'differ' if len(differ) > 1 else 'differs'}"
 
 
 def check_sizes(path: Path, data: Mapping[str, Any], sizes: Mapping[str, int]) -> None:
@@ -283,7 +292,7 @@ def _comparable_recipe(recorded: Any) -> Any:
     another device or compiled belong to the same study: comparing these forms lets such a
     study go on. What cannot be read stays as it is, and so differs.
     """
-    from tinyconv.study.recipe import Recipe
+    from tinyconv.recipe import Recipe
     from tinyconv.train.config import EXECUTION_FIELDS
 
     try:

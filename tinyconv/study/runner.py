@@ -7,24 +7,30 @@ seed. Seeds already finished are skipped, saying where they were trained; a seed
 process is training is skipped too (see :mod:`tinyconv.study.claims`), so two processes
 can share a study. While a seed trains it is checkpointed after every epoch to
 ``seed<N>.ckpt``; a killed seed continues from its last finished epoch and ends exactly as
-an unbroken run would. ``stack=K`` trains new seeds K at a time as one stacked network (a
-group keeps no per-epoch checkpoint: if interrupted, it restarts from epoch 1);
-``workers=N`` trains seeds in N processes, each with its checkpoints as above. The results
+an unbroken run would. ``stack=K`` trains new seeds K at a time as one stacked network,
+checkpointed the same way (``seeds<a>-<b>.ckpt``); ``workers=N`` trains seeds in N processes
+(:func:`tinyconv.workers.process_pool`), each with its checkpoints as above. Training
+itself is :func:`tinyconv.experiment.train_recipe`'s. The results
 file itself (format, paths, loading, aggregating) belongs to :mod:`tinyconv.study.results`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+import pickle
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import as_completed
 from pathlib import Path
 from typing import Any
 
 from tinyconv.data import ImageDataset
+from tinyconv.experiment import train_recipe
 from tinyconv.model_file import save
+from tinyconv.recipe import Recipe
 from tinyconv.study.claims import FileLock, claim_holder, claim_seed
 from tinyconv.study.provenance import PROVENANCE_KEY, describe_origin, provenance
-from tinyconv.study.recipe import Recipe, run_seed
+from tinyconv.study.records import seed_record
 from tinyconv.study.results import (
     DEFAULT_OUT_DIR,
     check_sizes,
@@ -33,8 +39,9 @@ from tinyconv.study.results import (
     results_path,
     seed_paths,
 )
-from tinyconv.study.seed_stats import aggregate  # noqa: F401 - importers move to seed_stats
-from tinyconv.train import History
+from tinyconv.train import History, load_checkpoint
+from tinyconv.train.progress import format_count, format_duration
+from tinyconv.workers import process_pool, split_threads
 
 
 def run_study(
@@ -70,12 +77,12 @@ def run_study(
         device: ``"auto"`` or a device string.
         progress: As :attr:`tinyconv.train.TrainConfig.progress`.
         on_event: Called with a line for each seed skipped (with where it was trained, or
-            who is training it), resumed or started.
+            who is training it), resumed or started, and with the time left after each
+            finished seed.
         on_seed: Called with each newly finished seed's result.
         stack: Train new seeds this many at a time as one stacked network
-            (:func:`tinyconv.train.fit_stacked`; same results to float noise). A stacked
-            group keeps no per-epoch checkpoint: if interrupted, it restarts from epoch 1.
-            Seeds that already have a checkpoint are resumed one by one as usual.
+            (:func:`tinyconv.train.fit_stacked`; same results to float noise), checkpointed
+            every epoch like a single seed. A seed that began alone resumes alone.
         workers: Train seeds in this many worker processes, torch threads divided
             between them (per-epoch checkpoints and resume as usual); not with ``stack``.
 
@@ -86,6 +93,8 @@ def run_study(
     Raises:
         ResultsMismatchError: If the existing results file belongs to another setting
             or holds runs on a different number of training or test images.
+        ResultsFileError: If the results file, or a seed record beside it, is damaged
+            (truncated, or edited after it was written).
         ValueError: If ``stack`` or ``workers`` is below 1, or both are above 1.
     """
     if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
@@ -134,56 +143,142 @@ def run_study(
         say(f"seed {seed}: already finished {describe_origin(data['seeds'][str(seed)])}, skipped")
         return False
 
+    seeds = list(dict.fromkeys(seeds))
+    position = {seed: index for index, seed in enumerate(seeds, start=1)}
+    started, trained = time.perf_counter(), 0
+
+    def label(group: list[int]) -> str:
+        if len(group) == 1:
+            return f"seed {group[0]} ({position[group[0]]} of {len(seeds)})"
+        return f"seeds {', '.join(map(str, group))} of {len(seeds)}"
+
+    def done(result: dict[str, Any], model: Any, left: int) -> None:
+        nonlocal trained
+        finish(result, model)
+        trained += 1
+        if left:
+            per_seed = (time.perf_counter() - started) / trained
+            say(f"study: about {format_duration(per_seed * left)} left for {left} more seed(s)")
+
     try:
-        seeds = list(seeds)
-        many: list[int] = []
-        if stack > 1 or workers > 1:
-            from tinyconv.study.parallel import parallel_runs, stacked_runs
+        if workers > 1:
+            todo = [seed for seed in seeds if claimed(seed)]
+            runs = _in_workers(recipe, todo, train_set, test_set, out_dir, device, workers, say)
+            for left, (result, model) in enumerate(runs, start=1):
+                done(result, model, len(todo) - left)
+            return data
 
-            def checkpoint(seed: int) -> Path:
-                return seed_paths(out_dir, recipe, seed)["checkpoint"]
+        def began_alone(seed: int) -> bool:
+            return stack > 1 and seed_paths(out_dir, recipe, seed)["checkpoint"].exists()
 
-            many = [
-                seed
-                for seed in dict.fromkeys(seeds)
-                if str(seed) not in data["seeds"]
-                and (workers > 1 or not checkpoint(seed).exists())
-                and claimed(seed)
-            ]
-            (Path(out_dir) / recipe.name).mkdir(parents=True, exist_ok=True)
-            common = {"checkpoints": checkpoint, "device": device, "say": say}
-            runs = (
-                stacked_runs(
-                    recipe, many, train_set, test_set, stack=stack, progress=progress, **common
-                )
-                if stack > 1
-                else parallel_runs(recipe, many, train_set, test_set, workers=workers, **common)
-            )
-            for result, model in runs:
-                finish(result, model)
-        for seed in seeds:
-            if seed in many or not claimed(seed):
+        alone = [seed for seed in seeds if began_alone(seed)]  # they resume alone, last
+        pending = [seed for seed in seeds if seed not in alone]
+        while pending or alone:
+            group: list[int] = []
+            if pending:
+                while pending and len(group) < stack:
+                    seed = pending.pop(0)
+                    if claimed(seed):
+                        group.append(seed)
+            elif claimed(seed := alone.pop(0)):
+                group = [seed]
+            if not group:
                 continue
-            paths = seed_paths(out_dir, recipe, seed)
-            paths["checkpoint"].parent.mkdir(parents=True, exist_ok=True)
-            if paths["checkpoint"].exists():
-                from tinyconv.train import load_checkpoint
-
-                epoch = load_checkpoint(paths["checkpoint"]).epoch
-                say(f"seed {seed}: resuming after epoch {epoch}")
-            else:
-                say(f"seed {seed}: training {recipe.train.epochs} epochs")
-            result, model = run_seed(
+            checkpoint = _checkpoint(out_dir, recipe, group, say)
+            runs = train_recipe(
                 recipe,
-                seed,
+                group,
                 train_set,
                 test_set,
+                eval_name="test",
                 device=device,
                 progress=progress,
-                checkpoint_path=paths["checkpoint"],
+                checkpoint_path=checkpoint,
+                label=label(group),
             )
-            finish(result, model)
+            left = sum(1 for seed in pending + alone if str(seed) not in data["seeds"])
+            for run in runs:
+                done(seed_record(run, device, (len(train_set), len(test_set))), run.model, left)
+            checkpoint.unlink(missing_ok=True)
     finally:
         for claim in claims.values():
             claim.release()
     return data
+
+
+def _checkpoint(
+    out_dir: str | os.PathLike[str], recipe: Recipe, group: list[int], say: Callable[[str], None]
+) -> Path:
+    """Where ``group`` (one seed, or a stacked group) checkpoints; says how it starts."""
+    if len(group) == 1:
+        path = seed_paths(out_dir, recipe, group[0])["checkpoint"]
+        who = f"seed {group[0]}"
+    else:
+        path = Path(out_dir) / recipe.name / f"seeds{'-'.join(map(str, group))}.ckpt"
+        who = f"seeds {', '.join(map(str, group))}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        say(f"{who}: resuming after epoch {load_checkpoint(path).epoch}")
+    elif len(group) == 1:
+        say(f"{who}: training {format_count(recipe.train.epochs, 'epoch')}")
+    else:
+        say(f"{who}: training {format_count(recipe.train.epochs, 'epoch')} stacked as one network")
+    return path
+
+
+_WORKER_DATA: dict[str, ImageDataset] = {}
+
+
+def _in_workers(
+    recipe: Recipe,
+    seeds: Sequence[int],
+    train_set: ImageDataset,
+    test_set: ImageDataset,
+    out_dir: str | os.PathLike[str],
+    device: str,
+    workers: int,
+    say: Callable[[str], None],
+) -> Iterator[tuple[dict[str, Any], Any]]:
+    """Train ``seeds`` in worker processes, yielding each as it finishes.
+
+    Each worker gets :func:`~tinyconv.workers.split_threads` torch threads and prints one
+    line per epoch labelled with its seed; every seed checkpoints and resumes as usual.
+    """
+    threads = split_threads(workers)
+    where = f"in one of {workers} worker processes, {threads} torch thread(s) each"
+    with process_pool(workers, threads, _keep_data, (train_set, test_set)) as pool:
+        futures = []
+        for seed in seeds:
+            path = seed_paths(out_dir, recipe, seed)["checkpoint"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.exists():
+                say(f"seed {seed}: resuming from its checkpoint {where}")
+            else:
+                say(f"seed {seed}: training {format_count(recipe.train.epochs, 'epoch')} {where}")
+            futures.append(pool.submit(_train_in_worker, recipe, seed, device, str(path)))
+        for future in as_completed(futures):
+            result, model_bytes = future.result()
+            yield result, pickle.loads(model_bytes)
+
+
+def _keep_data(train_set: ImageDataset, test_set: ImageDataset) -> None:
+    _WORKER_DATA.update(train=train_set, test=test_set)
+
+
+def _train_in_worker(
+    recipe: Recipe, seed: int, device: str, checkpoint: str
+) -> tuple[dict[str, Any], bytes]:
+    train_set, test_set = _WORKER_DATA["train"], _WORKER_DATA["test"]
+    (run,) = train_recipe(
+        recipe,
+        [seed],
+        train_set,
+        test_set,
+        eval_name="test",
+        device=device,
+        progress="lines",
+        checkpoint_path=checkpoint,
+        label=f"[worker {os.getpid()}] seed {seed}",
+    )
+    record = seed_record(run, device, (len(train_set), len(test_set)))
+    return record, pickle.dumps(run.model)

@@ -32,7 +32,7 @@ def results_target(data: Mapping[str, Any]) -> float | None:
         0.925
     """
     from tinyconv.data import dataset_info
-    from tinyconv.study.recipe import Recipe
+    from tinyconv.recipe import Recipe
 
     recipe = data.get("recipe")
     if not isinstance(recipe, Mapping):

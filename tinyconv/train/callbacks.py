@@ -37,7 +37,7 @@ class TrainState:
         history: All records so far, the current epoch's last.
 
     Example:
-        >>> from tinyconv.train import build_optimizer
+        >>> from tinyconv.train.optim import build_optimizer
         >>> model = nn.Linear(2, 2)
         >>> history = History([EpochRecord(1, 0.7, 0.5, 0.6, 0.55, "val", 0.01, 1.0, 100.0)])
         >>> config = TrainConfig()

@@ -74,7 +74,8 @@ class Checkpoint:
 
     Example:
         >>> import tempfile
-        >>> from tinyconv.train import build_optimizer, rng_state
+        >>> from tinyconv.train.optim import build_optimizer
+        >>> from tinyconv.train.seed import rng_state
         >>> model = nn.Linear(2, 1)
         >>> path = Path(tempfile.mkdtemp()) / "last.pt"
         >>> _ = save_checkpoint(path, model=model, optimizer=build_optimizer(model, TrainConfig()),
@@ -140,7 +141,8 @@ def save_checkpoint(
 
     Example:
         >>> import tempfile
-        >>> from tinyconv.train import build_optimizer, rng_state
+        >>> from tinyconv.train.optim import build_optimizer
+        >>> from tinyconv.train.seed import rng_state
         >>> model = nn.Linear(2, 1)
         >>> path = Path(tempfile.mkdtemp()) / "last.pt"
         >>> _ = save_checkpoint(path, model=model, optimizer=build_optimizer(model, TrainConfig()),

@@ -103,7 +103,8 @@ class TrainConfig:
             device: the captured training step), or ``"max-autotune-no-cudagraphs"``.
         channels_last: Store weights and inputs in ``torch.channels_last`` memory format.
         progress: ``None`` (default): a tqdm bar when stderr is a terminal, else one line per
-            epoch on stderr; ``True``: always the bar; ``False``: nothing.
+            epoch on stderr; ``"lines"``: always the lines (worker processes sharing a
+            terminal); ``True``: always the bar; ``False``: nothing.
         sync_every: Look at the on-device finiteness flag every this many steps (and at the
             end of each epoch). ``None`` means every step on the CPU, where looking costs
             nothing, and every 50 steps on an accelerator, where it is a host sync.
@@ -141,7 +142,7 @@ class TrainConfig:
     compile: bool = False
     compile_mode: CompileMode = "default"
     channels_last: bool = False
-    progress: bool | None = None
+    progress: bool | Literal["lines"] | None = None
     sync_every: int | None = None
 
     def __post_init__(self) -> None:
@@ -180,7 +181,8 @@ class TrainConfig:
         _require_bool("compile", self.compile)
         _require_choice("compile_mode", self.compile_mode, COMPILE_MODES)
         _require_bool("channels_last", self.channels_last)
-        _require_bool("progress", self.progress, optional=True)
+        if self.progress != "lines":
+            _require_bool("progress", self.progress, optional=True)
         if self.sync_every is not None:
             _require_int("sync_every", self.sync_every, 1)
 

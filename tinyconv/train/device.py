@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import torch
 
+from tinyconv.errors import TinyconvError, UsageError
+
 SUPPORTED_DEVICE_TYPES: tuple[str, ...] = ("cpu", "cuda", "mps")
+
+
+class DeviceUnavailableError(TinyconvError, RuntimeError):
+    """The requested device does not exist on this machine (CUDA without a GPU, say).
+
+    Example:
+        >>> issubclass(DeviceUnavailableError, RuntimeError)
+        True
+    """
 
 
 def _mps_available() -> bool:
@@ -23,7 +34,8 @@ def parse_device(spec: str | torch.device) -> torch.device:
         The device; whether it is available here is not checked.
 
     Raises:
-        ValueError: If ``spec`` is not a device string of a supported type.
+        UsageError: If ``spec`` is not a device string of a supported type (a
+            ``ValueError``).
 
     Example:
         >>> parse_device("cuda:1")
@@ -32,12 +44,12 @@ def parse_device(spec: str | torch.device) -> torch.device:
     try:
         device = spec if isinstance(spec, torch.device) else torch.device(spec)
     except (RuntimeError, TypeError) as error:
-        raise ValueError(
+        raise UsageError(
             f"device must be 'auto' or a device string such as 'cpu', 'cuda', 'cuda:1', 'mps'; "
             f"got {spec!r}"
         ) from error
     if device.type not in SUPPORTED_DEVICE_TYPES:
-        raise ValueError(
+        raise UsageError(
             f"device type {device.type!r} (from {spec!r}) is not supported; "
             f"use 'auto' or one of {', '.join(SUPPORTED_DEVICE_TYPES)}"
         )
@@ -58,8 +70,10 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         The resolved device.
 
     Raises:
-        ValueError: If ``spec`` is not a device string of a supported type.
-        RuntimeError: If the requested device is not available on this machine.
+        UsageError: If ``spec`` is not a device string of a supported type (a
+            ``ValueError``).
+        DeviceUnavailableError: If the requested device is not available on this machine
+            (a ``RuntimeError``).
 
     Example:
         >>> resolve_device("cpu")
@@ -76,18 +90,18 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     device = parse_device(spec)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(
+            raise DeviceUnavailableError(
                 f"device {spec!r} was requested but CUDA is not available "
                 "(torch.cuda.is_available() is False); use device='auto' or 'cpu'"
             )
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
-            raise RuntimeError(
+            raise DeviceUnavailableError(
                 f"device {spec!r} was requested but only {count} CUDA device(s) exist "
                 f"(indices 0..{count - 1}); use 'cuda:0' .. 'cuda:{count - 1}' or 'auto'"
             )
     if device.type == "mps" and not _mps_available():
-        raise RuntimeError(
+        raise DeviceUnavailableError(
             f"device {spec!r} was requested but MPS is not available "
             "(torch.backends.mps.is_available() is False); use device='auto' or 'cpu'"
         )

@@ -10,6 +10,9 @@ small :class:`~tinyconv.train.steps.StepStrategy` (how a batch is assembled, the
 losses and hits, gradient clipping, scoring, the state a resume needs), so
 :func:`~tinyconv.train.fit` and :func:`~tinyconv.train.fit_stacked` are thin entries to
 this loop and both checkpoint and resume.
+
+The module is a little over 300 lines because the loop is kept whole here, with the checks
+that guard it and its one error type, so a reader sees every step of a run in one place.
 """
 
 from __future__ import annotations

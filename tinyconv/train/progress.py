@@ -1,10 +1,11 @@
 """What a training run shows while it trains: a bar on a terminal, a line per epoch elsewhere.
 
 ``TrainConfig.progress`` decides: ``None`` shows a tqdm bar when stderr is a terminal and one
-line per epoch when it is not (a log file, a pipe, a worker), ``True`` always shows the bar,
-``False`` shows nothing. The bar carries the running loss, then the epoch's metrics
-(evaluation accuracy included); the lines carry the same metrics. A ``label`` (for example
-``"seed 2 of 5"``) prefixes both, so a study says which seed an epoch belongs to.
+line per epoch when it is not (a log file, a pipe), ``"lines"`` always shows the lines (worker
+processes sharing a terminal), ``True`` always shows the bar, ``False`` shows nothing. The
+bar carries the running loss, then the epoch's metrics (evaluation accuracy included) and
+the time left in the run; the lines carry the same. A ``label`` (for example
+``"seed 2 (3 of 5)"``) prefixes both, so a study says which seed an epoch belongs to.
 """
 
 from __future__ import annotations
@@ -34,11 +35,49 @@ def describe(record: EpochRecord) -> str:
     return f"{metrics} lr={record.lr:.3g} {record.images_per_sec:.0f} img/s {record.seconds:.1f}s"
 
 
+def format_duration(seconds: float) -> str:
+    """A duration as a person reads it.
+
+    Args:
+        seconds: The duration.
+
+    Returns:
+        ``"42 s"``, ``"7 min"`` or ``"1.5 h"``.
+
+    Example:
+        >>> format_duration(42.4), format_duration(420), format_duration(5400)
+        ('42 s', '7 min', '1.5 h')
+    """
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def format_count(count: int, noun: str) -> str:
+    """A count with its noun, plural where it should be.
+
+    Args:
+        count: How many.
+        noun: The singular noun.
+
+    Returns:
+        ``"1 epoch"``, ``"15 epochs"``, ``"2,000 images"``.
+
+    Example:
+        >>> format_count(1, "epoch"), format_count(15, "epoch"), format_count(2000, "image")
+        ('1 epoch', '15 epochs', '2,000 images')
+    """
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
 class Progress:
     """A run's progress display: a tqdm bar, one line per epoch on stderr, or nothing.
 
     Args:
-        setting: ``TrainConfig.progress`` (``None``: bar on a terminal, lines elsewhere).
+        setting: ``TrainConfig.progress`` (``None``: bar on a terminal, lines elsewhere;
+            ``"lines"``: lines; ``True``: bar; ``False``: nothing).
         label: Prefix of the bar and the lines, e.g. ``"seed 2 of 5"``; empty for none.
 
     Example:
@@ -47,11 +86,12 @@ class Progress:
         [1, 2]
     """
 
-    def __init__(self, setting: bool | None, label: str = "") -> None:
+    def __init__(self, setting: bool | str | None, label: str = "") -> None:
         terminal = sys.stderr.isatty()
         self.use_bar = setting is True or (setting is None and terminal)
-        self.use_lines = setting is None and not terminal
+        self.use_lines = setting == "lines" or (setting is None and not terminal)
         self.label = f"{label}: " if label else ""
+        self._epoch_seconds: list[float] = []
 
     def bar(self, loader: Iterable[Any], steps: int, desc: str = "", *, show: bool = True) -> Any:
         """Wrap ``loader`` in a tqdm bar (hidden unless this display and ``show`` want one).
@@ -94,7 +134,6 @@ class Progress:
         """
         first = records[0]
         if len(records) == 1:
-            bar.set_postfix({k: f"{v:.4f}" for k, v in first.metrics().items()})
             text = describe(first)
         else:
             scored = " ".join(f"{record.eval_acc or 0:.4f}" for record in records)
@@ -102,7 +141,15 @@ class Progress:
                 f"{first.eval_name or 'eval'}_acc {scored} ({len(records)} x "
                 f"{first.images_per_sec:.0f} img/s, {first.seconds:.1f}s)"
             )
-            bar.set_postfix_str(text)
-        bar.close()
-        if self.use_lines:
-            print(f"{self.label}epoch {first.epoch}/{epochs} {text}", file=sys.stderr, flush=True)
+        self._epoch_seconds.append(first.seconds)
+        if first.epoch < epochs:
+            mean = sum(self._epoch_seconds) / len(self._epoch_seconds)
+            text += f", ~{format_duration(mean * (epochs - first.epoch))} left"
+        bar.close()  # its iteration closed it already, showing the running loss
+        line = f"{self.label}epoch {first.epoch}/{epochs} {text}"
+        if self.use_bar:  # under the finished bar: the epoch's scores stay on the terminal
+            from tqdm.auto import tqdm
+
+            tqdm.write(line, file=sys.stderr)
+        elif self.use_lines:
+            print(line, file=sys.stderr, flush=True)

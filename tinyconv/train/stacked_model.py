@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
+from einops import rearrange, repeat
 from torch import Tensor, nn
 
 from tinyconv.blocks.heads import GAPHead
@@ -56,17 +57,17 @@ class StackedNet(nn.Sequential):
 
     def forward(self, x: Tensor) -> Tensor:
         """Return logits of shape ``(B, K, num_classes)`` for stacked inputs."""
-        return super().forward(x).unflatten(1, (self.stack_size, self.num_classes))
+        return rearrange(super().forward(x), "b (k classes) -> b k classes", k=self.stack_size)
 
     def stack_inputs(self, images: Sequence[Tensor]) -> Tensor:
         """Stack one ``(B, C, H, W)`` batch per seed along channels, seed-major."""
         if len(images) != self.stack_size:
             raise ValueError(f"got {len(images)} batches for {self.stack_size} stacked models")
-        return torch.cat(list(images), dim=1)
+        return rearrange(list(images), "k b c h w -> b (k c) h w")
 
     def repeat_input(self, x: Tensor) -> Tensor:
         """Feed the same ``(B, C, H, W)`` batch to every seed (for evaluation)."""
-        return x.repeat(1, self.stack_size, 1, 1)
+        return repeat(x, "b c h w -> b (k c) h w", k=self.stack_size)
 
     def seed_dropout(self, seeds: Sequence[int]) -> None:
         """Draw each seed's dropout masks from its own stream, as a separate run would."""

@@ -10,6 +10,10 @@ scored, and what a resume needs beyond the module's weights.
   :class:`~tinyconv.train.StackedNet`, each seed on its own loader; the loss is the sum of
   the K per-seed cross-entropies, so each seed's gradient is exactly its own
   (``fit_stacked``).
+
+The module is over 300 lines because the protocol and its two implementations stay
+together: each implementation answers the protocol's questions in the same order, so the
+two can be read side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Protocol
 
 import torch
 import torch.nn.functional as F
+from einops import reduce
 from torch import Tensor, nn
 
 from tinyconv.model import TinyNet
@@ -390,9 +395,11 @@ class StackedSeedsStep:
         if not grads:
             return
         count = self.members
-        squares = torch.stack([g.detach().float().reshape(count, -1).pow(2).sum(1) for g in grads])
+        squares = torch.stack(
+            [reduce(g.detach().float() ** 2, "(k c) ... -> k", "sum", k=count) for g in grads]
+        )
         scale = (max_norm / (squares.sum(0).sqrt() + 1e-6)).clamp(max=1.0)  # one per seed
-        for grad in grads:
+        for grad in grads:  # in place: each seed's rows of the stacked gradient
             grad.view(count, -1).mul_(scale[:, None].to(grad.dtype))
 
     def evaluate(  # noqa: D102

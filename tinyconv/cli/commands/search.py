@@ -97,7 +97,8 @@ def _report(study: optuna.Study) -> None:
     """Print the trial counts and the best trial (or the Pareto front)."""
     from optuna.trial import TrialState
 
-    from tinyconv.search import pareto_front, trial_counts
+    from tinyconv.search import pareto_front
+    from tinyconv.search.shared_study import trial_counts
 
     counts = trial_counts(study)
     states = [f"{counts[state]} {state.name.lower()}" for state in TrialState if counts[state]]
@@ -130,8 +131,9 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv._extras import require
 
     require("optuna", "search")
-    from tinyconv.search import SearchSettings, run_search, safe_url
+    from tinyconv.search import SearchSettings, run_search
     from tinyconv.search.preflight import check_search
+    from tinyconv.search.storage import safe_url
 
     register_dataset_dirs(args)  # before the space is resolved; workers inherit it
     settings = SearchSettings(

@@ -4,9 +4,8 @@ A recipe names its dataset (from the registry in :mod:`tinyconv.data`), the mode
 (its block specs), a training configuration, the augmentation (as specs) and the
 parameter budget. It round-trips through JSON (:meth:`Recipe.to_dict`,
 :meth:`Recipe.from_dict`), so a results file, a search trial or a file a user
-writes can rebuild it. :func:`run_seed` trains it once for one seed on the full
-training set and scores the test set after every epoch for the record (never to
-choose anything).
+writes can rebuild it. :meth:`Recipe.with_epochs` is the one place a run's length is
+changed (its schedule follows). Training a recipe is :func:`tinyconv.experiment.train_recipe`.
 """
 
 from __future__ import annotations
@@ -14,27 +13,21 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from tinyconv.data import (
-    AugmentSpec,
-    ImageDataset,
-    TensorLoader,
-    augment_from_dict,
-    dataset_info,
-    make_augmentation,
-)
+from tinyconv.data import AugmentSpec, dataset_info
+from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
 from tinyconv.data.registry import check_dataset_name
 from tinyconv.errors import SpecError
 from tinyconv.model import TinyNet, build
-from tinyconv.parameters import check_budget, count_parameters
+from tinyconv.parameters import check_budget
 from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
-from tinyconv.train import History, TrainConfig, fit, resolve_device
+from tinyconv.train.config import TrainConfig
 
 RECIPE_FORMAT_VERSION = 1
 """Version of the dict layout of :meth:`Recipe.to_dict`."""
@@ -105,6 +98,37 @@ class Recipe:
         model.normalization = info.normalization.to_dict()
         model.metadata = {"recipe": self.name}
         return model
+
+    def with_epochs(self, epochs: int | None) -> Recipe:
+        """Return this recipe trained for ``epochs`` epochs, its schedule scaled to match.
+
+        The one place a run's length changes (``tinyconv study --epochs``, a search's
+        ``--epochs``): StepLR's ``step_size`` scales with the epochs (at least 1), so a
+        shortened run still decays its learning rate as often; OneCycle spans whatever the
+        run's length is.
+
+        Args:
+            epochs: The new number of epochs; ``None`` or the recipe's own keeps it as is.
+
+        Returns:
+            The recipe to train.
+
+        Raises:
+            ValueError: If ``epochs`` is below 1.
+
+        Example:
+            >>> from tinyconv.recipes import get_recipe
+            >>> short = get_recipe("mnist_v5").with_epochs(5)
+            >>> short.train.epochs, short.train.step_size
+            (5, 3)
+        """
+        if epochs is None or epochs == self.train.epochs:
+            return self
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+        step = max(1, round(self.train.step_size * epochs / self.train.epochs))
+        train = dataclasses.replace(self.train, epochs=epochs, step_size=step)
+        return dataclasses.replace(self, train=train)
 
     def augmentation(self) -> Callable[..., torch.Tensor] | None:
         """Return the training augmentation as one callable, or ``None``."""
@@ -184,153 +208,3 @@ class Recipe:
 
         text = json.dumps(self.to_dict(), indent=1) + "\n"
         return atomic_write(path, lambda handle: handle.write(text.encode()))
-
-
-def run_seed(
-    recipe: Recipe,
-    seed: int,
-    train_set: ImageDataset,
-    test_set: ImageDataset,
-    *,
-    device: str = "auto",
-    progress: bool | None = None,
-    checkpoint_path: str | os.PathLike[str] | None = None,
-) -> tuple[dict[str, Any], TinyNet]:
-    """Train ``recipe`` once with ``seed``, scoring ``test_set`` after every epoch.
-
-    With ``checkpoint_path`` the run is checkpointed after every epoch and, if the
-    file exists, continued from it: a killed run ends with the same weights and
-    metrics as an unbroken one.
-
-    Args:
-        recipe: What to train (its ``train.epochs`` is the number of epochs).
-        seed: Seed for weights, shuffling, augmentation and dropout.
-        train_set: Training images (all of them for a reproduction).
-        test_set: Images scored after every epoch, for the record only.
-        device: ``"auto"`` or a device string.
-        progress: As :attr:`tinyconv.train.TrainConfig.progress`.
-        checkpoint_path: Where to checkpoint (and resume from), or ``None``.
-
-    Returns:
-        A JSON-able result (seed, device, params, epochs, the numbers of training and
-        test images, per-epoch history, the final and the best epoch's test accuracy —
-        the best for information only —, the final training accuracy, the training
-        wall time in seconds summed over epochs, and the epoch it resumed after), and
-        the trained model.
-    """
-    model = recipe.build_model(seed=seed)
-    config = dataclasses.replace(recipe.train, seed=seed, device=device, progress=progress)
-    target = resolve_device(device)
-    train_loader = TensorLoader(
-        train_set,
-        config.batch_size,
-        shuffle=True,
-        seed=seed,
-        device=target,
-        augment=recipe.augmentation(),
-    )
-    test_loader = TensorLoader(test_set, recipe.eval_batch_size, device=target)
-    resumed = 0
-    if checkpoint_path is not None and Path(checkpoint_path).exists():
-        from tinyconv.train import load_checkpoint
-
-        resumed = load_checkpoint(checkpoint_path).epoch
-    history = fit(
-        model,
-        train_loader,
-        config,
-        eval_loader=test_loader,
-        eval_name="test",
-        checkpoint_path=checkpoint_path,
-        resume=checkpoint_path is not None,
-    )
-    sizes = (len(train_set), len(test_set))
-    result = _seed_result(seed, model, history, target, config.epochs, sizes, resumed)
-    return result, model.cpu().eval()
-
-
-def run_seeds_stacked(
-    recipe: Recipe,
-    seeds: Sequence[int],
-    train_set: ImageDataset,
-    test_set: ImageDataset,
-    *,
-    device: str = "auto",
-    progress: bool | None = None,
-) -> list[tuple[dict[str, Any], TinyNet]]:
-    """Train ``recipe`` for several seeds at once as one stacked network.
-
-    Each seed keeps its own initial weights, shuffle, augmentation and dropout stream, so
-    its result equals :func:`run_seed`'s to float noise (see
-    :func:`tinyconv.train.fit_stacked`). There is no per-epoch checkpoint: an interrupted
-    group starts again from epoch 1.
-
-    Args:
-        recipe: What to train.
-        seeds: The seeds trained together.
-        train_set: Training images.
-        test_set: Images scored after every epoch, for the record only.
-        device: ``"auto"`` or a device string.
-        progress: As :attr:`tinyconv.train.TrainConfig.progress` (one line per epoch for
-            the whole group).
-
-    Returns:
-        One ``(result, model)`` per seed, in order, as :func:`run_seed` returns them; the
-        result also names the seeds trained together (``stacked_seeds``), since its
-        ``wall_seconds`` is that of the whole group.
-    """
-    from tinyconv.train import fit_stacked
-
-    seeds = list(seeds)
-    models = [recipe.build_model(seed=seed) for seed in seeds]
-    config = dataclasses.replace(recipe.train, seed=seeds[0], device=device, progress=progress)
-    target = resolve_device(device)
-    augment = recipe.augmentation()
-    loaders = [
-        TensorLoader(
-            train_set, config.batch_size, shuffle=True, seed=s, device=target, augment=augment
-        )
-        for s in seeds
-    ]
-    test_loader = TensorLoader(test_set, recipe.eval_batch_size, device=target)
-    histories = fit_stacked(
-        models, loaders, config, eval_loader=test_loader, eval_name="test", seeds=seeds
-    )
-    runs = []
-    for seed, model, history in zip(seeds, models, histories, strict=True):
-        sizes = (len(train_set), len(test_set))
-        result = _seed_result(seed, model, history, target, config.epochs, sizes, 0)
-        result["stacked_seeds"] = seeds
-        runs.append((result, model.cpu().eval()))
-    return runs
-
-
-def _seed_result(
-    seed: int,
-    model: TinyNet,
-    history: History,
-    target: torch.device,
-    epochs: int,
-    sizes: tuple[int, int],
-    resumed: int,
-) -> dict[str, Any]:
-    """The JSON-able result of one trained seed (also tags ``model.metadata``)."""
-    best = history.best("test_acc")
-    model.metadata.update(seed=seed, final_test_acc=history.final.eval_acc)
-    return {
-        "seed": seed,
-        "device": str(target),
-        "device_name": torch.cuda.get_device_name(target) if target.type == "cuda" else "cpu",
-        "torch_threads": torch.get_num_threads(),
-        "params": count_parameters(model),
-        "epochs": epochs,
-        "train_samples": sizes[0],
-        "test_samples": sizes[1],
-        "final_test_acc": history.final.eval_acc,
-        "final_train_acc": history.final.train_acc,
-        "best_test_acc": best.eval_acc,
-        "best_epoch": best.epoch,
-        "wall_seconds": sum(record.seconds for record in history),
-        "resumed_after_epoch": resumed,
-        "history": history.to_list(),
-    }

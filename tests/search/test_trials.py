@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import get_recipe
-from tinyconv.search import NoTrialError, SearchSettings, export_recipe, load_search, run_search
-from tinyconv.study import Recipe
+from tinyconv.search import SearchSettings, export_recipe, load_search, run_search
+from tinyconv.search.errors import NoTrialError
 
 from .conftest import run_tinyconv, space
 

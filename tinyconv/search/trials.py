@@ -23,13 +23,13 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from tinyconv.recipe import Recipe
 from tinyconv.search.errors import NoTrialError, SpaceError, UnknownStorageError
 from tinyconv.search.objective import apply_settings, recipe_from_trial
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.shared_study import IDENTITY_ATTR
 from tinyconv.search.spaces import resolve_space
 from tinyconv.search.storage import DEFAULT_JOURNAL, open_storage
-from tinyconv.study.recipe import Recipe
 
 __all__ = [
     "choose_trial",

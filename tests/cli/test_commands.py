@@ -1,0 +1,75 @@
+"""Every ``tinyconv`` command in a real subprocess, once each, on small real inputs.
+
+``study``, ``summary`` and ``results`` have files of their own here; the others run their
+cheapest real job (their full behaviour is tested beside their library: tests/export,
+tests/plots, tests/search, tests/compress).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tinyconv.cli import build_parser
+
+from .conftest import REPO, assert_one_error_line
+
+TESTED_HERE = {"export", "report", "search", "search-best"}
+TESTED_IN_OWN_FILES = {"study", "summary", "results"}
+
+
+def test_every_command_has_a_test_that_runs_it() -> None:
+    commands = set(build_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    untested = commands - TESTED_HERE - TESTED_IN_OWN_FILES - {"prune"}  # prune: tests/compress
+    assert untested == set()
+    for name in TESTED_IN_OWN_FILES:
+        assert (Path(__file__).parent / f"test_{name}.py").is_file()
+
+
+@pytest.mark.mnist
+def test_export_writes_a_verified_onnx_file(
+    tinyconv_command, mnist_root: Path, tmp_path: Path
+) -> None:
+    model, out = REPO / "results" / "cpu" / "mnist_v5" / "seed0.model.pt", tmp_path / "deploy"
+    done = tinyconv_command(
+        "export", str(model), "--out", str(out), "--data-dir", str(mnist_root),
+        "--test-images", "200", "--latency-runs", "5",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert (out / "seed0.onnx").is_file()
+
+
+def test_export_of_a_missing_file_is_one_error_line(tinyconv_command, tmp_path: Path) -> None:
+    done = tinyconv_command("export", str(tmp_path / "none.model.pt"), "--out", str(tmp_path / "o"))
+    assert_one_error_line(done, "none.model.pt")
+
+
+def test_report_of_a_committed_results_file_writes_its_page(
+    tinyconv_command, tmp_path: Path
+) -> None:
+    out = tmp_path / "report"
+    done = tinyconv_command(
+        "report", str(REPO / "results" / "cpu" / "mnist_v1.json"), "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / "index.html").is_file()
+
+
+@pytest.mark.mnist
+def test_search_and_search_best_give_a_recipe_study_can_run(
+    tinyconv_command, mnist_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "search"
+    done = tinyconv_command(
+        "search", "mnist", "--trials", "1", "--epochs", "1", "--train-subset", "300",
+        "--val-size", "200", "--out", str(out), "--data-dir", str(mnist_root), "--threads", "1",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "next: tinyconv search-best" in done.stdout
+    best = tmp_path / "best.json"
+    done = tinyconv_command("search-best", str(out), "--study-name", "mnist", "--out", str(best))
+    assert done.returncode == 0, done.stderr
+    recipe = json.loads(best.read_text())
+    assert recipe["train"]["epochs"] == 1 and recipe["specs"]

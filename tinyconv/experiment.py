@@ -1,0 +1,134 @@
+"""Train a recipe: the one way from a :class:`~tinyconv.recipe.Recipe` to trained models.
+
+:func:`train_recipe` builds the recipe's model for each seed, its training loader (the
+seed's own shuffle and augmentation) and the evaluation loader, and trains through the
+training engine: one seed as one model (:func:`~tinyconv.train.fit`), several seeds at once
+as one stacked network (:func:`~tinyconv.train.fit_stacked`). Both checkpoint every epoch
+and resume. A study (:func:`tinyconv.study.run_study`) calls it with the test set, scored
+after every epoch for the record only; a search trial (:mod:`tinyconv.search`) with a
+validation split carved from the training set. Neither builds a loader or a model itself.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.model import TinyNet
+from tinyconv.recipe import Recipe
+from tinyconv.train import Callback, History, fit, fit_stacked, load_checkpoint, resolve_device
+
+
+@dataclass(frozen=True)
+class TrainedSeed:
+    """One seed of a recipe, trained.
+
+    Attributes:
+        seed: The seed of its weights, shuffle, augmentation and dropout.
+        model: The trained model (on the CPU, in eval mode), knowing its dataset, class
+            names and normalisation.
+        history: One record per epoch, scored on the evaluation set.
+        resumed_after_epoch: The epoch its run continued after (0: trained from scratch).
+        stacked_with: The seeds trained together with it as one network (empty alone).
+    """
+
+    seed: int
+    model: TinyNet
+    history: History
+    resumed_after_epoch: int = 0
+    stacked_with: tuple[int, ...] = ()
+
+
+def train_recipe(
+    recipe: Recipe,
+    seeds: Sequence[int],
+    train_set: ImageDataset,
+    eval_set: ImageDataset,
+    *,
+    eval_name: str = "test",
+    device: str = "auto",
+    progress: bool | None = None,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    callbacks: Sequence[Callback] = (),
+    label: str = "",
+) -> list[TrainedSeed]:
+    """Train ``recipe`` for each of ``seeds``: alone for one seed, stacked for several.
+
+    With ``checkpoint_path`` the run is checkpointed after every epoch and, if the file
+    exists, continued from it: a killed run ends with the same weights and metrics as an
+    unbroken one.
+
+    Args:
+        recipe: What to train (``recipe.train.epochs`` epochs; see
+            :meth:`~tinyconv.recipe.Recipe.with_epochs` to change them).
+        seeds: One seed, or several trained at once as one stacked network (each keeps
+            its own initial weights, shuffle, augmentation and dropout stream).
+        train_set: Training images.
+        eval_set: Images scored after every epoch: the test set of a study (for the
+            record, never to choose anything) or a validation split.
+        eval_name: Name of ``eval_set`` in the metrics (``"test"``, ``"val"``).
+        device: ``"auto"`` or a device string.
+        progress: As :attr:`tinyconv.train.TrainConfig.progress`.
+        checkpoint_path: Where to checkpoint (and resume from), or ``None``.
+        callbacks: Events of the training loop (one seed only).
+        label: Prefix of the progress display, e.g. ``"seed 2 of 5"``.
+
+    Returns:
+        One :class:`TrainedSeed` per seed, in order.
+
+    Raises:
+        ValueError: If ``seeds`` is empty, or ``callbacks`` are given with several seeds.
+        BudgetExceededError: If the recipe's model is over its budget.
+
+    Example:
+        >>> import torch
+        >>> from tinyconv import ConvSpec, GAPHeadSpec
+        >>> from tinyconv.data import ImageDataset
+        >>> from tinyconv.train import TrainConfig
+        >>> images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
+        >>> data = ImageDataset(images, torch.arange(64) % 10, "toy", tuple("0123456789"), 0.1, 0.3)
+        >>> recipe = Recipe(name="tiny", specs=(ConvSpec(out_channels=4, stride=4),
+        ...     GAPHeadSpec(num_classes=10)), train=TrainConfig(epochs=1, batch_size=32))
+        >>> (run,) = train_recipe(recipe, [0], data, data, device="cpu", progress=False)
+        >>> run.seed, len(run.history), run.model.training
+        (0, 1, False)
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("train_recipe needs at least one seed")
+    models = [recipe.build_model(seed=seed) for seed in seeds]
+    config = dataclasses.replace(recipe.train, seed=seeds[0], device=device, progress=progress)
+    target = resolve_device(device)
+    augment = recipe.augmentation()
+    loaders = [
+        TensorLoader(
+            train_set, config.batch_size, shuffle=True, seed=seed, device=target, augment=augment
+        )
+        for seed in seeds
+    ]
+    eval_loader = TensorLoader(eval_set, recipe.eval_batch_size, device=target)
+    resumed = 0
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        resumed = load_checkpoint(checkpoint_path).epoch
+    common = {
+        "eval_loader": eval_loader,
+        "eval_name": eval_name,
+        "checkpoint_path": checkpoint_path,
+        "resume": checkpoint_path is not None,
+        "label": label,
+    }
+    if len(seeds) == 1:
+        histories = [fit(models[0], loaders[0], config, callbacks=callbacks, **common)]
+    elif callbacks:
+        raise ValueError("callbacks need a single seed; stacked seeds run without them")
+    else:
+        histories = fit_stacked(models, loaders, config, seeds=seeds, **common)
+    together = tuple(seeds) if len(seeds) > 1 else ()
+    return [
+        TrainedSeed(seed, model.cpu().eval(), history, resumed, together)
+        for seed, model, history in zip(seeds, models, histories, strict=True)
+    ]
