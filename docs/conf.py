@@ -129,7 +129,8 @@ if os.environ.get("TINYCONV_DOCS_ONLINE") == "1":
 
 html_theme = "furo"
 html_title = f"tinyconv {release}"
-html_static_path: list[str] = []
+html_static_path = ["_static"]
+html_css_files = ["tables.css"]  # results tables: one line per value, not 3-5
 html_show_sourcelink = False
 html_theme_options = {
     "navigation_with_keys": True,

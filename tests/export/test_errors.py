@@ -13,6 +13,7 @@ import torch
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
+from tinyconv.errors import OutputPathError
 from tinyconv.export import (
     CalibrationDataError,
     ExportError,
@@ -126,5 +127,6 @@ def test_not_a_tinynet_and_out_is_a_file(trained_v5: tinyconv.TinyNet, tmp_path:
         export_model(torch.nn.Conv2d(1, 1, 1).eval(), tmp_path / "out")
     afile = tmp_path / "file"
     afile.write_text("x")
-    with pytest.raises(ExportError, match="is a file; give a folder"):
+    with pytest.raises(OutputPathError, match="is a file; give a folder"):
         export_model(trained_v5, afile)
+    assert afile.read_text() == "x"

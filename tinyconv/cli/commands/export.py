@@ -20,7 +20,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand's parser.
     """
     parser.add_argument("model", metavar="MODEL", help="model file written by tinyconv.save")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the outputs: a new or empty one (they are built aside and moved in whole)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out whole when it holds an earlier export (never a folder of other files)",
+    )
     parser.add_argument(
         "--format",
         choices=("onnx", "tflite"),
@@ -86,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         test_images=args.test_images,
         latency_runs=args.latency_runs,
         dataset=args.dataset,
+        overwrite=args.overwrite,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
@@ -110,6 +121,7 @@ def _run_tflite(args: argparse.Namespace) -> int:
         test_images=args.test_images,
         micro_images=args.micro_images,
         dataset=getattr(args, "dataset", None),
+        overwrite=args.overwrite,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")

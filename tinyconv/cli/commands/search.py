@@ -24,6 +24,7 @@ HELP = (
     "search a space of architectures and training settings under a parameter budget "
     "(Optuna; needs the [search] extra)"
 )
+RESUMABLE = True  # rerun after Ctrl-C: the study in its storage continues
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -131,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
     require("optuna", "search")
     from tinyconv.search import SearchSettings, run_search
+    from tinyconv.search.preflight import check_search
     from tinyconv.search.storage import safe_url
 
     register_dataset_dirs(args)  # before the space is resolved; workers inherit it
@@ -152,6 +154,7 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         time_limit_s=args.time_limit,
     )
+    check_search(settings)  # before any storage exists: a refused search leaves nothing
     where = safe_url(args.storage) if args.storage else f"{args.out}/search.journal"
     print(f"study {settings.name!r} in {where}: {settings.trials} trials", flush=True)
     started = time.perf_counter()

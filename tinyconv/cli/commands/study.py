@@ -20,6 +20,7 @@ from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset
 
 NAME = "study"
 HELP = "train a recipe (name or JSON file) for several seeds; resumable"
+RESUMABLE = True  # rerun after Ctrl-C: finished seeds are kept, a running seed continues
 
 
 def _default(name: str) -> Any:
