@@ -14,10 +14,10 @@ from tinyconv.export import (
     ExportError,
     export_onnx,
     fold_batchnorm,
-    onnx_logits,
     onnx_session,
     tiny_model_session,
 )
+from tinyconv.export.onnx import onnx_logits
 from tinyconv.export.session import TINY_MODEL_SETTINGS
 
 

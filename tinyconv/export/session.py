@@ -92,7 +92,8 @@ def tiny_model_session(path: str | os.PathLike[str], *, threads: int = 1) -> Any
     Example:
         >>> import tempfile
         >>> from tinyconv import ConvSpec, GAPHeadSpec, build
-        >>> from tinyconv.export import export_onnx, onnx_logits
+        >>> from tinyconv.export import export_onnx
+        >>> from tinyconv.export.onnx import onnx_logits
         >>> net = build([ConvSpec(out_channels=4), GAPHeadSpec(num_classes=3)], seed=0)
         >>> path = export_onnx(net, Path(tempfile.mkdtemp()) / "net.onnx")
         >>> session = tiny_model_session(path)
