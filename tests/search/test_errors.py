@@ -136,3 +136,19 @@ def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(
     assert "the smallest of 200 sampled has" in error[0] and "--max-params" in error[0]
     assert "next:" not in done.stdout
     assert not (out / "search.journal").exists()
+
+
+def test_the_command_line_copies_no_default_of_the_search_settings() -> None:
+    """Options left out take SearchSettings' own defaults; the help text names them."""
+    import argparse
+    import dataclasses
+
+    from tinyconv.cli.commands import search as command
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    defaults = {f.name: f.default for f in dataclasses.fields(SearchSettings)}
+    for option, field in (("val_size", "val_size"), ("pruner", "pruner"), ("device", "device")):
+        assert parser.get_default(option) is None
+        action = next(a for a in parser._actions if a.dest == option)
+        assert str(defaults[field]) in action.help
