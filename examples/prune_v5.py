@@ -53,7 +53,8 @@ def export_accuracies(model_file: Path, out: Path, root: str | None) -> dict[str
     A model already exported into ``out`` (by an earlier run of this script) is not exported
     again: its report is read.
     """
-    from tinyconv.export import export_model, load_report
+    from tinyconv.export import export_model
+    from tinyconv.export.device_report import load_report
 
     existing = out / f"{model_file.name.split('.')[0]}.export.json"
     if existing.is_file():

@@ -28,7 +28,14 @@ from typing import Any
 
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
-from tinyconv.errors import ModelFileError, SpecError, TinyconvError
+from tinyconv.errors import (
+    ModelFileError,
+    ModelInputError,
+    OutputExistsError,
+    OutputPathError,
+    SpecError,
+    TinyconvError,
+)
 from tinyconv.eval_mode import eval_mode
 from tinyconv.model import TinyNet, build, build_from_architecture
 from tinyconv.model_file import load, save
@@ -84,7 +91,10 @@ __all__ = [
     "GAPHead",
     "GAPHeadSpec",
     "ModelFileError",
+    "ModelInputError",
     "ModelSummary",
+    "OutputExistsError",
+    "OutputPathError",
     "ReceptiveField",
     "Recipe",
     "SESpec",

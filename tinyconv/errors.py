@@ -12,6 +12,9 @@ from __future__ import annotations
 __all__ = [
     "MissingExtraError",
     "ModelFileError",
+    "ModelInputError",
+    "OutputExistsError",
+    "OutputPathError",
     "ResultsMismatchError",
     "SpecError",
     "TinyconvError",
@@ -43,6 +46,33 @@ class ModelFileError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ModelFileError, ValueError)
+        True
+    """
+
+
+class ModelInputError(TinyconvError, ValueError):
+    """A batch a model cannot take: wrong shape or dtype, or values far outside its range.
+
+    Example:
+        >>> issubclass(ModelInputError, ValueError)
+        True
+    """
+
+
+class OutputPathError(TinyconvError, OSError):
+    """An output path that cannot be written: read-only, a file where a folder belongs, ...
+
+    Example:
+        >>> issubclass(OutputPathError, OSError)
+        True
+    """
+
+
+class OutputExistsError(OutputPathError, FileExistsError):
+    """An output that exists already and is not to be replaced without being asked to.
+
+    Example:
+        >>> issubclass(OutputExistsError, FileExistsError)
         True
     """
 

@@ -3,11 +3,12 @@
 ``build`` threads channels and feature-map sizes through the specs, checks each
 block against what it meets (naming the layer index on failure), and returns a
 :class:`TinyNet`, an ``nn.Sequential`` that remembers its specs and input size
-and rejects inputs of the wrong shape or dtype with a readable message. The
-check runs in eager mode only, so ``torch.fx.symbolic_trace``, ``torch.export``
-and ``torch.compile`` see plain tensor code. ``build(..., seed=s)`` draws the
-initial weights from its own generator seeded with ``s``, so the same specs and
-seed give the same weights whatever ran before.
+and rejects inputs of the wrong shape or dtype (and, in eval mode, values far outside
+the range its recorded normalisation gives pixels) with a readable message
+(:mod:`tinyconv.model_input`). The check runs in eager mode only, so
+``torch.fx.symbolic_trace``, ``torch.export`` and ``torch.compile`` see plain tensor code.
+``build(..., seed=s)`` draws the initial weights from its own generator seeded with
+``s``, so the same specs and seed give the same weights whatever ran before.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import nn
 from tinyconv._checks import check_int, check_positive_int
 from tinyconv._tracing import is_tracing
 from tinyconv.errors import SpecError
+from tinyconv.model_input import check_model_input
 from tinyconv.specs import (
     SPECS_FORMAT_VERSION,
     BlockSpec,
@@ -66,7 +68,7 @@ class TinyNet(nn.Sequential):
         >>> net(torch.zeros(1, 28, 28))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: TinyNet expects input of shape (B, 1, 28, 28), got (1, 28, 28); add a batch ...
+        tinyconv.errors.ModelInputError: TinyNet expects input of shape (B, 1, 28, 28), got ...
     """
 
     def __init__(
@@ -90,33 +92,22 @@ class TinyNet(nn.Sequential):
         self.metadata: dict[str, Any] = {}
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise ``ValueError`` unless ``x`` has shape ``(B, in_channels, *input_size)``.
+        """Raise :class:`~tinyconv.errors.ModelInputError` for a batch the model cannot use.
+
+        Checked (see :mod:`tinyconv.model_input`): the shape
+        ``(B, in_channels, *input_size)``; a floating-point dtype equal to the weights'
+        (unless autocast is on); and, in eval mode when :attr:`normalization` is known,
+        for a batch on the CPU, values near the range normalised pixels take (0..255
+        floats are refused).
 
         Args:
             x: A batch of images.
 
         Raises:
-            ValueError: Naming the expected and the received shape, or a non-float dtype.
+            ModelInputError: Naming the expected and the received shape, dtype or value
+                range, and the fix (a ``ValueError``).
         """
-        expected = (self.in_channels, *self.input_size)
-        if x.ndim == 4 and tuple(x.shape[1:]) == expected:
-            if not x.is_floating_point():
-                raise ValueError(
-                    f"TinyNet expects floating-point images, got dtype {x.dtype}; convert "
-                    "uint8 pixels with x.float() / 255 (and normalise with the dataset's "
-                    "mean and std), or load batches through tinyconv.data.TensorLoader, "
-                    "which does both"
-                )
-            return
-        want = f"(B, {', '.join(map(str, expected))})"
-        hint = ""
-        if x.ndim == 3 and tuple(x.shape) == expected:
-            hint = "; add a batch dimension with x.unsqueeze(0)"
-        elif x.ndim == 4 and x.shape[1] != self.in_channels:
-            hint = f"; the model was built with in_channels={self.in_channels}"
-        elif x.ndim == 4:
-            hint = f"; the model was built with input_size={self.input_size}"
-        raise ValueError(f"TinyNet expects input of shape {want}, got {tuple(x.shape)}{hint}")
+        check_model_input(x, self, (self.in_channels, *self.input_size), self.normalization)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r"""Return class logits for a batch of images.

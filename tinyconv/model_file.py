@@ -31,7 +31,7 @@ from torch import nn
 
 from tinyconv._digest import archive_problem, payload_problem, with_digest
 from tinyconv.atomic import atomic_write
-from tinyconv.errors import ModelFileError, SpecError
+from tinyconv.errors import ModelFileError, OutputExistsError, OutputPathError, SpecError
 from tinyconv.model import TinyNet, build_from_architecture
 
 MODEL_FILE_FORMAT = "tinyconv.model"
@@ -123,7 +123,11 @@ def save(
         TypeError: If ``model`` is not a TinyNet.
         ValueError: For class names or normalisation that do not fit the model.
         DatasetRegistryError: If ``dataset`` names no registered dataset.
-        FileExistsError: If ``path`` exists and ``overwrite`` is false.
+        OutputExistsError: If ``path`` exists and ``overwrite`` is false (a
+            ``FileExistsError``).
+        OutputPathError: If ``path`` is a folder, or the file cannot be written (a
+            read-only folder, a full disk).
+        FileNotFoundError: If the folder of ``path`` does not exist.
 
     Example:
         >>> import tempfile
@@ -161,8 +165,10 @@ def save(
         record["dataset"] = check_dataset_name(dataset)
     record["metadata"].update(metadata or {})
     target = Path(path)
+    if target.is_dir():
+        raise OutputPathError(f"{str(target)!r} is a folder; give a file name, e.g. model.pt")
     if target.exists() and not overwrite:
-        raise FileExistsError(
+        raise OutputExistsError(
             f"{str(target)!r} exists; pass overwrite=True to replace it or choose another path"
         )
     if not isinstance(record["metadata"], Mapping):
@@ -175,7 +181,15 @@ def save(
             "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         }
     )
-    return atomic_write(target, lambda file: torch.save(payload, file))
+    try:
+        return atomic_write(target, lambda file: torch.save(payload, file))
+    except FileNotFoundError:
+        raise  # the folder does not exist; atomic_write's message says to create it
+    except OSError as error:  # a read-only folder or file system, a full disk
+        raise OutputPathError(
+            f"cannot write the model file {str(target)!r} "
+            f"({error.strerror or type(error).__name__}); save it in a folder you can write to"
+        ) from None
 
 
 def _read(source: Path) -> Any:

@@ -13,13 +13,10 @@ import torch
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
-from tinyconv.export import (
-    CalibrationDataError,
-    ExportError,
-    UntrainedModelError,
-    check_calibration_images,
-    export_model,
-)
+from tinyconv.errors import OutputPathError
+from tinyconv.export import ExportError, export_model
+from tinyconv.export.errors import CalibrationDataError, UntrainedModelError
+from tinyconv.export.quantize import check_calibration_images
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -126,5 +123,6 @@ def test_not_a_tinynet_and_out_is_a_file(trained_v5: tinyconv.TinyNet, tmp_path:
         export_model(torch.nn.Conv2d(1, 1, 1).eval(), tmp_path / "out")
     afile = tmp_path / "file"
     afile.write_text("x")
-    with pytest.raises(ExportError, match="is a file; give a folder"):
+    with pytest.raises(OutputPathError, match="is a file; give a folder"):
         export_model(trained_v5, afile)
+    assert afile.read_text() == "x"

@@ -16,13 +16,10 @@ from hypothesis import strategies as st
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.data import ImageDataset, TensorLoader
-from tinyconv.export import (
-    ExportError,
-    TensorQuantization,
-    VerificationError,
-    export_tflite,
-    quantize_input,
-)
+from tinyconv.errors import OutputExistsError, OutputPathError
+from tinyconv.export import export_tflite, quantize_input
+from tinyconv.export.errors import VerificationError
+from tinyconv.export.tflite_graph import TensorQuantization
 from tinyconv.train import TrainConfig, fit
 
 
@@ -83,10 +80,13 @@ def test_an_existing_output_is_never_overwritten(
     silu_net: tinyconv.TinyNet, mnist_root: Path, tmp_path: Path
 ) -> None:
     (tmp_path / "model.tflite").write_bytes(b"mine")
-    with pytest.raises(ExportError, match=r"model.tflite already exist\(s\).*remove them"):
+    with pytest.raises(OutputExistsError, match=r"holds 1 file\(s\) \(model.tflite\).*--overwrite"):
         export_tflite(silu_net, tmp_path, data_root=mnist_root)
+    (tmp_path / "notes.txt").write_text("not an export file")
+    with pytest.raises(OutputPathError, match=r"also holds notes.txt; give another --out"):
+        export_tflite(silu_net, tmp_path, data_root=mnist_root, overwrite=True)
     assert (tmp_path / "model.tflite").read_bytes() == b"mine"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "notes.txt"]
 
 
 def test_missing_extra_is_one_error_line(v5_file: Path, tmp_path: Path) -> None:

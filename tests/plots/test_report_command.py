@@ -35,7 +35,11 @@ def in_process(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str
 
 
 def img_sources(index: Path) -> list[str]:
-    return re.findall(r'<img src="([^"]+)"', index.read_text())
+    """The file names of the figures the page shows (each embedded, and beside it as a PNG)."""
+    page = index.read_text()
+    sources = re.findall(r'<img src="([^"]+)"', page)
+    assert all(source.startswith("data:image/png;base64,") for source in sources), sources
+    return re.findall(r'data-file="([^"]+)"', page)
 
 
 def test_import_tinyconv_does_not_import_matplotlib() -> None:
@@ -54,6 +58,7 @@ def test_report_of_a_results_file_without_model_files(tmp_path: Path) -> None:
     assert "99.39 % ± 0.07" in page  # results/mnist_v5.json: final-epoch mean ± std
     assert "6,364" in page and "tinyconv report results/mnist_v5.json --out" in page
     assert "http://" not in page and "https://" not in page  # self-contained
+    assert "href=" not in page and 'src="learning' not in page  # nothing loaded from beside it
     assert "No model files beside" in result.stderr
 
 

@@ -122,11 +122,13 @@ def test_time_limit_must_be_positive_seconds(tmp_path: Path) -> None:
             SearchSettings(space="mnist", out=str(tmp_path), trials=1, time_limit_s=bad)
 
 
-def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(tmp_path: Path) -> None:
+def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(
+    tmp_path: Path, train_only_root: Path
+) -> None:
     out = tmp_path / "impossible"
     done = run_tinyconv(
         "search", "mnist", "--max-params", "10", "--trials", "3", "--epochs", "1",
-        "--out", out,
+        "--out", out, "--data-dir", train_only_root,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     error = done.stderr.strip().splitlines()
@@ -134,3 +136,19 @@ def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(tmp_pa
     assert "the smallest of 200 sampled has" in error[0] and "--max-params" in error[0]
     assert "next:" not in done.stdout
     assert not (out / "search.journal").exists()
+
+
+def test_the_command_line_copies_no_default_of_the_search_settings() -> None:
+    """Options left out take SearchSettings' own defaults; the help text names them."""
+    import argparse
+    import dataclasses
+
+    from tinyconv.cli.commands import search as command
+
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    defaults = {f.name: f.default for f in dataclasses.fields(SearchSettings)}
+    for option, field in (("val_size", "val_size"), ("pruner", "pruner"), ("device", "device")):
+        assert parser.get_default(option) is None
+        action = next(a for a in parser._actions if a.dest == option)
+        assert str(defaults[field]) in action.help

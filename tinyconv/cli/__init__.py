@@ -1,7 +1,8 @@
 """The ``tinyconv`` command (also ``python -m tinyconv``): one entry point, many subcommands.
 
 Each subcommand is one module in :mod:`tinyconv.cli.commands` that defines ``NAME``,
-``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``; modules are discovered, so
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int``, and ``RESUMABLE = True`` if
+running it again after Ctrl-C continues where it stopped; modules are discovered, so
 a new subcommand is one new file. A subcommand imports optional extras inside ``run``,
 so ``tinyconv --help`` works without them.
 
@@ -69,7 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
             formatter_class=_DefaultsShown,
         )
         module.add_arguments(command)  # type: ignore[attr-defined]
-        command.set_defaults(run=module.run)  # type: ignore[attr-defined]
+        command.set_defaults(
+            run=module.run,  # type: ignore[attr-defined]
+            resumable=getattr(module, "RESUMABLE", False),
+        )
     return parser
 
 
@@ -100,14 +104,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 for a known error (printed as one line).
     """
     args = build_parser().parse_args(argv)
-    return run_guarded(lambda: args.run(args))
+    return run_guarded(lambda: args.run(args), resumable=args.resumable)
 
 
-def run_guarded(command: Callable[[], int | None]) -> int:
+def run_guarded(command: Callable[[], int | None], *, resumable: bool = True) -> int:
     """Run ``command``, printing a known error as one line instead of a traceback.
 
     Args:
         command: The work to do; returns an exit status or ``None`` for 0.
+        resumable: Whether running the same command again continues the work; only then
+            does the Ctrl-C line say so. :func:`main` passes each subcommand's
+            ``RESUMABLE``; the default suits the library's other callers (a study's
+            entry point, a search worker), whose work continues.
 
     Returns:
         Its exit status, 2 after a :class:`~tinyconv.errors.TinyconvError`, 130 after
@@ -119,5 +127,11 @@ def run_guarded(command: Callable[[], int | None]) -> int:
         print(one_line(error), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("error: interrupted; rerun the same command to continue", file=sys.stderr)
+        if resumable:
+            print("error: interrupted; rerun the same command to continue", file=sys.stderr)
+        else:
+            print(
+                "error: interrupted; this command does not resume: run it again to start over",
+                file=sys.stderr,
+            )
         return 130

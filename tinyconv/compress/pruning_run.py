@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tinyconv.atomic import atomic_write
 from tinyconv.compress.errors import PruneError
 from tinyconv.compress.prune import prune_to_budget
-from tinyconv.data import TensorLoader, dataset_info, load_dataset, train_val_split
+from tinyconv.data import Normalization, TensorLoader, dataset_info, load_dataset, train_val_split
 from tinyconv.model_file import load, save
 from tinyconv.train import evaluate, fit, resolve_device
 
@@ -131,7 +131,8 @@ def _recipe_for(model: Any, recipe: str | Recipe | None, source: Path) -> Recipe
 
 def _check_normalization(model: Any, dataset: str, source: Path) -> None:
     expected = dataset_info(dataset).normalization.to_dict()
-    if model.normalization is not None and model.normalization != expected:
+    recorded = model.normalization
+    if recorded is not None and Normalization.from_dict(recorded).to_dict() != expected:
         raise PruneError(
             f"{str(source)!r} was trained on inputs normalised with {model.normalization}, "
             f"but the {dataset!r} pipeline normalises with {expected}; fine-tuning would feed "

@@ -3,9 +3,10 @@
 The steps: check the model is a trained TinyNet in eval mode; fold its BatchNorms
 (:func:`~tinyconv.export.fold_batchnorm`); export the folded copy to ONNX and verify it
 with onnxruntime on the test images; optionally quantize to int8, calibrated on training
-images; measure batch-1 latency; collect the device costs. Everything is built in a
-temporary folder and the files are moved into the output folder (atomically, one by one)
-only after every step succeeded, so an error leaves no output behind.
+images; measure batch-1 latency; collect the device costs. The output folder is one set
+of files built aside and moved into place whole (:func:`tinyconv.outputs.output_folder`)
+only after every step succeeded: an error or Ctrl-C leaves no output behind, and a folder
+never mixes files of two exports (one that holds files is refused unless ``overwrite``).
 """
 
 from __future__ import annotations
@@ -13,30 +14,58 @@ from __future__ import annotations
 import json
 import os
 import platform
-import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from tinyconv.atomic import atomic_write
 from tinyconv.data import ImageDataset, load_dataset, model_dataset
 from tinyconv.data.scoring import Predictions, check_model_fits, model_inputs
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.errors import ModelFileError
+from tinyconv.export.device_report import ExportReport, LayerCost
 from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
 from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
-from tinyconv.export.report import ExportReport, LayerCost
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
+from tinyconv.outputs import output_folder
 from tinyconv.parameters import count_parameters
 from tinyconv.summary import summary
 
-__all__ = ["check_trained", "export_model"]
+__all__ = ["EXPORT_SUFFIXES", "check_trained", "export_folder", "export_model"]
+
+EXPORT_SUFFIXES = (".onnx", ".export.json", ".tflite", ".tflite.json", "_model.h", "_model.c")
+"""Endings of the files ``tinyconv export`` writes (both formats); ``--overwrite`` replaces
+a folder only if every file in it ends so."""
+
+
+def export_folder(
+    out_dir: str | os.PathLike[str], *, overwrite: bool = False
+) -> AbstractContextManager[Path]:
+    """Open an export's output folder: checked now, moved into place whole at the end.
+
+    Args:
+        out_dir: The output folder (``--out``).
+        overwrite: Replace a folder that holds an earlier export (and nothing else).
+
+    Returns:
+        A context manager that yields the staging folder to write into.
+
+    Raises:
+        OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
+        OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
+    """
+    return output_folder(
+        out_dir,
+        overwrite=overwrite,
+        owns=lambda name: name.endswith(EXPORT_SUFFIXES),
+        command="tinyconv export",
+    )
 
 
 def check_trained(model: nn.Module) -> None:
@@ -129,15 +158,18 @@ def export_model(
     latency_runs: int = 300,
     name: str | None = None,
     dataset: str | None = None,
+    overwrite: bool = False,
 ) -> ExportReport:
     """Export a trained model to ONNX (and int8), verify it, and report its device costs.
 
     Writes ``<name>.onnx``, ``<name>.int8.onnx`` (with ``int8``) and
-    ``<name>.export.json`` into ``out_dir``, all or nothing.
+    ``<name>.export.json`` into ``out_dir``, all or nothing: the folder is built aside and
+    moved into place whole. A folder that already holds files is refused unless
+    ``overwrite``, which replaces it whole (only if it holds nothing but export files).
 
     Args:
         model_or_path: A trained TinyNet in eval mode, or a model file (``tinyconv.save``).
-        out_dir: Output folder (created if missing).
+        out_dir: Output folder (created; must be new or empty unless ``overwrite``).
         int8: Also write and evaluate the int8 model.
         calibration_images: How many training images calibrate int8 (the first N of the
             training split), or the images themselves, float ``[N, C, H, W]`` normalised
@@ -148,6 +180,7 @@ def export_model(
         name: Base name of the files (default: the model file's name, or ``model``).
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records; a model that records none needs it).
+        overwrite: Replace ``out_dir`` whole if it holds an earlier export.
 
     Returns:
         The report (also saved as JSON).
@@ -159,15 +192,35 @@ def export_model(
         UntrainedModelError: For a model in training mode or never trained.
         CalibrationDataError: For calibration images that do not fit the model.
         MissingExtraError: If the ``[export]`` extra is not installed.
+        OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
+        OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
         ExportError: For other input the export cannot handle.
     """
     model, source, default_name = _resolve(model_or_path)
     check_trained(model)
-    target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise ExportError(f"--out {str(target)!r} is a file; give a folder for the outputs")
+    with export_folder(out_dir, overwrite=overwrite) as staged:
+        return _export(
+            model, source, name or default_name, staged,
+            int8=int8, calibration_images=calibration_images, data_root=data_root,
+            test_images=test_images, latency_runs=latency_runs, dataset=dataset,
+        )  # fmt: skip
+
+
+def _export(
+    model: TinyNet,
+    source: str,
+    stem: str,
+    staged: Path,
+    *,
+    int8: bool,
+    calibration_images: int | torch.Tensor,
+    data_root: str | os.PathLike[str] | None,
+    test_images: int | None,
+    latency_runs: int,
+    dataset: str | None,
+) -> ExportReport:
+    """Everything :func:`export_model` does once its output folder is open."""
     dataset = model_dataset(model, dataset, label=source).name
-    stem = name or default_name
     for label, value in (("test_images", test_images), ("latency_runs", latency_runs)):
         if value is not None and value < 1:
             raise ExportError(f"{label} must be >= 1, got {value}")
@@ -190,75 +243,67 @@ def export_model(
         reference = model(x_test).numpy()
         folded_logits = folded(x_test).numpy()
     files = {"onnx_fp32": f"{stem}.onnx"}
-    with tempfile.TemporaryDirectory(prefix="tinyconv-export-") as folder:
-        staged = Path(folder)
-        export_onnx(folded, staged / files["onnx_fp32"])
-        session = onnx_session(staged / files["onnx_fp32"])
-        fp32 = onnx_logits(session, x_test)
-        image = x_test[:1].clone()
-        latency = [torch_latency(model, image, runs=latency_runs)]
-        latency.append(onnx_latency(session, image, label="fp32", runs=latency_runs))
-        parity = {
-            "folded_vs_pytorch_max_abs_logit": float(np.abs(folded_logits - reference).max()),
-            "onnx_fp32_vs_pytorch_max_abs_logit": float(np.abs(fp32 - reference).max()),
-            "onnx_fp32_argmax_agreement": float((fp32.argmax(1) == reference.argmax(1)).mean()),
-        }
-        accuracy = {
-            "test_images": len(y_test),
-            "pytorch": _accuracy(reference, test),
-            "onnx_fp32": _accuracy(fp32, test),
-            "onnx_int8": None,
-        }
-        if int8:
-            files["onnx_int8"] = f"{stem}.int8.onnx"
-            quantize_int8(staged / files["onnx_fp32"], staged / files["onnx_int8"], calibration)
-            session8 = onnx_session(staged / files["onnx_int8"])
-            quantized = onnx_logits(session8, x_test)
-            latency.append(onnx_latency(session8, image, label="int8", runs=latency_runs))
-            parity["onnx_int8_vs_pytorch_max_abs_logit"] = float(
-                np.abs(quantized - reference).max()
-            )
-            parity["onnx_int8_argmax_agreement"] = float(
-                (quantized.argmax(1) == reference.argmax(1)).mean()
-            )
-            accuracy["onnx_int8"] = _accuracy(quantized, test)
-            accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
-        sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
-        table = summary(folded)
-        peak = table.peak_activation_bytes
-        import onnxruntime  # present: the export above needed it
-
-        report = ExportReport(
-            model=source,
-            dataset=dataset,
-            params=count_parameters(folded),
-            params_original=count_parameters(model),
-            macs=table.total_macs,
-            weight_bytes_fp32=4 * count_parameters(folded),
-            weight_bytes_int8=int8_weight_bytes(folded),
-            onnx_bytes_fp32=sizes["onnx_fp32"],
-            onnx_bytes_int8=sizes.get("onnx_int8"),
-            peak_activation_bytes_fp32=peak,
-            peak_activation_bytes_int8=None if peak is None else peak // 4,
-            layers=_layers(folded),
-            latency=tuple(item.to_dict() for item in latency),
-            accuracy=accuracy,
-            parity=parity,
-            calibration={"images": len(calibration), "source": calibration_source} if int8 else {},
-            fold=fold_report.to_dict(),
-            files={**files, "report": f"{stem}.export.json"},
-            environment={
-                "torch": torch.__version__,
-                "onnxruntime": onnxruntime.__version__,
-                "python": platform.python_version(),
-                "machine": platform.machine(),
-                "cpu_count": os.cpu_count(),
-            },
+    export_onnx(folded, staged / files["onnx_fp32"])
+    session = onnx_session(staged / files["onnx_fp32"])
+    fp32 = onnx_logits(session, x_test)
+    image = x_test[:1].clone()
+    latency = [torch_latency(model, image, runs=latency_runs)]
+    latency.append(onnx_latency(session, image, label="fp32", runs=latency_runs))
+    parity = {
+        "folded_vs_pytorch_max_abs_logit": float(np.abs(folded_logits - reference).max()),
+        "onnx_fp32_vs_pytorch_max_abs_logit": float(np.abs(fp32 - reference).max()),
+        "onnx_fp32_argmax_agreement": float((fp32.argmax(1) == reference.argmax(1)).mean()),
+    }
+    accuracy = {
+        "test_images": len(y_test),
+        "pytorch": _accuracy(reference, test),
+        "onnx_fp32": _accuracy(fp32, test),
+        "onnx_int8": None,
+    }
+    if int8:
+        files["onnx_int8"] = f"{stem}.int8.onnx"
+        quantize_int8(staged / files["onnx_fp32"], staged / files["onnx_int8"], calibration)
+        session8 = onnx_session(staged / files["onnx_int8"])
+        quantized = onnx_logits(session8, x_test)
+        latency.append(onnx_latency(session8, image, label="int8", runs=latency_runs))
+        parity["onnx_int8_vs_pytorch_max_abs_logit"] = float(np.abs(quantized - reference).max())
+        parity["onnx_int8_argmax_agreement"] = float(
+            (quantized.argmax(1) == reference.argmax(1)).mean()
         )
-        target.mkdir(parents=True, exist_ok=True)
-        for file in files.values():
-            data = (staged / file).read_bytes()
-            atomic_write(target / file, lambda f, data=data: f.write(data))
+        accuracy["onnx_int8"] = _accuracy(quantized, test)
+        accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
+    sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
+    table = summary(folded)
+    peak = table.peak_activation_bytes
+    import onnxruntime  # present: the export above needed it
+
+    report = ExportReport(
+        model=source,
+        dataset=dataset,
+        params=count_parameters(folded),
+        params_original=count_parameters(model),
+        macs=table.total_macs,
+        weight_bytes_fp32=4 * count_parameters(folded),
+        weight_bytes_int8=int8_weight_bytes(folded),
+        onnx_bytes_fp32=sizes["onnx_fp32"],
+        onnx_bytes_int8=sizes.get("onnx_int8"),
+        peak_activation_bytes_fp32=peak,
+        peak_activation_bytes_int8=None if peak is None else peak // 4,
+        layers=_layers(folded),
+        latency=tuple(item.to_dict() for item in latency),
+        accuracy=accuracy,
+        parity=parity,
+        calibration={"images": len(calibration), "source": calibration_source} if int8 else {},
+        fold=fold_report.to_dict(),
+        files={**files, "report": f"{stem}.export.json"},
+        environment={
+            "torch": torch.__version__,
+            "onnxruntime": onnxruntime.__version__,
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpu_count": os.cpu_count(),
+        },
+    )
     text = json.dumps(report.to_dict(), indent=2) + "\n"
-    atomic_write(target / f"{stem}.export.json", lambda f: f.write(text.encode()))
+    (staged / f"{stem}.export.json").write_text(text)
     return report

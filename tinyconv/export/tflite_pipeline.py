@@ -5,9 +5,10 @@ The steps: check the model is a trained TinyNet in eval mode; fold its BatchNorm
 and, with ``int8``, quantize it (PT2E, calibrated on training images) to an int8 .tflite
 with int8 input and output; verify each file in LiteRT on the test images and in TFLite
 Micro on the first of them; read TFLite Micro's arena; write the deployed file (int8 if
-made) as a C source and header. A file that fails verification is refused: every output
-is staged in a hidden folder inside ``out_dir`` and moved in only after every check
-passed, so an error leaves nothing behind; existing files are never overwritten.
+made) as a C source and header. A file that fails verification is refused: the output
+folder is built aside and moved into place whole only after every check passed
+(:func:`tinyconv.outputs.output_folder`), so an error or Ctrl-C leaves nothing behind, and
+a folder that holds files already is refused unless ``overwrite`` (then replaced whole).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import contextlib
 import json
 import os
 import platform
-import shutil
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -35,10 +34,11 @@ from tinyconv.export.errors import CalibrationDataError, ExportError, Verificati
 from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
-from tinyconv.export.pipeline import _normalised, _resolve, check_trained
+from tinyconv.export.pipeline import _normalised, _resolve, check_trained, export_folder
 from tinyconv.export.tflite import batchnorm_as_depthwise, tflite_bytes
 from tinyconv.export.tflite_graph import io_quantization, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
+from tinyconv.model import TinyNet
 
 __all__ = ["FP32_LOGIT_TOLERANCE", "export_tflite"]
 
@@ -112,20 +112,6 @@ def _verify_micro(
     return micro
 
 
-def _publish(staged: Path, target: Path, names: list[str]) -> None:
-    """Move the staged files into ``target``: all of them, or none if one cannot move."""
-    moved = []
-    try:
-        for name in names:
-            os.replace(staged / name, target / name)
-            moved.append(name)
-    except BaseException:
-        for name in moved:
-            with contextlib.suppress(OSError):
-                os.unlink(target / name)
-        raise
-
-
 def export_tflite(
     model_or_path: nn.Module | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -138,17 +124,19 @@ def export_tflite(
     max_int8_drop_points: float = 0.10,
     name: str | None = None,
     dataset: str | None = None,
+    overwrite: bool = False,
 ) -> TfliteReport:
     """Export a trained model to verified .tflite files, C sources and a report.
 
     Writes into ``out_dir``: ``<name>.tflite`` (fp32), with ``int8`` also
     ``<name>.int8.tflite``; ``<name>_model.h`` and ``<name>_model.c`` (the deployed file,
     int8 if made, as a C array with its arena and input constants); and
-    ``<name>.tflite.json``. All or nothing, and never over an existing file.
+    ``<name>.tflite.json``. All or nothing: the folder is built aside and moved into place
+    whole; a folder that holds files already is refused unless ``overwrite``.
 
     Args:
         model_or_path: A trained TinyNet in eval mode, or a model file (``tinyconv.save``).
-        out_dir: Output folder (created if missing).
+        out_dir: Output folder (created; must be new or empty unless ``overwrite``).
         int8: Also write the int8 file (int8 input and output).
         calibration_images: How many training images (the first N) calibrate int8.
         data_root: Where the dataset lives (default ``$TINYCONV_DATA``).
@@ -159,6 +147,8 @@ def export_tflite(
         name: Base name of the files (default: the model file's name, or ``model``).
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records).
+        overwrite: Replace ``out_dir`` whole if it holds an earlier export (and nothing
+            else).
 
     Returns:
         The report (also saved as JSON).
@@ -169,25 +159,41 @@ def export_tflite(
         CalibrationDataError: For a calibration count below 1.
         VerificationError: If a file disagrees with PyTorch or LiteRT beyond the limits.
         MissingExtraError: If the ``[tflite]`` extra is not installed.
-        ExportError: For an existing output file or other input it cannot handle.
+        OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
+        OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
+        ExportError: For other input it cannot handle.
     """
     model, source, default_name = _resolve(model_or_path)
     check_trained(model)
-    target = Path(out_dir)
-    if target.exists() and not target.is_dir():
-        raise ExportError(f"--out {str(target)!r} is a file; give a folder for the outputs")
-    stem = name or default_name
+    with export_folder(out_dir, overwrite=overwrite) as staged:
+        return _export_tflite(
+            model, source, name or default_name, staged,
+            int8=int8, calibration_images=calibration_images, data_root=data_root,
+            test_images=test_images, micro_images=micro_images,
+            max_int8_drop_points=max_int8_drop_points, dataset=dataset,
+        )  # fmt: skip
+
+
+def _export_tflite(
+    model: TinyNet,
+    source: str,
+    stem: str,
+    staged: Path,
+    *,
+    int8: bool,
+    calibration_images: int,
+    data_root: str | os.PathLike[str] | None,
+    test_images: int | None,
+    micro_images: int,
+    max_int8_drop_points: float,
+    dataset: str | None,
+) -> TfliteReport:
+    """Everything :func:`export_tflite` does once its output folder is open."""
     files = {"tflite_fp32": f"{stem}.tflite"}
     if int8:
         files["tflite_int8"] = f"{stem}.int8.tflite"
     files |= {"header": f"{stem}_model.h", "source": f"{stem}_model.c"}
     files["report"] = f"{stem}.tflite.json"
-    existing = [file for file in files.values() if (target / file).exists()]
-    if existing:
-        raise ExportError(
-            f"{', '.join(existing)} already exist(s) in {str(target)!r}; remove them or give "
-            "another --out (tinyconv never overwrites an export)"
-        )
     for label, value in (("test_images", test_images), ("micro_images", micro_images)):
         if value is not None and value < 1:
             raise ExportError(f"{label} must be >= 1, got {value}")
@@ -298,14 +304,6 @@ def export_tflite(
     }
     if int8:
         contents[files["tflite_int8"]] = datas["int8"]
-    target.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=".tinyconv-export-", dir=target))
-    try:
-        for file, content in contents.items():
-            (staged / file).write_bytes(content)
-            with open(staged / file, "rb") as handle:
-                os.fsync(handle.fileno())
-        _publish(staged, target, list(contents))
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
+    for file, content in contents.items():
+        (staged / file).write_bytes(content)
     return report

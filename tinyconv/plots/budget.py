@@ -21,6 +21,8 @@ __all__ = ["budget_figure"]
 
 _BAR = "#3b528b"  # a dark viridis blue
 _GLOBAL = "#9e9ac8"
+_ROW_INCHES = 0.42  # height of one layer's row
+_TOP_ROW_INCHES = 0.35  # the empty row above the first layer that holds the legend
 
 
 def budget_figure(
@@ -64,7 +66,7 @@ def budget_figure(
     fields = [row.receptive_field for row in table.rows]
     positions = np.arange(len(names))
     with style():
-        fig = new_figure(14, 1.2 + 0.42 * len(names))
+        fig = new_figure(14, 1.2 + _TOP_ROW_INCHES + _ROW_INCHES * len(names))
         param_ax, mac_ax, rf_ax = fig.subplots(1, 3, sharey=True, width_ratios=[1.3, 1, 1])
         bars = param_ax.barh(positions, params, color=_BAR, height=0.6, label="this layer")
         for patch in bars.patches:
@@ -99,7 +101,10 @@ def budget_figure(
         param_ax.set_xlabel("parameters")
         used = f" of {budget:,} ({100 * table.total_params / budget:.0f} %)" if budget else ""
         param_ax.set_title(f"Parameters: {table.total_params:,}{used}")
-        param_ax.legend(loc="lower right")
+        param_ax.legend(  # in the empty row above the first layer: it hides no bar or point
+            loc="upper left", ncol=3, frameon=True, framealpha=1.0, edgecolor="white",
+            borderaxespad=0.2,
+        )  # fmt: skip
 
         mac_bars = mac_ax.barh(positions, macs / 1e3, color=_BAR, height=0.6)
         for patch in mac_bars.patches:
@@ -132,13 +137,13 @@ def budget_figure(
                 fontsize=8,
             )
         rf_ax.axvline(side, color="#666666", linestyle=":", linewidth=1.2)
-        rf_ax.text(side, -0.7, f"input {side} px", ha="right", va="bottom", fontsize=8)
+        rf_ax.text(side, -0.6, f"input {side} px", ha="right", va="bottom", fontsize=8)
         rf_ax.set_xlim(0, side * 1.3)
         rf_ax.set_xlabel("receptive field side (input pixels)")
         rf_ax.set_title("Receptive field after each layer")
 
         param_ax.set_yticks(positions, names)
-        param_ax.set_ylim(len(names) - 0.5, -1.0)
+        param_ax.set_ylim(len(names) - 0.5, -0.5 - _TOP_ROW_INCHES / _ROW_INCHES)
         for ax in (param_ax, mac_ax, rf_ax):
             ax.grid(axis="y", visible=False)
         fig.suptitle(

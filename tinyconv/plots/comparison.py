@@ -20,6 +20,7 @@ from tinyconv.plots.curves import (
     accuracy_floor,
     draw_band,
     draw_target,
+    epoch_axis,
     note_cut_off,
     read_results,
     seed_curves,
@@ -69,7 +70,7 @@ def compare_recipes(
     shades = np.linspace(0.0, 0.85, len(all_curves)) if len(all_curves) > 1 else [0.0]
     accuracies = [100 * curves.eval_acc for curves in all_curves]
     with style():
-        fig = new_figure(9, 5)
+        fig = new_figure(11, 5)
         ax = fig.subplots()
         for index, (curves, acc) in enumerate(zip(all_curves, accuracies, strict=True)):
             final = acc[:, -1]
@@ -89,10 +90,11 @@ def compare_recipes(
         draw_target(ax, target)
         floor = accuracy_floor(accuracies, target)
         ax.set_ylim(floor, 100.0)
-        ax.set_xlim(
-            min(int(c.epochs[0]) for c in all_curves), max(int(c.epochs[-1]) for c in all_curves)
+        epoch_axis(
+            ax,
+            min(int(c.epochs[0]) for c in all_curves),
+            max(int(c.epochs[-1]) for c in all_curves),
         )
-        ax.xaxis.get_major_locator().set_params(integer=True)
         note_cut_off(ax, accuracies, floor)
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"{all_curves[0].eval_name} accuracy (%)")
@@ -100,5 +102,5 @@ def compare_recipes(
             f"{all_curves[0].eval_name.capitalize()} accuracy per epoch on {dataset}, "
             "mean and min-max band over seeds\n(legend: final-epoch mean ± std)"
         )
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from tinyconv.plots._style import (
     LR_COLOR,
@@ -33,17 +33,25 @@ from tinyconv.study.results import load_results
 from tinyconv.study.seed_stats import results_target
 from tinyconv.train.history import History
 
-__all__ = ["SeedCurves", "learning_curves", "read_results", "seed_curves"]
+__all__ = ["SeedCurves", "learning_curves", "read_results", "seed_curves"]  # and helpers for plots
 
 PLAIN = FuncFormatter(lambda value, _: f"{value:g}")
 """Tick labels of log axes as plain numbers (0.03, not 3 x 10^-2)."""
 
-SOME_MINOR = FuncFormatter(
-    lambda value, _: (
-        f"{value:g}" if round(value / 10 ** math.floor(math.log10(value)), 6) in (2, 3, 5) else ""
-    )
-)
+
+def _minor_at(*mantissas: int) -> FuncFormatter:
+    def label(value: float, _: object) -> str:
+        mantissa = round(value / 10 ** math.floor(math.log10(value)), 6)
+        return f"{value:g}" if mantissa in mantissas else ""
+
+    return FuncFormatter(label)
+
+
+SOME_MINOR = _minor_at(2, 3, 5)
 """Minor tick labels of log axes at 2, 3 and 5 times a power of ten only."""
+
+FEW_MINOR = _minor_at(2, 5)
+"""Minor tick labels of log axes at 2 and 5 times a power of ten only."""
 
 ResultsLike = Mapping[str, Any] | str | os.PathLike[str]
 
@@ -208,20 +216,58 @@ def draw_band(
     label: str,
     gid: str,
     linestyle: str = "-",
-    marker: str | None = None,
+    marker: str | None = "o",
 ) -> None:
-    """Draw the mean over seeds (rows) as a line and the min–max over seeds as a band.
+    """Draw the mean over seeds (rows) as a line with markers and the min–max over seeds as a band.
 
-    The line's gid is ``mean:<gid>`` and the band's ``band:<gid>``, so tests and tools
-    can find them.
+    With a single epoch the band is a vertical bar from the min to the max (a band of
+    one point has no area). The line's gid is ``mean:<gid>`` and the band's
+    ``band:<gid>``, so tests and tools can find them.
     """
     mean, low, high = values.mean(axis=0), values.min(axis=0), values.max(axis=0)
-    band = ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
+    if len(epochs) == 1:
+        band = ax.vlines(epochs, low, high, color=color, alpha=0.35, linewidth=8)
+    else:
+        band = ax.fill_between(epochs, low, high, color=color, alpha=0.2, linewidth=0)
     band.set_gid(f"band:{gid}")
     (line,) = ax.plot(
         epochs, mean, color=color, linestyle=linestyle, marker=marker, markersize=4, label=label
     )
     line.set_gid(f"mean:{gid}")
+
+
+def epoch_axis(ax: Axes, first: int, last: int) -> None:
+    """Show epochs ``first`` to ``last`` with whole-number ticks and room for the markers.
+
+    One epoch gets half an epoch on each side (never the singular range matplotlib
+    warns about); more get a small margin, so no end marker is cut in half.
+
+    Example:
+        >>> from tinyconv.plots._style import new_figure
+        >>> ax = new_figure(3, 2).subplots()
+        >>> epoch_axis(ax, 1, 1)
+        >>> [float(limit) for limit in ax.get_xlim()]
+        [0.5, 1.5]
+    """
+    pad = 0.5 if first == last else max(0.2, 0.02 * (last - first))
+    ax.set_xlim(first - pad, last + pad)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+
+
+def legend_below(
+    ax: Axes, handles: list[Any] | None = None, labels: list[str] | None = None
+) -> None:
+    """Put ``ax``'s legend in one row under the axes, where it can hide no data."""
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
+    ax.legend(
+        handles,
+        labels,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=min(len(labels), 3),
+        borderaxespad=0.0,
+    )
 
 
 def note_cut_off(ax: Axes, values: Sequence[np.ndarray], floor: float) -> None:
@@ -252,21 +298,55 @@ def draw_target(ax: Axes, target: float | None) -> None:
         line.set_gid("target")
 
 
-def plain_log_ticks(axis: Any, values: np.ndarray) -> None:
-    """Label a log axis with plain numbers, and as many minor ticks as stay legible.
+def plain_log_ticks(axis: Any, limits: tuple[float, float]) -> None:
+    """Label a log axis with plain numbers, and only as many minor ticks as stay apart.
 
-    Every minor tick is labelled over less than a decade, those at 2, 3 and 5 times a
-    power of ten over less than two decades, none over more.
+    Over less than a decade (``limits``, the axis's view) the minor ticks at 2, 3 and 5
+    times a power of ten are labelled, over less than two decades those at 2 and 5, over
+    more none: labels at 0.08, 0.09 and 0.1 would overlap, those at 0.05 and 0.1 do not.
+    A view so narrow that it holds at most one such tick gets matplotlib's evenly spaced
+    ticks instead, all labelled.
+
+    Example:
+        >>> from tinyconv.plots._style import new_figure
+        >>> ax = new_figure(3, 2).subplots()
+        >>> ax.set_yscale("log")
+        >>> plain_log_ticks(ax.yaxis, (0.05, 0.2))  # less than a decade
+        >>> label = ax.yaxis.get_minor_formatter()
+        >>> [label(tick) for tick in (0.05, 0.06, 0.07, 0.08, 0.09, 0.2, 0.3)]
+        ['0.05', '', '', '', '', '0.2', '0.3']
     """
     axis.set_major_formatter(PLAIN)
-    positive = values[values > 0]
-    span = float(positive.max() / positive.min()) if positive.size else math.inf
-    if span < 10:
+    low, high = sorted(limits)
+    if not low > 0:
+        axis.set_minor_formatter(NullFormatter())
+        return
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    log_ticks = sum(1 for d in decades for k in range(1, 10) if low <= k * 10.0**d <= high)
+    if log_ticks <= 1:  # matplotlib falls back to evenly spaced ticks here
         axis.set_minor_formatter(PLAIN)
-    elif span < 100:
+    elif high / low < 10:
         axis.set_minor_formatter(SOME_MINOR)
+    elif high / low < 100:
+        axis.set_minor_formatter(FEW_MINOR)
     else:
         axis.set_minor_formatter(NullFormatter())
+
+
+def padded_log_limits(values: np.ndarray) -> tuple[float, float]:
+    """Log-axis limits around positive ``values``: a factor 1.6 of room on each side.
+
+    A constant (one learning rate for the whole run) gets the same room, not the wide
+    range matplotlib's autoscale gives a flat line.
+
+    Example:
+        >>> [round(v, 4) for v in padded_log_limits(np.array([0.1, 0.1]))]
+        [0.0625, 0.16]
+    """
+    positive = values[values > 0]
+    if not positive.size:
+        return 0.1, 1.0
+    return float(positive.min()) / 1.6, float(positive.max()) * 1.6
 
 
 def learning_curves(
@@ -316,6 +396,7 @@ def learning_curves(
             label="train",
             gid="train_acc",
             linestyle="--",
+            marker="s",
         )
         draw_band(
             acc_ax,
@@ -332,7 +413,7 @@ def learning_curves(
         acc_ax.set_xlabel("epoch")
         acc_ax.set_ylabel("accuracy (%)")
         acc_ax.set_title("Accuracy per epoch")
-        acc_ax.legend(loc="lower right")
+        legend_below(acc_ax)
 
         draw_band(
             loss_ax,
@@ -342,6 +423,7 @@ def learning_curves(
             label="train loss",
             gid="train_loss",
             linestyle="--",
+            marker="s",
         )
         draw_band(
             loss_ax,
@@ -358,36 +440,31 @@ def learning_curves(
         lr_ax = loss_ax.twinx()
         lr_ax.grid(False)
         lr_ax.spines["right"].set_visible(True)
-        (lr_line,) = lr_ax.step(
-            curves.epochs,
-            curves.lr.mean(axis=0),
-            where="post",
-            color=LR_COLOR,
-            linestyle=":",
-            linewidth=1.8,
-            label="learning rate (epoch start)",
-        )
+        lr = curves.lr.mean(axis=0)
+        if len(curves.epochs) == 1:  # a step of one point draws nothing: a marker instead
+            (lr_line,) = lr_ax.plot(
+                curves.epochs, lr, color=LR_COLOR, marker="x", linestyle="none",
+                label="learning rate (epoch start)",
+            )  # fmt: skip
+        else:
+            (lr_line,) = lr_ax.step(
+                curves.epochs, lr, where="post", color=LR_COLOR, linestyle=":",
+                linewidth=1.8, label="learning rate (epoch start)",
+            )  # fmt: skip
         lr_line.set_gid("lr")
         lr_ax.set_yscale("log")
+        lr_ax.set_ylim(*padded_log_limits(curves.lr))
         lr_ax.set_ylabel("learning rate (log scale)")
         handles = loss_ax.get_legend_handles_labels()
         lr_handles = lr_ax.get_legend_handles_labels()
-        loss_ax.legend(
-            handles[0] + lr_handles[0],
-            handles[1] + lr_handles[1],
-            loc="upper right",
-            frameon=True,
-            framealpha=0.92,
-            edgecolor="#cccccc",
-        )
-        losses = np.concatenate([curves.train_loss.ravel(), curves.eval_loss.ravel()])
-        plain_log_ticks(loss_ax.yaxis, losses)
-        plain_log_ticks(lr_ax.yaxis, curves.lr)
+        legend_below(loss_ax, handles[0] + lr_handles[0], handles[1] + lr_handles[1])
         for ax in (acc_ax, loss_ax):
-            ax.set_xlim(curves.epochs[0], curves.epochs[-1])
-            ax.xaxis.get_major_locator().set_params(integer=True)
+            epoch_axis(ax, int(curves.epochs[0]), int(curves.epochs[-1]))
+        plain_log_ticks(loss_ax.yaxis, loss_ax.get_ylim())
+        plain_log_ticks(lr_ax.yaxis, lr_ax.get_ylim())
+        bands = "mean line and min-max band over seeds" if seeds > 1 else "so no band"
         fig.suptitle(
-            f"{curves.name} on {dataset}: {seeds} seed{'s' if seeds != 1 else ''}, mean line "
-            f"and min-max band over seeds ({curves.eval_name} = the {curves.eval_name} set)"
+            f"{curves.name} on {dataset}: {seeds} seed{'s' if seeds != 1 else ''}, {bands} "
+            f"({curves.eval_name} = the {curves.eval_name} set)"
         )
     return fig

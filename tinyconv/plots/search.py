@@ -9,9 +9,11 @@ marked ``over_budget``). They need only the study object, so any storage works:
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from tinyconv.plots._style import TARGET_COLOR, TEST_COLOR, new_figure, style
 from tinyconv.plots.errors import ReportInputError
@@ -67,17 +69,20 @@ def search_history_figure(study: Any) -> Figure:
         1 for t in study.trials if t.state.name == "PRUNED" and not t.user_attrs.get("over_budget")
     )
     with style():
-        fig = new_figure(8, 4.5)
+        fig = new_figure(9.5, 4.5)
         ax = fig.subplots()
         ax.plot(numbers, accuracy, "o", color=TEST_COLOR, label="completed trial", gid="trials")
         ax.step(numbers, best, where="post", color="black", label="best so far", gid="best")
         ax.set_xlabel("trial number")
+        ax.xaxis.set_major_locator(
+            MaxNLocator(integer=True, min_n_ticks=1)
+        )  # trials are whole numbers
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(
             f"Search {study.study_name!r}: {len(trials)} completed, {pruned} pruned by the "
             f"pruner, {over} over budget (not trained)"
         )
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
@@ -124,7 +129,7 @@ def pareto_front_figure(study: Any, *, max_params: int | None = None) -> Figure:
     ]
     front.sort()
     with style():
-        fig = new_figure(8, 4.5)
+        fig = new_figure(9.5, 4.5)
         ax = fig.subplots()
         ax.plot(
             [float(p) for p, _ in front],
@@ -143,24 +148,35 @@ def pareto_front_figure(study: Any, *, max_params: int | None = None) -> Figure:
             gid="trials",
         )
         if max_params is not None:
-            ax.axvline(max_params, color=TARGET_COLOR, linestyle="-.", label="budget")
+            ax.axvline(
+                max_params, color=TARGET_COLOR, linestyle="-.", label=f"budget {max_params:,}"
+            )
         ax.set_xlabel("parameters")
         ax.set_ylabel("validation accuracy (%)")
         ax.set_title(f"Search {study.study_name!r}: validation accuracy against parameters")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
 
 
 def build_search_report(
-    where: str, out_dir: str, *, study_name: str | None = None, command: str | None = None
+    where: str,
+    out_dir: str | os.PathLike[str],
+    *,
+    study_name: str | None = None,
+    command: str | None = None,
+    overwrite: bool = False,
 ) -> Any:
     """Write a search's two figures and an ``index.html`` showing them with its numbers.
 
+    The folder is built aside and moved into place whole, as by
+    :func:`~tinyconv.plots.build_report`.
+
     Args:
         where: A search output folder (journal storage) or a storage URL.
-        out_dir: Folder for the page and the PNGs (created if needed).
+        out_dir: Folder for the page and the PNGs (created; must be new or empty).
         study_name: The study, when the storage holds several.
         command: The command line to show on the page.
+        overwrite: Replace ``out_dir`` whole if it holds an earlier report.
 
     Returns:
         A :class:`~tinyconv.plots.Report` of what was written.
@@ -168,35 +184,33 @@ def build_search_report(
     Raises:
         MissingExtraError: Without the ``[search]`` extra.
         ReportInputError: If the study has no completed trial.
+        OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
+        OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
     """
-    from pathlib import Path
-
-    from tinyconv.atomic import atomic_write
-    from tinyconv.plots._style import save_png
-    from tinyconv.plots.report import Report, _html, _Page
+    from tinyconv.plots.html_report import Report
+    from tinyconv.plots.page import Page, report_folder
     from tinyconv.search import choose_trial, load_search
+    from tinyconv.search.shared_study import IDENTITY_ATTR
 
     study = load_search(where, study_name)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    page = _Page(title=f"Search {study.study_name}", subtitle=str(where))
+    page = Page(title=f"Search {study.study_name}", subtitle=str(where))
     best = choose_trial(study) if len(study.directions) == 1 else None
     page.numbers.append(("Trials", str(len(study.trials))))
     if best is not None:
         page.numbers.append(("Best validation accuracy", f"{100 * best.value:.2f} %"))
         page.numbers.append(
-            ("Best trial", f"{best.number} ({best.user_attrs.get('params')} params)")
+            ("Best trial", f"{best.number} ({best.user_attrs.get('params', 0):,} parameters)")
         )
     if command:
         page.numbers.append(("Command", command))
-    images = []
-    for name, figure, caption in (
-        ("search_history.png", search_history_figure(study), "Optimisation history"),
-        ("pareto_front.png", pareto_front_figure(study), "Validation accuracy vs parameters"),
-    ):
-        images.append(save_png(figure, out / name))
-        page.figures.append((name, caption))
-    index = out / "index.html"
-    text = _html(page)
-    atomic_write(index, lambda handle: handle.write(text.encode()))
-    return Report(index=index, images=images)
+    identity = study.user_attrs.get(IDENTITY_ATTR)
+    budget = identity.get("max_params") if isinstance(identity, dict) else None
+    if budget is not None:
+        page.numbers.insert(1, ("Parameter budget", f"{budget:,}"))
+    history = search_history_figure(study)
+    front = pareto_front_figure(study, max_params=budget)
+    with report_folder(out_dir, overwrite=overwrite) as folder:
+        folder.draw(page, "search_history.png", history, "Optimisation history")
+        folder.draw(page, "pareto_front.png", front, "Validation accuracy vs parameters")
+        index = folder.write_page(page)
+    return Report(index=index, images=folder.images)

@@ -29,6 +29,7 @@ import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 
+from tinyconv.errors import OutputPathError
 from tinyconv.search.errors import UnknownStorageError
 
 __all__ = [
@@ -36,6 +37,8 @@ __all__ = [
     "GRACE_PERIOD_S",
     "HEARTBEAT_INTERVAL_S",
     "MAX_RETRY",
+    "check_storage_url",
+    "journal_path",
     "open_storage",
     "quiet_experimental",
     "retry_callback",
@@ -95,9 +98,41 @@ def safe_url(url: str) -> str:
     return re.sub(r"(//[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
+def journal_path(url: str | None, out: str | os.PathLike[str]) -> Path | None:
+    """Return the journal file a storage URL names, or ``None`` for a database URL.
+
+    Args:
+        url: As for :func:`open_storage`.
+        out: The search's output folder.
+
+    Returns:
+        The journal file's path (it may not exist yet), or ``None``.
+
+    Example:
+        >>> str(journal_path(None, "runs/s")), str(journal_path("journal:/tmp/a.log", "x"))
+        ('runs/s/search.journal', '/tmp/a.log')
+        >>> journal_path("sqlite:///s.db", "runs/s") is None
+        True
+    """
+    if url is None:
+        return Path(out) / DEFAULT_JOURNAL
+    if url.startswith("journal:"):
+        return Path(url.removeprefix("journal:"))
+    if "://" not in url and url.endswith(".journal"):
+        return Path(url)
+    return None
+
+
 def _journal(path: Path) -> JournalStorage:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return JournalStorage(JournalFileBackend(str(path)))
+    except OSError as error:  # a read-only folder, a file where a folder belongs
+        raise OutputPathError(
+            f"cannot write the search journal {str(path)!r} "
+            f"({error.strerror or type(error).__name__}); give an --out (or --storage) where "
+            "you can write"
+        ) from None
 
 
 def _rdb(url: str) -> RDBStorage:
@@ -147,6 +182,7 @@ def open_storage(url: str | None, out: str | os.PathLike[str]) -> BaseStorage:
     Raises:
         UnknownStorageError: For any other URL, a missing database driver, or a
             database that cannot be reached; the message lists the accepted forms.
+        OutputPathError: If a journal file cannot be created where it belongs.
 
     Example:
         >>> open_storage("redis://localhost", "runs/s")
@@ -154,17 +190,35 @@ def open_storage(url: str | None, out: str | os.PathLike[str]) -> BaseStorage:
         ...
         tinyconv.search.errors.UnknownStorageError: unknown storage 'redis://localhost'; use none (a journal file in the output folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or postgresql+psycopg://USER:PASSWORD@HOST/DB
     """  # noqa: E501
-    if url is None:
-        return _journal(Path(out) / DEFAULT_JOURNAL)
-    if url.startswith("journal:"):
-        return _journal(Path(url.removeprefix("journal:")))
+    check_storage_url(url)
+    journal = journal_path(url, out)
+    if journal is not None:
+        return _journal(journal)
+    return _rdb(url)  # type: ignore[arg-type]  (checked: an RDB URL)
+
+
+def check_storage_url(url: str | None) -> None:
+    """Refuse a storage URL of a kind :func:`open_storage` cannot open, touching nothing.
+
+    Args:
+        url: As for :func:`open_storage`.
+
+    Raises:
+        UnknownStorageError: For a URL that is neither a journal nor an RDB URL.
+
+    Example:
+        >>> check_storage_url("sqlite:///search.db")  # an RDB URL: accepted
+        >>> check_storage_url("ftp:x")
+        Traceback (most recent call last):
+        ...
+        tinyconv.search.errors.UnknownStorageError: unknown storage 'ftp:x'; use none (a journal file in the output folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or postgresql+psycopg://USER:PASSWORD@HOST/DB
+    """  # noqa: E501
+    if url is None or journal_path(url, ".") is not None:
+        return
     scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
-    if scheme in _RDB_SCHEMES:
-        return _rdb(url)
-    if not scheme and url.endswith(".journal"):
-        return _journal(Path(url))
-    raise UnknownStorageError(
-        f"unknown storage {safe_url(url)!r}; use none (a journal file in the output "
-        "folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or "
-        "postgresql+psycopg://USER:PASSWORD@HOST/DB"
-    )
+    if scheme not in _RDB_SCHEMES:
+        raise UnknownStorageError(
+            f"unknown storage {safe_url(url)!r}; use none (a journal file in the output "
+            "folder), journal:PATH, a PATH ending in .journal, sqlite:///PATH, or "
+            "postgresql+psycopg://USER:PASSWORD@HOST/DB"
+        )

@@ -13,6 +13,15 @@ HELP = (
 )
 
 
+def _default(function: str, parameter: str) -> object:
+    """The default of ``parameter`` in ``tinyconv.export.<function>`` (never a copy)."""
+    import inspect
+
+    from tinyconv import export  # imports none of the extras
+
+    return inspect.signature(getattr(export, function)).parameters[parameter].default
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the arguments of ``tinyconv export``.
 
@@ -20,7 +29,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser: The subcommand's parser.
     """
     parser.add_argument("model", metavar="MODEL", help="model file written by tinyconv.save")
-    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="folder for the outputs: a new or empty one (they are built aside and moved in whole)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out whole when it holds an earlier export (never a folder of other files)",
+    )
     parser.add_argument(
         "--format",
         choices=("onnx", "tflite"),
@@ -32,9 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calibration-images",
         type=int,
-        default=1000,
+        default=_default("export_model", "calibration_images"),
         metavar="N",
-        help="training images that calibrate int8 (default 1000; never test images)",
+        help="training images that calibrate int8 (never test images)",
     )
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
@@ -48,14 +67,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--test-images", type=int, default=None, metavar="N", help="score on the first N only"
     )
     parser.add_argument(
-        "--latency-runs", type=int, default=300, metavar="N", help="timed runs per runtime"
+        "--latency-runs",
+        type=int,
+        default=_default("export_model", "latency_runs"),
+        metavar="N",
+        help="timed runs per runtime",
     )
     parser.add_argument(
         "--micro-images",
         type=int,
-        default=1000,
+        default=_default("export_tflite", "micro_images"),
         metavar="N",
-        help="tflite: run the first N test images in TFLite Micro too (default 1000)",
+        help="tflite: run the first N test images in TFLite Micro too",
     )
 
 
@@ -86,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         test_images=args.test_images,
         latency_runs=args.latency_runs,
         dataset=args.dataset,
+        overwrite=args.overwrite,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
@@ -110,6 +134,7 @@ def _run_tflite(args: argparse.Namespace) -> int:
         test_images=args.test_images,
         micro_images=args.micro_images,
         dataset=getattr(args, "dataset", None),
+        overwrite=args.overwrite,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")

@@ -23,9 +23,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "source",
         metavar="RESULTS_OR_MODEL",
         help="a results file (results/<recipe>.json), a model file written by tinyconv.save, "
-        "or a search (its --out folder or storage URL)",
+        "or a search (its --out folder, journal file or storage URL)",
     )
-    parser.add_argument("--out", required=True, help="folder for index.html and the PNGs")
+    parser.add_argument(
+        "--out",
+        required=True,
+        help="folder for index.html and the PNGs: a new or empty one (the report is built "
+        "aside and moved in whole)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out whole when it holds an earlier report (never a folder of other files)",
+    )
     parser.add_argument(
         "--data-dir",
         default=None,
@@ -50,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv._extras import require
 
     require("matplotlib", "plots")
-    from tinyconv.plots.report import build_report
+    from tinyconv.plots.html_report import build_report
 
     register_dataset_dirs(args)
     words = ["tinyconv", "report", args.source, "--out", args.out]
@@ -63,10 +73,18 @@ def run(args: argparse.Namespace) -> int:
     ):
         if value is not None:
             words += [flag, str(value)]
-    if "://" in args.source or Path(args.source).is_dir():  # a search: folder or storage URL
+    source = args.source
+    if (
+        "://" in source
+        or source.startswith("journal:")
+        or source.endswith(".journal")
+        or (Path(source).is_dir())
+    ):  # a search: its folder, journal file or storage URL
         from tinyconv.plots.search import build_search_report
 
-        report = build_search_report(args.source, args.out, command=shlex.join(words))
+        report = build_search_report(
+            args.source, args.out, command=shlex.join(words), overwrite=args.overwrite
+        )
         print(f"wrote {report.index} and {len(report.images)} figure(s)")
         return 0
     report = build_report(
@@ -76,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         dataset=args.dataset,
         budget=args.budget,
         command=shlex.join(words),
+        overwrite=args.overwrite,
     )
     for note in report.notes:
         print(f"note: {note}", file=sys.stderr)

@@ -24,6 +24,7 @@ HELP = (
     "search a space of architectures and training settings under a parameter budget "
     "(Optuna; needs the [search] extra)"
 )
+RESUMABLE = True  # rerun after Ctrl-C: the study in its storage continues
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -66,16 +67,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="train each trial on N images of the training part (quick searches)",
     )  # fmt: skip
     parser.add_argument(
-        "--val-size", type=int, default=5000, metavar="N",
-        help="validation images carved from the training set (default 5000)",
+        "--val-size", type=int, default=None, metavar="N",
+        help="validation images carved from the training set (default: SearchSettings', "
+        "5000)",
     )  # fmt: skip
     parser.add_argument(
         "--multi-objective", action="store_true",
         help="accuracy vs parameters (Pareto front); prunes on the budget only",
     )  # fmt: skip
     parser.add_argument(
-        "--pruner", choices=("median", "hyperband", "none"), default="median",
-        help="single-objective pruner (default median)",
+        "--pruner", choices=("median", "hyperband", "none"), default=None,
+        help="single-objective pruner (default: SearchSettings', median)",
     )  # fmt: skip
     parser.add_argument(
         "--sampler-seed", type=int, default=None, metavar="S", help="seed of the TPE sampler"
@@ -84,7 +86,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
     add_dataset_arguments(parser)
-    parser.add_argument("--device", default="cpu", help="training device (default cpu)")
+    parser.add_argument(
+        "--device", default=None, help="training device (default: SearchSettings', cpu)"
+    )
     parser.add_argument(
         "--time-limit", type=float, default=None, metavar="SECONDS",
         help="start no new trial after this many seconds (running trials finish; "
@@ -131,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
 
     require("optuna", "search")
     from tinyconv.search import SearchSettings, run_search
+    from tinyconv.search.preflight import check_search
     from tinyconv.search.storage import safe_url
 
     register_dataset_dirs(args)  # before the space is resolved; workers inherit it
@@ -143,15 +148,23 @@ def run(args: argparse.Namespace) -> int:
         max_params=args.max_params,
         epochs=args.epochs,
         train_subset=args.train_subset,
-        val_size=args.val_size,
         multi_objective=args.multi_objective,
-        pruner=args.pruner,
         sampler_seed=args.sampler_seed,
         data_dir=args.data_dir,
-        device=args.device,
         threads=args.threads,
         time_limit_s=args.time_limit,
+        # options left out take SearchSettings' own defaults (not copied here)
+        **{
+            name: value
+            for name, value in (
+                ("val_size", args.val_size),
+                ("pruner", args.pruner),
+                ("device", args.device),
+            )
+            if value is not None
+        },
     )
+    check_search(settings)  # before any storage exists: a refused search leaves nothing
     where = safe_url(args.storage) if args.storage else f"{args.out}/search.journal"
     print(f"study {settings.name!r} in {where}: {settings.trials} trials", flush=True)
     started = time.perf_counter()

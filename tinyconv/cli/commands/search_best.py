@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "where", metavar="DIR_OR_STORAGE", help="the search's --out folder or its --storage URL"
     )
     parser.add_argument("--out", required=True, metavar="FILE", help="recipe JSON to write")
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace --out if it exists (default: refuse)"
+    )
     parser.add_argument("--study-name", default=None, metavar="NAME", help="the study")
     parser.add_argument(
         "--trial", type=int, default=None, metavar="N", help="a complete trial instead of the best"
@@ -46,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv._extras import require
 
     require("optuna", "search")
+    from tinyconv.outputs import check_output_file
     from tinyconv.search import export_recipe
 
+    check_output_file(args.out, overwrite=args.overwrite)  # before the study is read
     register_dataset_dirs(args)
     path, _, recipe = export_recipe(
         args.where, args.out, study_name=args.study_name, trial=args.trial
