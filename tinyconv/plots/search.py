@@ -189,7 +189,8 @@ def build_search_report(
     """
     from tinyconv.plots.page import Page, report_folder
     from tinyconv.plots.report import Report
-    from tinyconv.search import IDENTITY_ATTR, choose_trial, load_search
+    from tinyconv.search import choose_trial, load_search
+    from tinyconv.search.shared_study import IDENTITY_ATTR
 
     study = load_search(where, study_name)
     page = Page(title=f"Search {study.study_name}", subtitle=str(where))
