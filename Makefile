@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search,tflite]'
+	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search,tflite,compress]'
 	touch $@
 
 lint: install

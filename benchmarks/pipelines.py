@@ -57,17 +57,26 @@ class Measurement:
         images: Images trained on inside the timed window.
         seconds: Wall time of the timed window.
         data_seconds: Part of ``seconds`` spent waiting for the loader's next batch.
+        cpu_seconds: CPU time of this process (all its threads, not loader worker
+            processes) inside the timed window: with one thread, the work itself, whatever
+            else the machine runs.
     """
 
     pipeline: str
     images: int
     seconds: float
     data_seconds: float
+    cpu_seconds: float = 0.0
 
     @property
     def images_per_sec(self) -> float:
         """Training throughput of the timed window."""
         return self.images / self.seconds
+
+    @property
+    def images_per_cpu_second(self) -> float:
+        """Images per second of this process's CPU time (robust to a busy machine)."""
+        return self.images / self.cpu_seconds if self.cpu_seconds else float("nan")
 
     @property
     def data_share(self) -> float:
@@ -109,6 +118,7 @@ class StopwatchLoader:
         self.on_batch = on_batch
         self.seconds = 0.0
         self.data_seconds = 0.0
+        self.cpu_seconds = 0.0
 
     def __len__(self) -> int:
         return self.warmup_batches + self.timed_batches
@@ -119,13 +129,13 @@ class StopwatchLoader:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         batches = iter(self.loader)
-        started = 0.0
+        started = cpu_started = 0.0
         for index in range(len(self)):
             if index > 0:
                 self.on_batch()
             if index == self.warmup_batches:
                 self.synchronize()
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 self.data_seconds = 0.0
             before = time.perf_counter()
             with record_function(NEXT_BATCH_EVENT):
@@ -135,12 +145,12 @@ class StopwatchLoader:
         self.on_batch()
         self.synchronize()
         self.seconds = time.perf_counter() - started
+        self.cpu_seconds = time.process_time() - cpu_started
 
     def measurement(self, pipeline: str) -> Measurement:
         """The figures of the last full pass."""
-        return Measurement(
-            pipeline, self.timed_batches * self.batch_size, self.seconds, self.data_seconds
-        )
+        images = self.timed_batches * self.batch_size
+        return Measurement(pipeline, images, self.seconds, self.data_seconds, self.cpu_seconds)
 
 
 def images_per_run(batch_size: int, warmup_batches: int, timed_batches: int, available: int) -> int:
@@ -282,9 +292,13 @@ def run_tinyconv(
     device: torch.device,
     augment: bool = True,
     label: str = "tinyconv TensorLoader + fit",
+    model_change: Callable[[nn.Module], None] | None = None,
     **config_changes: Any,
 ) -> Measurement:
-    """Train with ``TensorLoader`` + ``fit``; ``config_changes`` go into the ``TrainConfig``."""
+    """Train with ``TensorLoader`` + ``fit``; ``config_changes`` go into the ``TrainConfig``.
+
+    ``model_change``, if given, is applied to the freshly built model before training.
+    """
     stopwatch = tinyconv_loader(
         train_set,
         batch_size=batch_size,
@@ -294,5 +308,8 @@ def run_tinyconv(
         augment=augment,
     )
     config = tinyconv_config(batch_size, device, **config_changes)
-    fit(build_model(device), stopwatch, config)
+    model = build_model(device)
+    if model_change is not None:
+        model_change(model)
+    fit(model, stopwatch, config)
     return stopwatch.measurement(label)

@@ -70,6 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
     parser.add_argument("--top", type=int, default=15, help="operators to list")
+    parser.add_argument(
+        "--dropout-masks", default="torch", choices=("torch", "hash"), help="TrainConfig field"
+    )
     args = parser.parse_args(argv)
     if args.steps < 1 or args.warmup_batches < 2:
         parser.error("need --steps >= 1 and --warmup-batches >= 2")
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
             device=device,
             on_batch=profiler.step,
         )
-        fit(build_model(device), stopwatch, tinyconv_config(args.batch_size, device))
+        config = tinyconv_config(args.batch_size, device, dropout_masks=args.dropout_masks)
+        fit(build_model(device), stopwatch, config)
     timing = stopwatch.measurement("tinyconv")
     phases, total = phase_breakdown(list(profiler.events()))
     print(

@@ -9,4 +9,5 @@ PUBLIC_NAMESPACES = (
     "tinyconv.plots",
     "tinyconv.export",
     "tinyconv.search",
+    "tinyconv.compress",
 )

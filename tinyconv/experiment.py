@@ -78,10 +78,14 @@ def train_recipe(
         label: Prefix of the progress display, e.g. ``"seed 2 of 5"``.
 
     Returns:
-        One :class:`TrainedSeed` per seed, in order.
+        One :class:`TrainedSeed` per seed, in order. A recipe that names a teacher
+        (``recipe.distill``) trains with its distillation term
+        (:func:`tinyconv.compress.distillation_callback`).
 
     Raises:
-        ValueError: If ``seeds`` is empty, or ``callbacks`` are given with several seeds.
+        ValueError: If ``seeds`` is empty, or ``callbacks`` (or a recipe's teacher) come
+            with several seeds.
+        TeacherError: If the recipe's teacher does not fit its model.
         BudgetExceededError: If the recipe's model is over its budget.
 
     Example:
@@ -121,6 +125,12 @@ def train_recipe(
         "resume": checkpoint_path is not None,
         "label": label,
     }
+    if recipe.distill is not None:
+        if len(seeds) > 1:
+            raise ValueError("a recipe with a teacher trains one seed at a time, not stacked")
+        from tinyconv.compress.distill import distillation_callback
+
+        callbacks = [*callbacks, distillation_callback(recipe.distill, models[0])]
     if len(seeds) == 1:
         histories = [fit(models[0], loaders[0], config, callbacks=callbacks, **common)]
     elif callbacks:

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from tinyconv.compress.distillation_spec import DistillationSpec
 from tinyconv.data import AugmentSpec, dataset_info
 from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
 from tinyconv.data.registry import check_dataset_name
@@ -47,6 +48,8 @@ class Recipe:
         augment: Training augmentation specs, applied in order.
         max_params: Parameter budget the model must meet.
         eval_batch_size: Batch size for scoring the test set.
+        distill: A teacher to distil from (:class:`tinyconv.compress.DistillationSpec`:
+            its model file, the term's weight and temperature); ``None`` for none.
 
     Example:
         >>> from tinyconv import ConvSpec, GAPHeadSpec
@@ -69,6 +72,7 @@ class Recipe:
     augment: tuple[AugmentSpec, ...] = ()
     max_params: int = 8000
     eval_batch_size: int = 1000
+    distill: DistillationSpec | None = None
 
     def build_model(self, seed: int | None = None) -> TinyNet:
         """Build a fresh model for the recipe's dataset and check it against the budget.
@@ -150,6 +154,7 @@ class Recipe:
             "augment": [spec.to_dict() for spec in self.augment],
             "max_params": self.max_params,
             "eval_batch_size": self.eval_batch_size,
+            **({} if self.distill is None else {"distill": self.distill.to_dict()}),
         }
 
     @classmethod
@@ -193,6 +198,9 @@ class Recipe:
             augment=tuple(augment_from_dict(item) for item in data.get("augment", ())),
             max_params=int(data.get("max_params", 8000)),
             eval_batch_size=int(data.get("eval_batch_size", 1000)),
+            distill=None
+            if data.get("distill") is None
+            else DistillationSpec.from_dict(data["distill"]),
         )
 
     def save(self, path: str | os.PathLike[str]) -> Path:

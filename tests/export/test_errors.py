@@ -14,13 +14,9 @@ import torch
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.errors import OutputPathError
-from tinyconv.export import (
-    CalibrationDataError,
-    ExportError,
-    UntrainedModelError,
-    check_calibration_images,
-    export_model,
-)
+from tinyconv.export import ExportError, export_model
+from tinyconv.export.errors import CalibrationDataError, UntrainedModelError
+from tinyconv.export.quantize import check_calibration_images
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,9 @@ import torch
 
 import tinyconv
 from tinyconv.cli import main
-from tinyconv.export import deploy_rst, load_report, onnx_logits, onnx_session
+from tinyconv.export import onnx_session
+from tinyconv.export.device_report import deploy_rst, load_report
+from tinyconv.export.onnx import onnx_logits
 
 from .conftest import TEST_IMAGES
 

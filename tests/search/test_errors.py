@@ -122,11 +122,13 @@ def test_time_limit_must_be_positive_seconds(tmp_path: Path) -> None:
             SearchSettings(space="mnist", out=str(tmp_path), trials=1, time_limit_s=bad)
 
 
-def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(tmp_path: Path) -> None:
+def test_a_budget_no_model_of_the_space_meets_is_refused_before_any_trial(
+    tmp_path: Path, train_only_root: Path
+) -> None:
     out = tmp_path / "impossible"
     done = run_tinyconv(
         "search", "mnist", "--max-params", "10", "--trials", "3", "--epochs", "1",
-        "--out", out,
+        "--out", out, "--data-dir", train_only_root,
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     error = done.stderr.strip().splitlines()

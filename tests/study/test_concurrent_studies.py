@@ -42,7 +42,7 @@ def finish(*processes: subprocess.Popen[str]) -> list[str]:
 
 
 def trained(output: str) -> list[int]:
-    return [int(seed) for seed in re.findall(r"^seed (\d+): training 1 epochs", output, re.M)]
+    return [int(seed) for seed in re.findall(r"^seed (\d+): training 1 epoch\b", output, re.M)]
 
 
 @pytest.mark.mnist

@@ -33,6 +33,7 @@ BAD_VALUES = [
     ("grad_clip", 0.0, "(0.0, inf)"),
     ("seed", -1, "an int >= 0"),
     ("seed", 2**63, "an int in [0, 2**63)"),
+    ("dropout_masks", "fast", "one of 'torch', 'hash'"),
     ("device", "gpu", "'auto' or a device string"),
     ("device", "meta", "'auto' or a device string"),
     ("device", 0, "'auto' or a device string"),

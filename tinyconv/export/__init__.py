@@ -16,52 +16,36 @@ TensorFlow Lite Micro, whose recording allocator gives the real tensor arena
 again imported only when called.
 """
 
-from tinyconv.export.errors import (
-    CalibrationDataError,
-    ExportError,
-    UntrainedModelError,
-    VerificationError,
-)
-from tinyconv.export.fold import FoldDecision, FoldReport, fold_batchnorm
-from tinyconv.export.latency import Latency, measure_latency
+from tinyconv.export.device_report import ExportReport
+from tinyconv.export.errors import ExportError
+from tinyconv.export.fold import FoldReport, fold_batchnorm
+from tinyconv.export.latency import measure_latency
 from tinyconv.export.litert import litert_logits
-from tinyconv.export.micro import MicroArena, micro_arena, micro_logits
-from tinyconv.export.onnx import export_onnx, onnx_logits, onnx_session
-from tinyconv.export.pipeline import check_trained, export_model
-from tinyconv.export.quantize import check_calibration_images, quantize_int8
-from tinyconv.export.report import ExportReport, LayerCost, deploy_rst, load_report
-from tinyconv.export.tflite_graph import TensorQuantization, io_quantization, quantize_input
+from tinyconv.export.micro import micro_arena, micro_logits
+from tinyconv.export.onnx import export_onnx
+from tinyconv.export.pipeline import export_model
+from tinyconv.export.quantize import quantize_int8
+from tinyconv.export.session import onnx_session, tiny_model_session
+from tinyconv.export.tflite_graph import io_quantization, quantize_input
 from tinyconv.export.tflite_pipeline import export_tflite
 from tinyconv.export.tflite_report import TfliteReport
 
 __all__ = [
-    "CalibrationDataError",
     "ExportError",
     "ExportReport",
-    "FoldDecision",
     "FoldReport",
-    "Latency",
-    "LayerCost",
-    "MicroArena",
-    "TensorQuantization",
     "TfliteReport",
-    "UntrainedModelError",
-    "VerificationError",
-    "check_calibration_images",
-    "check_trained",
-    "deploy_rst",
     "export_model",
     "export_onnx",
     "export_tflite",
     "fold_batchnorm",
     "io_quantization",
     "litert_logits",
-    "load_report",
     "measure_latency",
     "micro_arena",
     "micro_logits",
-    "onnx_logits",
     "onnx_session",
     "quantize_input",
     "quantize_int8",
+    "tiny_model_session",
 ]

@@ -101,7 +101,8 @@ def onnx_latency(session: Any, image: torch.Tensor, *, label: str, runs: int = 2
     """Batch-1 latency of an onnxruntime session.
 
     Args:
-        session: From :func:`~tinyconv.export.onnx.onnx_session`.
+        session: From :func:`~tinyconv.export.session.onnx_session` or
+            :func:`~tinyconv.export.session.tiny_model_session`.
         image: One input ``[1, C, H, W]``.
         label: ``"fp32"`` or ``"int8"``.
         runs: Timed runs.

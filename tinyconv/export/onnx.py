@@ -23,6 +23,7 @@ from tinyconv._extras import require
 from tinyconv.atomic import atomic_write
 from tinyconv.eval_mode import eval_mode
 from tinyconv.export.errors import ExportError
+from tinyconv.export.session import onnx_session  # its home; re-exported here as before
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "export_onnx", "onnx_logits", "onnx_session"]
 
@@ -95,33 +96,12 @@ def export_onnx(
     return atomic_write(path, lambda file: file.write(data))
 
 
-def onnx_session(path: str | os.PathLike[str], *, threads: int | None = None) -> Any:
-    """Open an onnxruntime CPU session on an ONNX file.
-
-    Args:
-        path: The ``.onnx`` file.
-        threads: Intra-op threads (``None``: ``torch.get_num_threads()``, so PyTorch and
-            onnxruntime are compared on the same number of threads); one inter-op thread.
-
-    Returns:
-        An ``onnxruntime.InferenceSession``.
-
-    Raises:
-        MissingExtraError: If ``onnxruntime`` is not installed.
-    """
-    ort = require("onnxruntime", "export")
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads or torch.get_num_threads()
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # errors only
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
 def onnx_logits(session: Any, images: torch.Tensor, *, batch_size: int = 1000) -> np.ndarray:
     """Run normalised float images through an onnxruntime session, in batches.
 
     Args:
-        session: From :func:`onnx_session`.
+        session: From :func:`~tinyconv.export.session.onnx_session` or
+            :func:`~tinyconv.export.session.tiny_model_session`.
         images: Float images ``[N, C, H, W]``, normalised as in training.
         batch_size: Images per run.
 

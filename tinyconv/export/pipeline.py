@@ -25,12 +25,12 @@ from tinyconv.data import ImageDataset, load_dataset, model_dataset
 from tinyconv.data.scoring import Predictions, check_model_fits, model_inputs
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.errors import ModelFileError
+from tinyconv.export.device_report import ExportReport, LayerCost
 from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
 from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
-from tinyconv.export.report import ExportReport, LayerCost
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.outputs import output_folder

@@ -23,7 +23,7 @@ from tinyconv.plots.confusion import confusion_figure
 from tinyconv.plots.curves import SeedCurves, learning_curves, read_results, seed_curves
 from tinyconv.plots.errors import ReportInputError
 from tinyconv.plots.gallery import misclassified_gallery
-from tinyconv.plots.report import Report, build_report, model_files_beside
+from tinyconv.plots.html_report import Report, build_report, model_files_beside
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
 from tinyconv.plots.search import build_search_report, pareto_front_figure, search_history_figure
 

@@ -187,8 +187,8 @@ def build_search_report(
         OutputExistsError: If ``out_dir`` holds files and ``overwrite`` is false.
         OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
     """
+    from tinyconv.plots.html_report import Report
     from tinyconv.plots.page import Page, report_folder
-    from tinyconv.plots.report import Report
     from tinyconv.search import choose_trial, load_search
     from tinyconv.search.shared_study import IDENTITY_ATTR
 

@@ -40,6 +40,7 @@ def prepare_study(
     epochs: int | None = None,
     train_subset: int | None = None,
     compile_mode: str | None = None,
+    dropout_masks: str | None = None,
 ) -> PreparedStudy:
     """Apply a run's options to ``recipe`` and load its data.
 
@@ -49,6 +50,9 @@ def prepare_study(
         epochs: Train this many epochs instead of the recipe's (schedule rescaled).
         train_subset: Train on the first N training images only (smoke runs).
         compile_mode: Train with ``torch.compile`` in this mode.
+        dropout_masks: Draw dropout masks this way (``"torch"`` or ``"hash"``, see
+            :attr:`tinyconv.train.TrainConfig.dropout_masks`); another way is another
+            study, kept apart as ``<name>_hash``.
 
     Returns:
         The recipe as it will run and its data.
@@ -65,6 +69,9 @@ def prepare_study(
     if compile_mode is not None:  # how the seeds run, not what they compute: same study
         train = dataclasses.replace(recipe.train, compile=True, compile_mode=compile_mode)
         recipe = dataclasses.replace(recipe, train=train)
+    if dropout_masks is not None and dropout_masks != recipe.train.dropout_masks:
+        train = dataclasses.replace(recipe.train, dropout_masks=dropout_masks)
+        recipe = dataclasses.replace(recipe, name=f"{recipe.name}_{dropout_masks}", train=train)
     train_set = load_dataset(recipe.dataset, data_dir, train=True)  # type: ignore[arg-type]
     test_set = load_dataset(recipe.dataset, data_dir, train=False)  # type: ignore[arg-type]
     if train_subset is not None:

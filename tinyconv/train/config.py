@@ -17,6 +17,7 @@ from typing import Any, Literal
 from tinyconv._checks import check_int
 from tinyconv.train.compiled import COMPILE_MODES, CompileMode
 from tinyconv.train.device import parse_device
+from tinyconv.train.hash_dropout import DROPOUT_MASKS, DropoutMasks
 
 OptimizerName = Literal["sgd", "adam", "adamw"]
 SchedulerName = Literal["none", "step", "onecycle"]
@@ -96,6 +97,10 @@ class TrainConfig:
         label_smoothing: Cross-entropy label smoothing in ``[0, 1)`` (training loss only).
         grad_clip: Max global gradient L2 norm, or ``None`` for no clipping.
         seed: Seed for Python ``random`` and torch (CPU and CUDA).
+        dropout_masks: How dropout masks are drawn: ``"torch"`` (default, ``F.dropout``'s
+            ``bernoulli_``) or ``"hash"`` (:mod:`~tinyconv.train.hash_dropout`: the same
+            keep probability and independence from a counter-based hash, several times
+            faster on the CPU; another random draw, so not bit-identical to ``"torch"``).
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device string.
         compile: Wrap the forward pass in ``torch.compile``.
         compile_mode: The ``torch.compile`` mode when ``compile`` is on: ``"default"``,
@@ -138,6 +143,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     grad_clip: float | None = None
     seed: int = 0
+    dropout_masks: DropoutMasks = "torch"
     device: str = "auto"
     compile: bool = False
     compile_mode: CompileMode = "default"
@@ -177,6 +183,7 @@ class TrainConfig:
         _require_int("seed", self.seed, 0)
         if self.seed >= 2**63:
             raise _fail("seed", self.seed, "an int in [0, 2**63)")
+        _require_choice("dropout_masks", self.dropout_masks, DROPOUT_MASKS)
         _require_device(self.device)
         _require_bool("compile", self.compile)
         _require_choice("compile_mode", self.compile_mode, COMPILE_MODES)

@@ -25,6 +25,7 @@ from torch import Tensor
 from tinyconv.model import TinyNet
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.engine import run_training
+from tinyconv.train.hash_dropout import use_dropout_masks
 from tinyconv.train.history import History
 from tinyconv.train.steps import BatchLoader, StackedSeedsStep
 
@@ -85,13 +86,14 @@ def fit_stacked(
         [2, 2]
     """
     seeds = tuple(range(config.seed, config.seed + len(models))) if seeds is None else seeds
-    return run_training(
-        StackedSeedsStep(models, loaders, seeds),
-        config,
-        eval_loader=eval_loader,
-        eval_name=eval_name,
-        checkpoint_path=checkpoint_path,
-        resume=resume,
-        overwrite=overwrite,
-        label=label,
-    )
+    with use_dropout_masks(list(models), config.dropout_masks):
+        return run_training(
+            StackedSeedsStep(models, loaders, seeds),
+            config,
+            eval_loader=eval_loader,
+            eval_name=eval_name,
+            checkpoint_path=checkpoint_path,
+            resume=resume,
+            overwrite=overwrite,
+            label=label,
+        )

@@ -13,8 +13,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
+
+from tinyconv.train.hash_dropout import DROPOUT_MASKS, DropoutMasks, plain_or_hash_dropout
 
 
 class DropoutStreams:
@@ -75,6 +76,9 @@ class StackedDropout(nn.Module):
     Args:
         p: Probability of zeroing an element.
         stack_size: Number of stacked models K (channels split into K equal chunks).
+        masks: ``"torch"`` (``F.dropout``) or ``"hash"``
+            (:func:`~tinyconv.train.hash_dropout.hash_dropout`, one key per seed's share
+            drawn from its stream, so again each seed's masks are its separate run's).
 
     Shape:
         - Input: :math:`(B, K \cdot C, H, W)` (any shape with channels in dim 1)
@@ -87,20 +91,26 @@ class StackedDropout(nn.Module):
         torch.Size([1, 4, 2, 2])
     """
 
-    def __init__(self, p: float, stack_size: int) -> None:
+    def __init__(self, p: float, stack_size: int, masks: DropoutMasks = "torch") -> None:
         super().__init__()
+        if masks not in DROPOUT_MASKS:
+            raise ValueError(f"StackedDropout masks must be one of {DROPOUT_MASKS}, got {masks!r}")
         self.p = p
         self.stack_size = stack_size
+        self.masks: DropoutMasks = masks
         self.streams: DropoutStreams | None = None
 
     def extra_repr(self) -> str:
-        """Show ``p`` and ``stack_size``."""
-        return f"p={self.p}, stack_size={self.stack_size}"
+        """Show ``p``, ``stack_size`` and hash masks."""
+        masks = ", masks='hash'" if self.masks == "hash" else ""
+        return f"p={self.p}, stack_size={self.stack_size}{masks}"
 
     def forward(self, x: Tensor) -> Tensor:
         """Apply dropout; per seed from its own stream when :attr:`streams` is set."""
-        if not self.training or self.p == 0.0 or self.streams is None:
-            return F.dropout(x, self.p, self.training)
+        if not self.training or self.p == 0.0:
+            return x
+        if self.streams is None:
+            return plain_or_hash_dropout(x, self.p, self.masks)
         layout = (
             torch.channels_last
             if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last)
@@ -109,7 +119,8 @@ class StackedDropout(nn.Module):
         chunks = []
         for index, chunk in enumerate(x.chunk(self.stack_size, dim=1)):
             with self.streams.use(index, x.device):
-                chunks.append(F.dropout(chunk.contiguous(memory_format=layout), self.p, True))
+                chunk = chunk.contiguous(memory_format=layout)
+                chunks.append(plain_or_hash_dropout(chunk, self.p, self.masks))
         return torch.cat(chunks, dim=1)
 
 

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 
 from tinyconv.blocks.heads import GAPHead
 from tinyconv.model import TinyNet, build
+from tinyconv.train.hash_dropout import HashDropout
 from tinyconv.train.stacked_dropout import DropoutStreams, StackedDropout
 
 _MEMBER_ATTRIBUTES = ("class_names", "normalization", "dataset", "metadata")
@@ -193,7 +194,8 @@ def _stack_block(name: str, peers: list[nn.Module]) -> nn.Module:
         elif isinstance(module, nn.Linear) and isinstance(parent, GAPHead):
             replacement = _stack_conv([_linear_as_conv(member) for member in members])
         elif isinstance(module, nn.Dropout):
-            replacement = StackedDropout(module.p, len(peers))
+            masks = "hash" if isinstance(module, HashDropout) else "torch"
+            replacement = StackedDropout(module.p, len(peers), masks=masks)
         elif any(True for _ in module.parameters(recurse=False)) or any(
             True for _ in module.buffers(recurse=False)
         ):

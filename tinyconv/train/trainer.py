@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from tinyconv.train.callbacks import Callback
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.engine import run_training
+from tinyconv.train.hash_dropout import use_dropout_masks
 from tinyconv.train.history import History
 from tinyconv.train.steps import BatchLoader, SingleModelStep
 
@@ -77,15 +78,16 @@ def fit(
         >>> [record.epoch for record in history], sorted(history.final.metrics())
         ([1, 2], ['train_acc', 'train_loss', 'val_acc', 'val_loss'])
     """
-    (history,) = run_training(
-        SingleModelStep(model, train_loader),
-        config,
-        eval_loader=eval_loader,
-        eval_name=eval_name,
-        callbacks=callbacks,
-        checkpoint_path=checkpoint_path,
-        resume=resume,
-        overwrite=overwrite,
-        label=label,
-    )
+    with use_dropout_masks(model, config.dropout_masks):
+        (history,) = run_training(
+            SingleModelStep(model, train_loader),
+            config,
+            eval_loader=eval_loader,
+            eval_name=eval_name,
+            callbacks=callbacks,
+            checkpoint_path=checkpoint_path,
+            resume=resume,
+            overwrite=overwrite,
+            label=label,
+        )
     return history

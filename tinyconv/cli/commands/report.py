@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv._extras import require
 
     require("matplotlib", "plots")
-    from tinyconv.plots.report import build_report
+    from tinyconv.plots.html_report import build_report
 
     register_dataset_dirs(args)
     words = ["tinyconv", "report", args.source, "--out", args.out]

@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         "max-autotune (these two capture the step as CUDA graphs on a GPU), "
         "max-autotune-no-cudagraphs",
     )
+    parser.add_argument(
+        "--dropout-masks",
+        choices=("torch", "hash"),
+        default=None,
+        help="draw dropout masks with torch's generator or the counter-based hash "
+        "(faster on the CPU; another draw, so another study: <name>_hash)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     add_dataset_arguments(
         parser,
@@ -173,6 +180,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         epochs=args.epochs,
         train_subset=args.train_subset,
         compile_mode=args.compile,
+        dropout_masks=args.dropout_masks,
     )
     recipe = prepared.recipe
     print(f"{recipe.name}: {recipe.description}")

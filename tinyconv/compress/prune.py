@@ -1,0 +1,203 @@
+"""Structured pruning to a parameter budget, on Torch-Pruning's dependency graph.
+
+:func:`prune_to_budget` removes whole channels from a copy of a trained
+:class:`~tinyconv.TinyNet` until it has at most ``max_params`` parameters, one channel per
+step. Each step ranks every prunable channel with Torch-Pruning's
+``GroupMagnitudeImportance`` (the L2 norm of all weights a channel owns across its coupled
+layers, averaged over the group and divided by the group's mean, so layers compare on one
+scale: Torch-Pruning's default "group magnitude" criterion), removes the least important one
+through Torch-Pruning's ``DependencyGraph`` (which narrows the BatchNorm, the next layer's
+input, an SE block's gate and the head's input with it), and ranks again on the weights as
+they now are. Channels are removed while every layer keeps at least one: a convolution or
+an SE bottleneck never reaches zero width, and the head's classes are never touched. The
+narrowed model is then rebuilt from its real widths (:func:`~tinyconv.compress.rebuild`), so
+the result is an ordinary TinyNet. The input model is never changed.
+
+Torch-Pruning is an optional extra (``pip install 'tinyconv[compress]'``), imported on
+first use.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from tinyconv._extras import require
+from tinyconv.blocks import SqueezeExcite
+from tinyconv.compress.errors import PruneError
+from tinyconv.compress.real_widths import block_widths, rebuild
+from tinyconv.model import TinyNet
+from tinyconv.parameters import count_parameters
+from tinyconv.specs import ConvSpec, TransitionSpec
+
+__all__ = ["CRITERION", "PruneResult", "prune_to_budget"]
+
+CRITERION = (
+    "torch_pruning.importance.GroupMagnitudeImportance(p=2, group_reduction='mean', "
+    "normalizer='mean'), one channel per step, ranked globally and re-ranked after each step"
+)
+"""The importance criterion and schedule :func:`prune_to_budget` uses, as recorded in reports."""
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """A pruned model and what pruning removed.
+
+    Attributes:
+        model: The pruned model, an ordinary TinyNet (on the CPU, in eval mode).
+        params_before: Parameters of the input model.
+        params_after: Parameters of the pruned model (at most the budget).
+        widths_before: Body block widths of the input model (see
+            :func:`~tinyconv.compress.block_widths`).
+        widths_after: The same for the pruned model.
+        steps: Channels removed (one per step).
+        criterion: The importance criterion, in words.
+    """
+
+    model: TinyNet
+    params_before: int
+    params_after: int
+    widths_before: dict[str, int]
+    widths_after: dict[str, int]
+    steps: int
+    criterion: str = field(default=CRITERION)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return everything but the model as JSON-able data."""
+        return {
+            "params_before": self.params_before,
+            "params_after": self.params_after,
+            "widths_before": dict(self.widths_before),
+            "widths_after": dict(self.widths_after),
+            "steps": self.steps,
+            "criterion": self.criterion,
+        }
+
+
+def fixed_layers(model: TinyNet) -> list[nn.Module]:
+    """The layers whose output channels must never be pruned.
+
+    The head's (its classes), and the gate of every SE block that meets the input images
+    before any convolution: those gates are coupled with the input channels, which pruning
+    cannot remove.
+
+    Args:
+        model: The model being pruned.
+
+    Returns:
+        The modules to pass to Torch-Pruning as ignored layers.
+    """
+    fixed = list(model.head.modules())
+    for spec, block in zip(model.specs, model.children(), strict=True):
+        if isinstance(spec, ConvSpec | TransitionSpec):
+            break
+        if isinstance(block, SqueezeExcite):
+            fixed.append(block.expand)
+    return fixed
+
+
+def prunable_groups(graph: Any, model: TinyNet) -> list[Any]:
+    """Torch-Pruning's groups of ``model`` whose channels may go, each with two or more left.
+
+    Args:
+        graph: A ``torch_pruning.DependencyGraph`` built on ``model``.
+        model: The model being pruned.
+
+    Returns:
+        The groups, each holding every coupled layer of one root layer's output channels.
+    """
+    groups = graph.get_all_groups(
+        ignored_layers=fixed_layers(model), root_module_types=[nn.Conv2d, nn.Linear]
+    )
+    return [
+        group
+        for group in groups
+        if graph.is_out_channel_pruning_fn(group[0].dep.handler)
+        and graph.get_out_channels(group[0].dep.target.module) > 1  # every layer keeps one
+    ]
+
+
+def _least_important(graph: Any, importance: Any, model: TinyNet) -> Any:
+    """The pruning group of the globally least important channel, or ``None`` if none left."""
+    best: tuple[float, nn.Module, Any, int] | None = None
+    for group in prunable_groups(graph, model):
+        scores = importance(group)
+        if scores is None:
+            continue
+        index = int(torch.argmin(scores))
+        score = float(scores[index])
+        if best is None or score < best[0]:
+            dep = group[0].dep
+            best = (score, dep.target.module, dep.handler, index)
+    if best is None:
+        return None
+    _, module, handler, index = best
+    return graph.get_pruning_group(module, handler, [index])
+
+
+def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
+    """Remove the least important channels of a copy of ``model`` until it fits ``max_params``.
+
+    Args:
+        model: A trained TinyNet (not changed).
+        max_params: The budget; a model already within it is returned rebuilt but unpruned.
+
+    Returns:
+        The pruned model (an ordinary TinyNet, on the CPU in eval mode, keeping the
+        dataset, class names, normalisation and metadata) and what was removed.
+
+    Raises:
+        PruneError: If ``max_params`` is not a positive int, ``model`` is not a TinyNet,
+            or even with one channel left in every prunable layer it has more than
+            ``max_params`` parameters.
+        MissingExtraError: If Torch-Pruning is not installed.
+
+    Example:
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> net = build([ConvSpec(out_channels=8), ConvSpec(out_channels=16),
+        ...              GAPHeadSpec(num_classes=10)], seed=0)
+        >>> result = prune_to_budget(net, 1000)
+        >>> result.params_before, result.params_after <= 1000
+        (1432, True)
+        >>> result.model.specs[1].out_channels == result.widths_after["conv2"]
+        True
+    """
+    if isinstance(max_params, bool) or not isinstance(max_params, int) or max_params < 1:
+        raise PruneError(f"max_params must be a positive integer, got {max_params!r}")
+    if not isinstance(model, TinyNet):
+        raise PruneError(
+            f"prune_to_budget needs a TinyNet (made by tinyconv.build or read by "
+            f"tinyconv.load), got {type(model).__name__}"
+        )
+    tp = require("torch_pruning", "compress")
+    work = copy.deepcopy(model).cpu().eval()
+    before, widths_before = count_parameters(work), block_widths(work)
+    example = torch.zeros(1, work.in_channels, *work.input_size)
+    graph = tp.DependencyGraph().build_dependency(work, example_inputs=example)
+    importance = tp.importance.GroupMagnitudeImportance(p=2)
+    steps = 0
+    with torch.no_grad():
+        while count_parameters(work) > max_params:
+            group = _least_important(graph, importance, work)
+            if group is None:
+                raise PruneError(
+                    f"cannot prune to {max_params:,} parameters: with one channel left in "
+                    f"every prunable layer the model still has {count_parameters(work):,} "
+                    f"(it had {before:,}); raise --max-params or start from a smaller "
+                    "architecture"
+                )
+            group.prune()
+            steps += 1
+    pruned = rebuild(work).eval()
+    return PruneResult(
+        model=pruned,
+        params_before=before,
+        params_after=count_parameters(pruned),
+        widths_before=widths_before,
+        widths_after=block_widths(pruned),
+        steps=steps,
+    )
