@@ -10,6 +10,7 @@ Read-only folders are real: the commands run as the unprivileged user ``nobody``
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
@@ -45,6 +46,41 @@ def tinyconv(*args: object, data: Path | None = None) -> subprocess.CompletedPro
         [sys.executable, "-m", "tinyconv", *map(str, args)],
         capture_output=True, text=True, cwd=REPO, env=env(data), timeout=300,
     )  # fmt: skip
+
+
+_MANY = """
+import contextlib, io, json, sys
+from tinyconv.cli import main
+results = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        if argv[0] == "save":  # tinyconv.save as a user calls it, through the same guard
+            import tinyconv as tc
+            from tinyconv.cli import run_guarded
+            status = run_guarded(lambda: tc.save(tc.load(argv[1]), argv[2]))
+        else:
+            status = main(argv)
+    results.append([status, err.getvalue()])
+print(json.dumps(results))
+"""
+
+
+def commands(
+    *argvs: list[object], prefix: tuple[str, ...] = (), **environment: str
+) -> list[subprocess.CompletedProcess[str]]:
+    """Run several ``tinyconv`` commands one after another in one fresh process (one start-up
+    instead of one each); ``["save", MODEL, PATH]`` calls ``tinyconv.save`` instead."""
+    done = subprocess.run(
+        [*prefix, sys.executable, "-c", _MANY, json.dumps([list(map(str, a)) for a in argvs])],
+        capture_output=True, text=True, cwd=REPO, env=env(**environment), timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.strip().splitlines()[-1])
+    return [
+        subprocess.CompletedProcess(a, status, "", err)
+        for a, (status, err) in zip(argvs, results, strict=True)
+    ]
 
 
 def one_error_line(done: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -93,14 +129,17 @@ def test_a_second_report_is_refused_and_overwrite_replaces_the_set(tmp_path: Pat
     assert tinyconv("report", V5_RESULTS, "--out", out).returncode == 0
     (out / "budget.png").write_bytes(b"a figure of an earlier run")  # as a model report leaves
     before = {name: (out / name).read_bytes() for name in listing(out)}
+    refused, replaced = commands(
+        ["report", V5_RESULTS, "--out", out], ["report", V5_RESULTS, "--out", out, "--overwrite"]
+    )
     one_error_line(
-        tinyconv("report", V5_RESULTS, "--out", out),
+        refused,
         "already holds 3 file(s) (budget.png, index.html, learning_curves.png)",
         "--overwrite",
     )
-    assert {name: (out / name).read_bytes() for name in listing(out)} == before
-    assert tinyconv("report", V5_RESULTS, "--out", out, "--overwrite").returncode == 0
+    assert replaced.returncode == 0, replaced.stderr
     assert listing(out) == ["index.html", "learning_curves.png"]  # no stale budget.png
+    assert (out / "index.html").read_bytes() == before["index.html"]  # the same inputs
     assert listing(tmp_path) == ["report"]  # no staging or old folder left beside it
 
 
@@ -118,19 +157,20 @@ def test_export_again_without_int8_never_leaves_the_old_int8_file(
     model_file: Path, mnist_root: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "deploy"
-    first = tinyconv("export", model_file, "--out", out, "--int8", *QUICK_EXPORT, data=mnist_root)
+    first, refused, again = commands(
+        ["export", model_file, "--out", out, "--int8", *QUICK_EXPORT],
+        ["export", model_file, "--out", out, *QUICK_EXPORT],
+        ["export", model_file, "--out", out, "--overwrite", *QUICK_EXPORT],
+        TINYCONV_DATA=str(mnist_root),
+    )
     assert first.returncode == 0, first.stderr
-    assert listing(out) == ["seed0.export.json", "seed0.int8.onnx", "seed0.onnx"]
     one_error_line(
-        tinyconv("export", model_file, "--out", out, *QUICK_EXPORT, data=mnist_root),
-        "already holds 3 file(s)",
+        refused,
+        "already holds 3 file(s) (seed0.export.json, seed0.int8.onnx, seed0.onnx)",
         "--overwrite",
     )
-    again = tinyconv(
-        "export", model_file, "--out", out, "--overwrite", *QUICK_EXPORT, data=mnist_root
-    )
     assert again.returncode == 0, again.stderr
-    assert listing(out) == ["seed0.export.json", "seed0.onnx"]
+    assert listing(out) == ["seed0.export.json", "seed0.onnx"]  # no stale seed0.int8.onnx
     (out / "notes.txt").write_text("mine")
     one_error_line(
         tinyconv("export", model_file, "--out", out, "--overwrite", *QUICK_EXPORT, data=mnist_root),
@@ -198,50 +238,44 @@ def test_only_resumable_commands_say_rerun_to_continue(capsys: pytest.CaptureFix
 
 def test_a_search_that_cannot_start_leaves_no_journal(tmp_path: Path) -> None:
     pytest.importorskip("optuna")
-    one_error_line(
-        tinyconv("search", "mnst", "--trials", "1", "--out", tmp_path / "typo"),
-        "unknown search space 'mnst'",
-    )
-    one_error_line(
-        tinyconv(
-            "search", "mnist", "--trials", "1", "--out", tmp_path / "nodata",
-            "--data-dir", tmp_path / "no-data", "--epochs", "1",
-        ),
-        "not found under data root",
+    typo, no_data = commands(
+        ["search", "mnst", "--trials", "1", "--out", tmp_path / "typo"],
+        ["search", "mnist", "--trials", "1", "--out", tmp_path / "nodata", "--epochs", "1",
+         "--data-dir", tmp_path / "no-data"],
     )  # fmt: skip
+    one_error_line(typo, "unknown search space 'mnst'")
+    one_error_line(no_data, "not found under data root")
     assert listing(tmp_path) == []
 
 
 # --- an --out that is a file, exists, or is read-only ---------------------------------------
 
 
-def test_an_out_that_names_a_file(tmp_path: Path) -> None:
+@pytest.mark.mnist
+def test_an_out_that_names_a_file(model_file: Path, tmp_path: Path) -> None:
     pytest.importorskip("optuna")
     afile = tmp_path / "taken"
     afile.write_text("mine")
-    one_error_line(tinyconv("report", V5_RESULTS, "--out", afile), "is a file; give a folder")
-    one_error_line(
-        tinyconv("search", "mnist", "--trials", "1", "--out", afile), "is a file; give a folder"
+    report, export, search, best_exists, best_folder, save_exists, save_folder = commands(
+        ["report", V5_RESULTS, "--out", afile],
+        ["export", model_file, "--out", afile],
+        ["search", "mnist", "--trials", "1", "--out", afile],
+        ["search-best", tmp_path, "--out", afile],
+        ["search-best", tmp_path, "--out", tmp_path],
+        ["save", model_file, afile],
+        ["save", model_file, tmp_path],
     )
-    one_error_line(
-        tinyconv("search-best", tmp_path, "--out", afile),
-        "exists; choose another name",
-        "--overwrite",
-    )
-    one_error_line(tinyconv("search-best", tmp_path, "--out", tmp_path), "is a folder; give a file")
+    for done in (report, export, search):
+        one_error_line(done, "is a file; give a folder")
+    one_error_line(best_exists, "exists; choose another name", "--overwrite")
+    one_error_line(best_folder, "is a folder; give a file name")
+    one_error_line(save_exists, "exists; pass overwrite=True")
+    one_error_line(save_folder, "is a folder; give a file name")
     assert afile.read_text() == "mine" and listing(tmp_path) == ["taken"]
-
-
-@pytest.mark.mnist
-def test_export_and_save_onto_a_file(model_file: Path, tmp_path: Path) -> None:
-    afile = tmp_path / "taken"
-    afile.write_text("mine")
-    one_error_line(tinyconv("export", model_file, "--out", afile), "is a file; give a folder")
-    with pytest.raises(OutputExistsError, match="overwrite=True"):
+    with pytest.raises(OutputExistsError, match="overwrite=True"):  # and in Python
         tc.save(tc.load(model_file), afile)
     with pytest.raises(OutputPathError, match="is a folder; give a file name"):
         tc.save(tc.load(model_file), tmp_path)
-    assert afile.read_text() == "mine"
 
 
 @contextlib.contextmanager
@@ -257,21 +291,14 @@ def shared_folder() -> Iterator[Path]:
         shutil.rmtree(folder)
 
 
-def as_unprivileged(
-    *args: object, home: Path, data: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run a command as ``nobody`` when this is root (root may write in read-only folders)."""
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        setpriv = shutil.which("setpriv")
-        if setpriv is None:
-            pytest.skip("running as root without setpriv: a read-only folder cannot be made")
-        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
-    return subprocess.run(
-        [*prefix, sys.executable, *map(str, args)],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-        env=env(data, HOME=str(home), MPLCONFIGDIR=str(home)),
-    )  # fmt: skip
+def unprivileged() -> tuple[str, ...]:
+    """A command prefix that drops to ``nobody`` when this is root (root writes anywhere)."""
+    if os.geteuid() != 0:
+        return ()
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: a read-only folder cannot be made")
+    return (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
 
 
 @pytest.mark.mnist
@@ -284,27 +311,23 @@ def test_a_read_only_out_is_one_error_line_for_every_writer(
         shutil.copy(model_file, model)
         model.chmod(0o644)
         locked = shared / "locked"
-        locked.mkdir(mode=0o555)
+        locked.mkdir()
         locked.chmod(0o555)
         home = shared / "home"
-        home.mkdir(mode=0o777)
+        home.mkdir()
         home.chmod(0o777)
-        cases = {
-            "report": ["report", V5_RESULTS, "--out", locked / "report"],
-            "export": ["export", model, "--out", locked / "deploy", *QUICK_EXPORT],
-            "search": ["search", "mnist", "--trials", "1", "--out", locked / "s", "--epochs", "1"],
-            "search-best": ["search-best", shared, "--out", locked / "best.json"],
-        }
-        for name, args in cases.items():
-            done = as_unprivileged("-m", "tinyconv", *args, home=home, data=mnist_root)
-            one_error_line(done, f"cannot write in {str(locked)!r} (Permission denied)")
-            assert listing(locked) == [], name
-        code = (
-            "import sys, tinyconv as tc\n"
-            "from tinyconv.cli import run_guarded\n"
-            f"sys.exit(run_guarded(lambda: tc.save(tc.load({str(model)!r}), "
-            f"{str(locked / 'net.pt')!r})))"
+        results = commands(
+            ["report", V5_RESULTS, "--out", locked / "report"],
+            ["export", model, "--out", locked / "deploy", *QUICK_EXPORT],
+            ["search", "mnist", "--trials", "1", "--out", locked / "s", "--epochs", "1"],
+            ["search-best", shared, "--out", locked / "best.json"],
+            ["save", model, locked / "net.pt"],
+            prefix=unprivileged(),
+            HOME=str(home),
+            MPLCONFIGDIR=str(home),
+            TINYCONV_DATA=str(mnist_root),
         )
-        done = as_unprivileged("-c", code, home=home)
-        one_error_line(done, "cannot write the model file", "(Permission denied)")
+        for done in results[:4]:
+            one_error_line(done, f"cannot write in {str(locked)!r} (Permission denied)")
+        one_error_line(results[4], "cannot write the model file", "(Permission denied)")
         assert listing(locked) == []

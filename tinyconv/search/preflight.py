@@ -2,22 +2,31 @@
 
 :func:`check_search` runs before the storage is opened: the storage URL is of a kind it
 can open; the output folder (and a journal file's folder) can be written; the space
-resolves and gives a recipe for a first trial (drawn in a throwaway in-memory study); and
-that recipe's training data loads, split and cut as every trial will have it
-(:meth:`~tinyconv.search.Objective.data`). So ``tinyconv search mnst``, a wrong
+resolves; some model of it meets the budget
+(:func:`~tinyconv.search.objective.check_budget_reachable`); it gives a recipe for a
+first trial (drawn in a throwaway in-memory study); and that recipe's training data
+loads, split and cut as every trial will have it (:meth:`Objective.data
+<tinyconv.search.objective.Objective.data>`). So ``tinyconv search mnst``, a wrong
 ``--data-dir``, a ``--train-subset`` larger than the data or a read-only ``--out`` fails
 with one error line and no ``search.journal`` behind it.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 
 from tinyconv.errors import OutputPathError
 from tinyconv.outputs import check_writable_folder
-from tinyconv.search.objective import Objective, apply_settings, recipe_from_trial
+from tinyconv.search.objective import (
+    Objective,
+    apply_settings,
+    check_budget_reachable,
+    recipe_from_trial,
+)
 from tinyconv.search.settings import SearchSettings
 from tinyconv.search.spaces import resolve_space
 from tinyconv.search.storage import check_storage_url, journal_path
@@ -50,7 +59,8 @@ def check_search(settings: SearchSettings) -> None:
         UnknownStorageError: If the storage URL is of no known kind.
         OutputPathError: If the output folder or the journal's folder cannot be written.
         SpaceError: If the space is unknown or fails to give a recipe.
-        SettingsError: If ``val_size`` or ``train_subset`` do not fit the data.
+        SettingsError: If no model of the space meets the budget, or ``val_size`` or
+            ``train_subset`` do not fit the data.
         DatasetNotFoundError: If the recipe's training files are not found.
         DatasetRegistryError: If the recipe names a dataset that is not registered.
 
@@ -62,16 +72,23 @@ def check_search(settings: SearchSettings) -> None:
     """  # noqa: E501
     _check_folders(settings)
     space = resolve_space(settings.space)
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "created in memory" line
-    try:
+    with _quiet_optuna():  # no "A new study created in memory" lines
+        check_budget_reachable(settings, space)  # before the data: an impossible budget first
         study = optuna.create_study(
             directions=list(settings.directions), sampler=optuna.samplers.RandomSampler(seed=0)
         )
-    finally:
-        optuna.logging.set_verbosity(verbosity)
     try:
         recipe = recipe_from_trial(space, study.ask(), settings.space)
     except optuna.TrialPruned:  # the space itself ends this draw; its trials will say more
         return
     Objective(settings, space=space).data(apply_settings(recipe, settings).dataset)
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(verbosity)
