@@ -64,3 +64,16 @@ def test_a_bad_option_is_one_error_line(
 def test_cuda_on_a_machine_without_it_is_one_error_line(tinyconv_command, tmp_path: Path) -> None:
     done = tinyconv_command("study", "mnist_v5", "--device", "cuda", "--out", str(tmp_path))
     assert_one_error_line(done, "CUDA is not available", "'cpu'")
+
+
+def test_an_out_that_is_a_file_is_one_error_line_before_training(
+    tinyconv_command, mnist_root: Path, tmp_path: Path
+) -> None:
+    taken = tmp_path / "notes.txt"
+    taken.write_text("mine")
+    done = tinyconv_command(
+        "study", "mnist_v5", "--epochs", "1", "--train-subset", "100",
+        "--data-dir", str(mnist_root), "--out", str(taken),
+    )  # fmt: skip
+    assert_one_error_line(done, "notes.txt", "is a file")
+    assert taken.read_text() == "mine"

@@ -27,6 +27,7 @@ from typing import Any
 from tinyconv.data import ImageDataset
 from tinyconv.experiment import train_recipe
 from tinyconv.model_file import save
+from tinyconv.outputs import check_writable_folder
 from tinyconv.recipe import Recipe
 from tinyconv.study.claims import FileLock, claim_holder, claim_seed
 from tinyconv.study.provenance import PROVENANCE_KEY, describe_origin, provenance
@@ -96,9 +97,11 @@ def run_study(
         ResultsFileError: If the results file, or a seed record beside it, is damaged
             (truncated, or edited after it was written).
         ValueError: If ``stack`` or ``workers`` is below 1, or both are above 1.
+        OutputPathError: If ``out_dir`` is a file or cannot be written.
     """
     if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
         raise ValueError(f"need stack >= 1 and workers >= 1, not both > 1; got {stack}, {workers}")
+    check_writable_folder(out_dir)  # a file or read-only folder: one error before training
     say = on_event or (lambda line: None)
     path = results_path(out_dir, recipe)
     data = load_study(path, recipe.to_dict(), recipe.train.epochs)
