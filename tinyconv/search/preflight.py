@@ -65,10 +65,10 @@ def check_search(settings: SearchSettings) -> None:
         DatasetRegistryError: If the recipe names a dataset that is not registered.
 
     Example:
-        >>> check_search(SearchSettings(space="mnst", out="runs/s", trials=1))
+        >>> check_search(SearchSettings(space="mnst", out="runs/s", trials=1))  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        tinyconv.search.errors.SpaceError: unknown search space 'mnst'; use a registered dataset's name (fashion_mnist, mnist), 'package.module:function' or 'path/to/file.py:function'
+        tinyconv.search.errors.SpaceError: unknown search space 'mnst'; use a registered dataset's name (...mnist), 'package.module:function' or 'path/to/file.py:function'
     """  # noqa: E501
     _check_folders(settings)
     space = resolve_space(settings.space)
