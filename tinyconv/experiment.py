@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.errors import UsageError
 from tinyconv.model import TinyNet
 from tinyconv.recipe import Recipe
 from tinyconv.train import Callback, History, fit, fit_stacked, load_checkpoint, resolve_device
@@ -127,7 +128,9 @@ def train_recipe(
     }
     if recipe.distill is not None:
         if len(seeds) > 1:
-            raise ValueError("a recipe with a teacher trains one seed at a time, not stacked")
+            raise UsageError(
+                "a recipe with a teacher trains one seed at a time, not stacked; leave out --stack"
+            )
         from tinyconv.compress.distill import distillation_callback
 
         callbacks = [*callbacks, distillation_callback(recipe.distill, models[0])]
