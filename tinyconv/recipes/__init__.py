@@ -1,4 +1,4 @@
-"""Ready recipes as data inside the package: the MNIST versions, variants, FashionMNIST, teachers.
+"""Ready recipes inside the package: MNIST versions, variants, FashionMNIST, teachers, frontier.
 
 Each module defines its recipes as short diffs of the one before (``dataclasses.replace``),
 so the table of changes reads top to bottom. :data:`RECIPES` maps every name to its recipe;
@@ -21,10 +21,12 @@ from pathlib import Path
 
 from tinyconv.errors import SpecError
 from tinyconv.recipe import Recipe
-from tinyconv.recipes import fashion, mnist, teachers
+from tinyconv.recipes import fashion, frontier, mnist, teachers
 
 RECIPES: dict[str, Recipe] = {
-    recipe.name: recipe for module in (mnist, fashion, teachers) for recipe in module.RECIPES
+    recipe.name: recipe
+    for module in (mnist, fashion, teachers, frontier)
+    for recipe in module.RECIPES
 }
 """Every ready recipe by name."""
 
@@ -48,7 +50,7 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
         >>> get_recipe("mnist_v9")
         Traceback (most recent call last):
         ...
-        tinyconv.errors.SpecError: unknown recipe 'mnist_v9'; give a recipe JSON file or one of: fashion_teacher, fashion_v5, fashion_v5_flip, fashion_wide, mnist_teacher, mnist_v1, mnist_v2, mnist_v3, mnist_v4, mnist_v5, mnist_v5_no_se, mnist_v5_onecycle
+        tinyconv.errors.SpecError: unknown recipe 'mnist_v9'; give a recipe JSON file or one of: fashion_teacher, fashion_v5, fashion_v5_flip, fashion_wide, mnist_4k_onecycle, mnist_teacher, mnist_v1, mnist_v2, mnist_v3, mnist_v4, mnist_v5, mnist_v5_no_se, mnist_v5_onecycle, mnist_v5_writeup, mnist_wide_onecycle, mnist_wide_smooth
     """  # noqa: E501
     text = str(name_or_path)
     if text in RECIPES:
