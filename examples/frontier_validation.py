@@ -73,6 +73,7 @@ def validate(
     best = history.best("val_acc")
     return {
         "recipe": recipe.name,
+        "dataset": recipe.dataset,
         "seed": seed,
         "params": tc.count_parameters(run.model),
         "epochs": len(history),
