@@ -164,7 +164,10 @@ def _cpu_results_section() -> str:
         intro = (
             "**On a CPU.** One seed of each recipe trained on an idle 2-core machine without "
             "a GPU (2 torch threads, one run at a time), with ``python examples/<recipe>.py "
-            "--seeds 1 --device cpu --out results/cpu``; generated from ``results/cpu/``:"
+            "--seeds 1 --device cpu --out results/cpu``, and ``mnist_v5_hash``: V5 with hash "
+            "dropout masks, five seeds (``tinyconv study mnist_v5 --seeds 5 --workers 2 "
+            "--threads 2 --dropout-masks hash``, two seeds at a time on the same machine); "
+            "generated from ``results/cpu/``:"
         )
         return f"{intro}\n\n{results_rst(cpu_dir)}"
     return (

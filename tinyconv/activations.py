@@ -60,21 +60,11 @@ def resolve_activation(activation: ActivationLike) -> type[nn.Module] | None:
     )
 
 
-IN_PLACE_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6, nn.LeakyReLU)
-"""Activations that can overwrite their input (``inplace=True``) and still backpropagate:
-their gradient reads only their output."""
-
-
-def make_activation(activation: ActivationLike, *, inplace: bool = False) -> nn.Module | None:
+def make_activation(activation: ActivationLike) -> nn.Module | None:
     """Instantiate an activation with its default arguments.
 
     Args:
         activation: As for :func:`resolve_activation`.
-        inplace: Overwrite the input tensor when the activation is one of
-            :data:`IN_PLACE_ACTIVATIONS` (one tensor fewer per training step); other
-            activations ignore it. Only for an input nothing else reads: a
-            :class:`~tinyconv.blocks.ConvBlock` asks for it on the output of its own
-            convolution or BatchNorm.
 
     Returns:
         A new activation module, or ``None``.
@@ -82,10 +72,6 @@ def make_activation(activation: ActivationLike, *, inplace: bool = False) -> nn.
     Example:
         >>> make_activation("relu")
         ReLU()
-        >>> make_activation("relu", inplace=True), make_activation("gelu", inplace=True)
-        (ReLU(inplace=True), GELU(approximate='none'))
     """
     cls = resolve_activation(activation)
-    if cls is None:
-        return None
-    return cls(inplace=True) if inplace and issubclass(cls, IN_PLACE_ACTIVATIONS) else cls()
+    return None if cls is None else cls()

@@ -161,11 +161,20 @@ def test_every_committed_results_file_resumes(
     data = run_study(
         recipe, seeds, train, test, out_dir=tmp_path, device="cpu", on_event=lines.append
     )
-    device = recorded["seeds"][str(seeds[0])]["device_name"]
-    assert lines[0] == (
-        f"seed {seeds[0]}: already finished on {device} (date, tinyconv version and commit "
-        "not recorded: an older tinyconv wrote it), skipped"
-    )
+    first = recorded["seeds"][str(seeds[0])]
+    device = first["device_name"]
+    if "provenance" in first:  # written by a tinyconv that records where and when
+        facts = first["provenance"]
+        when = facts["finished_at"].replace("T", " ")[:16]
+        assert lines[0] == (
+            f"seed {seeds[0]}: already finished on {device} on {when} UTC with tinyconv "
+            f"{facts['tinyconv_version']} at commit {facts['git_commit'][:12]}, skipped"
+        )
+    else:
+        assert lines[0] == (
+            f"seed {seeds[0]}: already finished on {device} (date, tinyconv version and "
+            "commit not recorded: an older tinyconv wrote it), skipped"
+        )
     assert len(lines) == len(seeds) and all("already finished on" in line for line in lines)
     assert data["seeds"] == recorded["seeds"]
     assert (tmp_path / path.name).read_text() == path.read_text()  # nothing rewritten

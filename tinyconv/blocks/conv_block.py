@@ -115,8 +115,7 @@ class ConvBlock(nn.Sequential):
         available = {
             "conv": conv,
             "norm": nn.BatchNorm2d(out_channels) if norm else None,
-            # In place on the block's own conv/BN output (never on the block's input).
-            "act": make_activation(activation, inplace=parts.index("act") > 0),
+            "act": make_activation(activation),
             "drop": nn.Dropout(dropout) if dropout > 0 else None,
         }
         super().__init__()
