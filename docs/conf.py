@@ -226,6 +226,111 @@ def _generate_pages() -> None:
         GENERATED_DIR / "deploy_tflite_reports.rst", tflite_figures_rst(deploy / "tflite")
     )
 
+    _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
+    _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
+    frontier = REPO_ROOT / "results" / "frontier"
+    _write_if_changed(
+        GENERATED_DIR / "results_frontier.rst",
+        results_rst(frontier)
+        if _has_rows(frontier)
+        else "No frontier recipe has a finished test seed yet.\n",
+    )
+
+
+FRONTIER_GOALS = (
+    # (goal, dataset, parameter limit, inclusive?, target accuracy)
+    ("MNIST, < 8,000 parameters", "mnist", 8000, False, 0.995),
+    ("MNIST, ≤ 4,000 parameters", "mnist", 4000, True, 0.994),
+    ("FashionMNIST, < 8,000 parameters", "fashion_mnist", 8000, False, 0.925),
+)
+"""The frontier's goals; each is met (or not) by the recipe its validation runs chose."""
+
+
+def _frontier_summary_rst() -> str:
+    """Per goal: the recipe validation chose, and its five-seed test result if scored."""
+    import json
+    import statistics
+
+    from tinyconv.recipes import RECIPES
+
+    folder = REPO_ROOT / "results" / "frontier"
+    validation = folder / "validation.json"
+    runs = json.loads(validation.read_text())["runs"] if validation.is_file() else {}
+    scores: dict[str, list[float]] = {}
+    facts: dict[str, tuple[str, int]] = {}  # recipe -> (dataset, params)
+    for run in runs.values():
+        name = str(run["recipe"])
+        scores.setdefault(name, []).append(float(run["final_val_acc"]))
+        dataset = run.get("dataset") or RECIPES[name].dataset
+        facts[name] = (str(dataset), int(run["params"]))
+    header = [
+        "Goal",
+        "Chosen on validation",
+        "Params",
+        "Epochs",
+        "Seeds",
+        "Final-epoch test acc. (mean ± std)",
+        "Min",
+        "Seeds ≥ goal",
+        "Gap (points)",
+    ]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    for goal, dataset, limit, inclusive, target in FRONTIER_GOALS:
+        fits = []
+        for name, accs in scores.items():
+            params = facts[name][1]
+            within = params <= limit if inclusive else params < limit
+            if facts[name][0] == dataset and within:
+                fits.append((statistics.mean(accs), name))
+        row: list[object] = [goal]
+        if not fits:
+            row += ["no validation run yet", "", "", "", "", "", "", ""]
+        else:
+            _, name = max(fits)
+            path = folder / f"{name}.json"
+            seeds = json.loads(path.read_text())["seeds"] if path.is_file() else {}
+            accs = [float(seed["final_test_acc"]) for seed in seeds.values()]
+            if not accs:
+                row += [f"``{name}``", "", "", "0", "not scored on test", "", "", ""]
+            else:
+                first = next(iter(seeds.values()))
+                mean = statistics.mean(accs)
+                spread = f" ± {statistics.stdev(accs) * 100:.2f}" if len(accs) > 1 else ""
+                met = sum(acc >= target for acc in accs)
+                gap = (mean - target) * 100
+                row += [f"``{name}``", f"{first['params']:,}", first["epochs"], len(accs)]
+                row += [f"{mean * 100:.2f} %{spread}", f"{min(accs) * 100:.2f} %"]
+                row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
+        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
+    return "\n".join(lines) + "\n"
+
+
+def _frontier_validation_rst() -> str:
+    """Every validation run of ``examples/frontier_validation.py``, one row per recipe."""
+    import json
+    import statistics
+
+    path = REPO_ROOT / "results" / "frontier" / "validation.json"
+    if not path.is_file():
+        return "No validation run is recorded yet.\n"
+    groups: dict[str, list[dict[str, object]]] = {}
+    for key, run in json.loads(path.read_text())["runs"].items():
+        groups.setdefault(key.split("/")[0], []).append(run)
+    header = ["Recipe", "Params", "Epochs", "Seeds", "Final-epoch val. acc.", "Wall time per run"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    for runs in sorted(groups.values(), key=lambda runs: str(runs[0]["recipe"])):
+        accs = [float(run["final_val_acc"]) for run in runs]  # type: ignore[arg-type]
+        shown = f"{statistics.mean(accs):.2%}".replace("%", " %")
+        if len(accs) > 1:
+            shown += f" ± {statistics.stdev(accs) * 100:.2f}"
+        wall = statistics.mean(float(run["wall_seconds"]) for run in runs)  # type: ignore[arg-type]
+        row = [f"``{runs[0]['recipe']}``", f"{runs[0]['params']:,}", runs[0]["epochs"]]
+        row += [len(runs), shown, f"{wall:.0f} s"]
+        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
+    return "\n".join(lines) + "\n"
+
 
 _generate_pages()
 
@@ -263,6 +368,56 @@ def _generate_figures() -> None:
     else:
         _write_if_changed(GENERATED_DIR / "fashion_curves.rst", "No curves yet.\n")
     _fashion_confusion(results / "fashion", figures)
+    _write_bytes_if_changed(figures / "frontier.png", png_bytes(_frontier_figure(results)))
+
+
+def _frontier_figure(results: Path) -> object:
+    """Test accuracy against parameters: the versions, search winner, pruned, frontier runs."""
+    import json
+
+    from tinyconv.plots import AccuracyPoint, accuracy_params_figure, point_from_results
+
+    points = [
+        point_from_results(results / f"mnist_v{v}.json", kind="five versions (GPU)")
+        for v in (1, 2, 3, 4, 5)
+    ]
+    points.append(
+        point_from_results(results / "mnist_v5_onecycle.json", kind="five versions (GPU)")
+    )
+    points.append(
+        point_from_results(results / "search" / "mnist4k_trial41.json", kind="search winner")
+    )
+    # One point per budget (pruned) and per budget and epochs (scratch): the seeds' widths
+    # differ by a few parameters, so the point sits at their mean count.
+    pruned: dict[int, list[tuple[int, float]]] = {}
+    scratch: dict[tuple[int, int], list[tuple[int, float]]] = {}
+    for path in sorted((results / "compress").glob("v5_seed*_max*_e5*.json")):
+        run = json.loads(path.read_text())
+        budget, epochs = run["budget"], run["scratch"].get("epochs", run["epochs"])
+        if "_scratch_" not in path.name:  # the 20-epoch files repeat the pruned run
+            tuned = run["pruned_finetuned"]
+            pruned.setdefault(budget, []).append((tuned["params"], tuned["test_acc_final"]))
+        scratch.setdefault((budget, epochs), []).append(
+            (run["scratch"]["params"], run["scratch"]["test_acc_final"])
+        )
+    for budget, seeds in pruned.items():
+        params, accs = zip(*seeds, strict=True)
+        label = f"V5 pruned to {budget:,} + 5 ep."
+        points.append(AccuracyPoint(label, "pruned (CPU)", round(sum(params) / len(params)), accs))
+    for (_budget, epochs), seeds in scratch.items():
+        params, accs = zip(*seeds, strict=True)
+        label = f"same widths, scratch {epochs} ep."
+        mean_params = round(sum(params) / len(params))
+        points.append(AccuracyPoint(label, "trained from scratch (CPU)", mean_params, accs))
+    for path in sorted((results / "frontier").glob("*.json")):
+        if path.name == "validation.json":
+            continue
+        name = path.stem
+        kind = "distilled (CPU)" if "distilled" in name else "frontier recipes (CPU)"
+        points.append(point_from_results(path, kind=kind))
+    return accuracy_params_figure(
+        points, targets={"99.4 %": 0.994, "99.5 %": 0.995}, budgets=(4000, 8000)
+    )
 
 
 def _fashion_confusion(results: Path, figures: Path) -> None:
