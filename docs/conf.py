@@ -246,6 +246,19 @@ FRONTIER_GOALS = (
 """The frontier's goals; each is met (or not) by the recipe its validation runs chose."""
 
 
+def _test_seeds(name: str) -> tuple[Path | None, dict[str, dict[str, object]]]:
+    """The committed test results of recipe ``name``: its results file and seeds, if any."""
+    import json
+
+    found: tuple[Path | None, dict[str, dict[str, object]]] = (None, {})
+    for folder in ("frontier", "search", "fashion", ".", "cpu"):  # the most seeds wins
+        path = REPO_ROOT / "results" / folder / f"{name}.json"
+        if path.is_file():
+            seeds = json.loads(path.read_text())["seeds"]
+            found = (path, seeds) if len(seeds) > len(found[1]) else found
+    return found
+
+
 def _frontier_summary_rst() -> str:
     """Per goal: the recipe validation chose, and its five-seed test result if scored."""
     import json
@@ -288,8 +301,7 @@ def _frontier_summary_rst() -> str:
             row += ["no validation run yet", "", "", "", "", "", "", ""]
         else:
             _, name = max(fits)
-            path = folder / f"{name}.json"
-            seeds = json.loads(path.read_text())["seeds"] if path.is_file() else {}
+            path, seeds = _test_seeds(name)
             accs = [float(seed["final_test_acc"]) for seed in seeds.values()]
             if not accs:
                 row += [f"``{name}``", "", "", "0", "not scored on test", "", "", ""]
@@ -299,7 +311,8 @@ def _frontier_summary_rst() -> str:
                 spread = f" ± {statistics.stdev(accs) * 100:.2f}" if len(accs) > 1 else ""
                 met = sum(acc >= target for acc in accs)
                 gap = (mean - target) * 100
-                row += [f"``{name}``", f"{first['params']:,}", first["epochs"], len(accs)]
+                shown = f"``{name}`` (``{path.relative_to(REPO_ROOT).as_posix()}``)"
+                row += [shown, f"{first['params']:,}", first["epochs"], len(accs)]
                 row += [f"{mean * 100:.2f} %{spread}", f"{min(accs) * 100:.2f} %"]
                 row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
         lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
@@ -318,6 +331,7 @@ def _frontier_validation_rst() -> str:
     for key, run in json.loads(path.read_text())["runs"].items():
         groups.setdefault(key.split("/")[0], []).append(run)
     header = ["Recipe", "Params", "Epochs", "Seeds", "Final-epoch val. acc.", "Wall time per run"]
+    header += ["Final-epoch test acc. (where scored)"]
     lines = [".. list-table::", "   :header-rows: 1", ""]
     lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
     for runs in sorted(groups.values(), key=lambda runs: str(runs[0]["recipe"])):
@@ -328,6 +342,14 @@ def _frontier_validation_rst() -> str:
         wall = statistics.mean(float(run["wall_seconds"]) for run in runs)  # type: ignore[arg-type]
         row = [f"``{runs[0]['recipe']}``", f"{runs[0]['params']:,}", runs[0]["epochs"]]
         row += [len(runs), shown, f"{wall:.0f} s"]
+        _, seeds = _test_seeds(str(runs[0]["recipe"]))
+        tests = [float(seed["final_test_acc"]) for seed in seeds.values()]  # type: ignore[arg-type]
+        if not tests:
+            row.append("not scored")
+        else:
+            spread = f" ± {statistics.stdev(tests) * 100:.2f}" if len(tests) > 1 else ""
+            count = f"{len(tests)} seed{'s' if len(tests) > 1 else ''}"
+            row.append(f"{statistics.mean(tests) * 100:.2f} %{spread} ({count})")
         lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
     return "\n".join(lines) + "\n"
 
@@ -409,8 +431,10 @@ def _frontier_figure(results: Path) -> object:
         label = f"same widths, scratch {epochs} ep."
         mean_params = round(sum(params) / len(params))
         points.append(AccuracyPoint(label, "trained from scratch (CPU)", mean_params, accs))
+    from tinyconv.study.results import is_results_file
+
     for path in sorted((results / "frontier").glob("*.json")):
-        if path.name == "validation.json":
+        if not is_results_file(path):  # the validation runs, recipe files
             continue
         name = path.stem
         kind = "distilled (CPU)" if "distilled" in name else "frontier recipes (CPU)"
