@@ -18,6 +18,7 @@ from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import ResultsMismatchError
 from tinyconv.recipe import Recipe
 from tinyconv.study import aggregate, load_results, run_study
+from tinyconv.study import provenance as provenance_module
 from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 
@@ -242,3 +243,16 @@ def test_old_results_and_other_execution_settings_continue_the_same_study(
     other = replace(RECIPES["mnist_v5"], train=replace(RECIPES["mnist_v5"].train, lr=0.2))
     with pytest.raises(ResultsMismatchError, match="different setting"):
         run_study(other, [0], mnist_train, mnist_test, out_dir=tmp_path)
+
+
+def test_the_commit_is_read_when_the_study_starts_not_when_a_seed_finishes(
+    tmp_path: Path, bands: tuple[ImageDataset, ImageDataset]
+) -> None:
+    # A checkout that moves on while a study trains must not relabel its seeds: the commit
+    # is read (and kept for the process) before any training, so even a study with
+    # nothing to train has read it.
+    train, test = bands
+    run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu")
+    provenance_module._git_state.cache_clear()
+    run_study(TINY, [0], train, test, out_dir=tmp_path, device="cpu")  # seed 0 is skipped
+    assert provenance_module._git_state.cache_info().currsize == 1

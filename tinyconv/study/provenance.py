@@ -46,6 +46,21 @@ def provenance() -> dict[str, Any]:
     }
 
 
+def pin_code_state() -> None:
+    """Read the checkout's commit now, for every later :func:`provenance` of this process.
+
+    So a result reports the code the process started with, even if the checkout moves on
+    while it trains. A study calls it before training: a seed finished an hour later must
+    not record the commit someone checked out in between.
+
+    Example:
+        >>> pin_code_state()
+        >>> _git_state.cache_info().currsize
+        1
+    """
+    _git_state()
+
+
 @functools.cache
 def _git_state() -> tuple[str | None, bool | None]:
     """The commit and dirtiness of the git checkout holding this tinyconv, if it is one."""

@@ -30,7 +30,12 @@ from tinyconv.model_file import save
 from tinyconv.outputs import check_writable_folder
 from tinyconv.recipe import Recipe
 from tinyconv.study.claims import FileLock, claim_holder, claim_seed
-from tinyconv.study.provenance import PROVENANCE_KEY, describe_origin, provenance
+from tinyconv.study.provenance import (
+    PROVENANCE_KEY,
+    describe_origin,
+    pin_code_state,
+    provenance,
+)
 from tinyconv.study.records import seed_record
 from tinyconv.study.results import (
     DEFAULT_OUT_DIR,
@@ -102,6 +107,7 @@ def run_study(
     if stack < 1 or workers < 1 or (stack > 1 and workers > 1):
         raise ValueError(f"need stack >= 1 and workers >= 1, not both > 1; got {stack}, {workers}")
     check_writable_folder(out_dir)  # a file or read-only folder: one error before training
+    pin_code_state()  # the commit of the code this study runs, not of the checkout at its end
     say = on_event or (lambda line: None)
     path = results_path(out_dir, recipe)
     data = load_study(path, recipe.to_dict(), recipe.train.epochs)
