@@ -228,6 +228,7 @@ def _generate_pages() -> None:
 
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
+    _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
     frontier = REPO_ROOT / "results" / "frontier"
     _write_if_changed(
         GENERATED_DIR / "results_frontier.rst",
@@ -235,6 +236,33 @@ def _generate_pages() -> None:
         if _has_rows(frontier)
         else "No frontier recipe has a finished test seed yet.\n",
     )
+
+
+def _int8_drops_rst() -> str:
+    """Every committed ``tinyconv export --int8`` report under ``results/``: int8 against fp32."""
+    import json
+
+    reports = []
+    for path in sorted((REPO_ROOT / "results").rglob("*.json")):
+        text = path.read_text()
+        if '"tinyconv.export_report"' not in text:
+            continue
+        report = json.loads(text)
+        accuracy = report.get("accuracy") or {}
+        if accuracy.get("onnx_int8") is None:
+            continue
+        reports.append((report["model"], report["params"], accuracy, path))
+    header = ["Model file", "Params (folded)", "Test images", "fp32 (ONNX)", "int8 (ONNX QDQ)"]
+    header += ["int8 minus fp32 (points)", "Report"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    for model, params, accuracy, path in reports:
+        row = [f"``{model}``", f"{params:,}", f"{accuracy['test_images']:,}"]
+        row += [f"{accuracy['onnx_fp32'] * 100:.2f} %", f"{accuracy['onnx_int8'] * 100:.2f} %"]
+        row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
+        row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
+        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
+    return "\n".join(lines) + "\n"
 
 
 FRONTIER_GOALS = (
