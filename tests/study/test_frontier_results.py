@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 import tinyconv as tc
-from tests.conftest import REPO_ROOT
 from tinyconv.data import ImageDataset, TensorLoader, load_dataset
 from tinyconv.recipe import Recipe
 from tinyconv.recipes import RECIPES
 from tinyconv.study.results import is_results_file
 from tinyconv.train import evaluate
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FOLDER = REPO_ROOT / "results" / "frontier"
 STUDIES = [path for path in sorted(FOLDER.glob("*.json")) if is_results_file(path)]
 MODELS = [
