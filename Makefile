@@ -48,6 +48,7 @@ results-table: install
 	$(BIN)/tinyconv results results --readme README.md
 	$(BIN)/tinyconv results results/cpu --readme README.md --marker cpu
 	$(BIN)/tinyconv results results/fashion --readme README.md --marker fashion
+	$(BIN)/tinyconv results results/frontier --readme README.md --marker frontier
 
 clean:
 	rm -rf $(VENV) docs/_build docs/_generated .pytest_cache .ruff_cache .hypothesis

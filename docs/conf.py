@@ -166,7 +166,9 @@ def _cpu_results_section() -> str:
             "a GPU (2 torch threads, one run at a time), with ``python examples/<recipe>.py "
             "--seeds 1 --device cpu --out results/cpu``, and ``mnist_v5_hash``: V5 with hash "
             "dropout masks, five seeds (``tinyconv study mnist_v5 --seeds 5 --workers 2 "
-            "--threads 2 --dropout-masks hash``, two seeds at a time on the same machine); "
+            "--threads 2 --dropout-masks hash``, two seeds at a time on the same machine), and "
+            "``mnist_v5_writeup``: V5's layout at the reference write-up's counts, five seeds "
+            "(``tinyconv study mnist_v5_writeup --seeds 5 --threads 1``; :doc:`frontier`); "
             "generated from ``results/cpu/``:"
         )
         return f"{intro}\n\n{results_rst(cpu_dir)}"
@@ -229,6 +231,7 @@ def _generate_pages() -> None:
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
     _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
+    _write_if_changed(GENERATED_DIR / "distillation.rst", _distillation_rst())
     frontier = REPO_ROOT / "results" / "frontier"
     _write_if_changed(
         GENERATED_DIR / "results_frontier.rst",
@@ -262,6 +265,50 @@ def _int8_drops_rst() -> str:
         row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
         row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
         lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
+    return "\n".join(lines) + "\n"
+
+
+def _distillation_rst() -> str:
+    """Per seed: the 4k search winner without and with the teacher, on test."""
+    import json
+    import statistics
+
+    results = REPO_ROOT / "results"
+    plain_path = results / "search" / "mnist4k_trial41.json"
+    taught_path = results / "frontier" / "mnist4k_trial41_distilled.json"
+    if not taught_path.is_file():
+        return "No distilled run is recorded yet.\n"
+    plain = json.loads(plain_path.read_text())["seeds"]
+    taught = json.loads(taught_path.read_text())["seeds"]
+    seeds = sorted(set(plain) & set(taught), key=int)
+    header = ["Seed", "Without teacher (``mnist4k_trial41``)", "With teacher", "Difference"]
+    header += ["Wall time without / with"]
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+
+    def row(cells: list[object]) -> None:
+        lines.extend(f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(cells))
+
+    for seed in seeds:
+        a, b = plain[seed]["final_test_acc"], taught[seed]["final_test_acc"]
+        wall = f"{plain[seed]['wall_seconds']:.0f} s / {taught[seed]['wall_seconds']:.0f} s"
+        row([seed, f"{a * 100:.2f} %", f"{b * 100:.2f} %", f"{(b - a) * 100:+.2f}", wall])
+    a = [plain[seed]["final_test_acc"] for seed in seeds]
+    b = [taught[seed]["final_test_acc"] for seed in seeds]
+    diffs = [y - x for x, y in zip(a, b, strict=True)]
+
+    def spread(values: list[float]) -> str:
+        return f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
+
+    row(
+        [
+            f"mean of {len(seeds)}",
+            f"{statistics.mean(a) * 100:.2f} %{spread(a)}",
+            f"{statistics.mean(b) * 100:.2f} %{spread(b)}",
+            f"{statistics.mean(diffs) * 100:+.2f}{spread(diffs)}",
+            "",
+        ]
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -329,7 +376,7 @@ def _frontier_summary_rst() -> str:
             row += ["no validation run yet", "", "", "", "", "", "", ""]
         else:
             _, name = max(fits)
-            path, seeds = _test_seeds(name)
+            _, seeds = _test_seeds(name)
             accs = [float(seed["final_test_acc"]) for seed in seeds.values()]
             if not accs:
                 row += [f"``{name}``", "", "", "0", "not scored on test", "", "", ""]
@@ -339,8 +386,7 @@ def _frontier_summary_rst() -> str:
                 spread = f" ± {statistics.stdev(accs) * 100:.2f}" if len(accs) > 1 else ""
                 met = sum(acc >= target for acc in accs)
                 gap = (mean - target) * 100
-                shown = f"``{name}`` (``{path.relative_to(REPO_ROOT).as_posix()}``)"
-                row += [shown, f"{first['params']:,}", first["epochs"], len(accs)]
+                row += [f"``{name}``", f"{first['params']:,}", first["epochs"], len(accs)]
                 row += [f"{mean * 100:.2f} %{spread}", f"{min(accs) * 100:.2f} %"]
                 row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
         lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
@@ -437,6 +483,9 @@ def _frontier_figure(results: Path) -> object:
     points.append(
         point_from_results(results / "search" / "mnist4k_trial41.json", kind="search winner")
     )
+    writeup = results / "cpu" / "mnist_v5_writeup.json"
+    if writeup.is_file():
+        points.append(point_from_results(writeup, kind="write-up counts (CPU)"))
     # One point per budget (pruned) and per budget and epochs (scratch): the seeds' widths
     # differ by a few parameters, so the point sits at their mean count.
     pruned: dict[int, list[tuple[int, float]]] = {}

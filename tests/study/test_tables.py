@@ -126,7 +126,12 @@ def test_write_table_refuses_a_missing_file_or_markers_and_leaves_the_file(
 
 @pytest.mark.parametrize(
     ("name", "folder"),
-    [("results", "results"), ("cpu", "results/cpu"), ("fashion", "results/fashion")],
+    [
+        ("results", "results"),
+        ("cpu", "results/cpu"),
+        ("fashion", "results/fashion"),
+        ("frontier", "results/frontier"),
+    ],
 )
 def test_readme_tables_are_the_generated_ones(name: str, folder: str) -> None:
     readme = (REPO / "README.md").read_text()
