@@ -11,7 +11,7 @@ trained for five seeds and scored on test, at the final epoch.
   (conv biases dropped beside BatchNorm). They come out exactly with the reading "BatchNorm
   added beside kept conv biases" (V2 -> V3 = +160 = 2 x 80 normalised channels, the first
   transition included) and widths 8-20-15-4-16-17 with an SE bottleneck of 3, the nearest
-  such widths to ours (``tests/recipes/test_frontier.py`` checks all three counts). Trained
+  such widths to ours (``tests/study/test_frontier_recipes.py`` checks all three counts). Trained
   exactly like V5.
 - Below 8,000 (MNIST): ``mnist_wide_onecycle`` puts ``fashion_wide``'s blocks (7,811
   parameters) under V5's OneCycle training; ``mnist_wide_smooth`` drops its dropout and adds
