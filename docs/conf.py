@@ -241,6 +241,21 @@ def _generate_pages() -> None:
     )
 
 
+def _list_table(header: list[str], rows: list[list[object]]) -> str:
+    """An rst list-table of ``header`` and ``rows`` (one cell per item), ready to include."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for cells in (header, *rows):
+        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(cells)]
+    return "\n".join(lines) + "\n"
+
+
+def _spread(values: list[float]) -> str:
+    """`` ± <sample std in points>`` for several values, nothing for one."""
+    import statistics
+
+    return f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
+
+
 def _int8_drops_rst() -> str:
     """Every committed ``tinyconv export --int8`` report under ``results/``: int8 against fp32."""
     import json
@@ -257,15 +272,14 @@ def _int8_drops_rst() -> str:
         reports.append((report["model"], report["params"], accuracy, path))
     header = ["Model file", "Params (folded)", "Test images", "fp32 (ONNX)", "int8 (ONNX QDQ)"]
     header += ["int8 minus fp32 (points)", "Report"]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    rows: list[list[object]] = []
     for model, params, accuracy, path in reports:
         row = [f"``{model}``", f"{params:,}", f"{accuracy['test_images']:,}"]
         row += [f"{accuracy['onnx_fp32'] * 100:.2f} %", f"{accuracy['onnx_int8'] * 100:.2f} %"]
         row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
         row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
-        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
-    return "\n".join(lines) + "\n"
+        rows.append(row)
+    return _list_table(header, rows)
 
 
 def _distillation_rst() -> str:
@@ -283,33 +297,25 @@ def _distillation_rst() -> str:
     seeds = sorted(set(plain) & set(taught), key=int)
     header = ["Seed", "Without teacher (``mnist4k_trial41``)", "With teacher", "Difference"]
     header += ["Wall time without / with"]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
-
-    def row(cells: list[object]) -> None:
-        lines.extend(f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(cells))
+    rows: list[list[object]] = []
 
     for seed in seeds:
         a, b = plain[seed]["final_test_acc"], taught[seed]["final_test_acc"]
         wall = f"{plain[seed]['wall_seconds']:.0f} s / {taught[seed]['wall_seconds']:.0f} s"
-        row([seed, f"{a * 100:.2f} %", f"{b * 100:.2f} %", f"{(b - a) * 100:+.2f}", wall])
+        rows.append([seed, f"{a * 100:.2f} %", f"{b * 100:.2f} %", f"{(b - a) * 100:+.2f}", wall])
     a = [plain[seed]["final_test_acc"] for seed in seeds]
     b = [taught[seed]["final_test_acc"] for seed in seeds]
     diffs = [y - x for x, y in zip(a, b, strict=True)]
-
-    def spread(values: list[float]) -> str:
-        return f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
-
-    row(
+    rows.append(
         [
             f"mean of {len(seeds)}",
-            f"{statistics.mean(a) * 100:.2f} %{spread(a)}",
-            f"{statistics.mean(b) * 100:.2f} %{spread(b)}",
-            f"{statistics.mean(diffs) * 100:+.2f}{spread(diffs)}",
+            f"{statistics.mean(a) * 100:.2f} %{_spread(a)}",
+            f"{statistics.mean(b) * 100:.2f} %{_spread(b)}",
+            f"{statistics.mean(diffs) * 100:+.2f}{_spread(diffs)}",
             "",
         ]
     )
-    return "\n".join(lines) + "\n"
+    return _list_table(header, rows)
 
 
 FRONTIER_GOALS = (
@@ -362,8 +368,7 @@ def _frontier_summary_rst() -> str:
         "Seeds ≥ goal",
         "Gap (points)",
     ]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    rows: list[list[object]] = []
     for goal, dataset, limit, inclusive, target in FRONTIER_GOALS:
         fits = []
         for name, accs in scores.items():
@@ -383,14 +388,13 @@ def _frontier_summary_rst() -> str:
             else:
                 first = next(iter(seeds.values()))
                 mean = statistics.mean(accs)
-                spread = f" ± {statistics.stdev(accs) * 100:.2f}" if len(accs) > 1 else ""
                 met = sum(acc >= target for acc in accs)
                 gap = (mean - target) * 100
                 row += [f"``{name}``", f"{first['params']:,}", first["epochs"], len(accs)]
-                row += [f"{mean * 100:.2f} %{spread}", f"{min(accs) * 100:.2f} %"]
+                row += [f"{mean * 100:.2f} %{_spread(accs)}", f"{min(accs) * 100:.2f} %"]
                 row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
-        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
-    return "\n".join(lines) + "\n"
+        rows.append(row)
+    return _list_table(header, rows)
 
 
 def _frontier_validation_rst() -> str:
@@ -406,13 +410,10 @@ def _frontier_validation_rst() -> str:
         groups.setdefault(key.split("/")[0], []).append(run)
     header = ["Recipe", "Params", "Epochs", "Seeds", "Final-epoch val. acc.", "Wall time per run"]
     header += ["Final-epoch test acc. (where scored)"]
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(header)]
+    rows: list[list[object]] = []
     for runs in sorted(groups.values(), key=lambda runs: str(runs[0]["recipe"])):
         accs = [float(run["final_val_acc"]) for run in runs]  # type: ignore[arg-type]
-        shown = f"{statistics.mean(accs):.2%}".replace("%", " %")
-        if len(accs) > 1:
-            shown += f" ± {statistics.stdev(accs) * 100:.2f}"
+        shown = f"{statistics.mean(accs) * 100:.2f} %{_spread(accs)}"
         wall = statistics.mean(float(run["wall_seconds"]) for run in runs)  # type: ignore[arg-type]
         row = [f"``{runs[0]['recipe']}``", f"{runs[0]['params']:,}", runs[0]["epochs"]]
         row += [len(runs), shown, f"{wall:.0f} s"]
@@ -421,11 +422,10 @@ def _frontier_validation_rst() -> str:
         if not tests:
             row.append("not scored")
         else:
-            spread = f" ± {statistics.stdev(tests) * 100:.2f}" if len(tests) > 1 else ""
             count = f"{len(tests)} seed{'s' if len(tests) > 1 else ''}"
-            row.append(f"{statistics.mean(tests) * 100:.2f} %{spread} ({count})")
-        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(row)]
-    return "\n".join(lines) + "\n"
+            row.append(f"{statistics.mean(tests) * 100:.2f} %{_spread(tests)} ({count})")
+        rows.append(row)
+    return _list_table(header, rows)
 
 
 _generate_pages()
