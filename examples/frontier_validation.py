@@ -27,7 +27,8 @@ import torch
 
 import tinyconv as tc
 from tinyconv.atomic import atomic_write
-from tinyconv.data import load_dataset, train_val_split
+from tinyconv.data import ImageDataset, load_dataset, train_val_split
+from tinyconv.recipe import Recipe
 from tinyconv.recipes import get_recipe
 
 VAL_SIZE, SPLIT_SEED = 5000, 0
@@ -51,13 +52,17 @@ def save_records(path: Path, records: dict[str, dict[str, object]]) -> None:
     atomic_write(path, lambda file: file.write(text.encode()))
 
 
+def split(dataset: str) -> tuple[ImageDataset, ImageDataset]:
+    """The training set of ``dataset`` as (training part, validation part)."""
+    full = load_dataset(dataset, train=True)  # type: ignore[arg-type]
+    return train_val_split(full, VAL_SIZE, seed=SPLIT_SEED)
+
+
 def validate(
-    recipe_name: str, seed: int, epochs: int | None, checkpoints: Path
+    recipe: Recipe, seed: int, data: tuple[ImageDataset, ImageDataset], checkpoints: Path
 ) -> dict[str, object]:
-    """Train ``recipe_name`` for ``seed`` on the split's training part; its validation record."""
-    recipe = get_recipe(recipe_name).with_epochs(epochs)
-    full = load_dataset(recipe.dataset, train=True)  # type: ignore[arg-type]
-    train_set, val_set = train_val_split(full, VAL_SIZE, seed=SPLIT_SEED)
+    """Train ``recipe`` for ``seed`` on the split's training part; its validation record."""
+    train_set, val_set = data
     checkpoints.mkdir(parents=True, exist_ok=True)
     (run,) = tc.train_recipe(
         recipe,
@@ -103,14 +108,17 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    splits: dict[str, tuple[ImageDataset, ImageDataset]] = {}
     for name in args.recipes:
+        recipe = get_recipe(name).with_epochs(args.epochs)
         for seed in range(args.seeds):
-            epochs = args.epochs or get_recipe(name).train.epochs
-            key = f"{get_recipe(name).name}_e{epochs}/seed{seed}"
+            key = f"{recipe.name}_e{recipe.train.epochs}/seed{seed}"
             if key in load_records(args.out):
                 print(f"{key}: already recorded, skipped")
                 continue
-            record = validate(name, seed, args.epochs, args.checkpoints)
+            if recipe.dataset not in splits:
+                splits[recipe.dataset] = split(recipe.dataset)
+            record = validate(recipe, seed, splits[recipe.dataset], args.checkpoints)
             records = load_records(args.out)  # another process may have added its own
             records[key] = record
             save_records(args.out, records)
