@@ -231,7 +231,24 @@ def _generate_pages() -> None:
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
     _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
-    _write_if_changed(GENERATED_DIR / "distillation.rst", _distillation_rst())
+    results = REPO_ROOT / "results"
+    _write_if_changed(
+        GENERATED_DIR / "distillation.rst",
+        _distillation_rst(
+            results / "search" / "mnist4k_trial41.json",
+            results / "frontier" / "mnist4k_trial41_distilled.json",
+            "``mnist4k_trial41``",
+        ),
+    )
+    _write_if_changed(
+        GENERATED_DIR / "distillation_v5.rst",
+        _distillation_rst(
+            results / "cpu" / "mnist_v5.json",
+            results / "compress" / "mnist_v5_distilled.json",
+            "``mnist_v5``, ``results/cpu``",
+        ),
+    )
+    _write_if_changed(GENERATED_DIR / "pruning_summary.rst", _pruning_summary_rst())
     frontier = REPO_ROOT / "results" / "frontier"
     _write_if_changed(
         GENERATED_DIR / "results_frontier.rst",
@@ -282,20 +299,17 @@ def _int8_drops_rst() -> str:
     return _list_table(header, rows)
 
 
-def _distillation_rst() -> str:
-    """Per seed: the 4k search winner without and with the teacher, on test."""
+def _distillation_rst(plain_path: Path, taught_path: Path, plain_label: str) -> str:
+    """Per seed: a recipe without and with the teacher, on test (the seeds both files hold)."""
     import json
     import statistics
 
-    results = REPO_ROOT / "results"
-    plain_path = results / "search" / "mnist4k_trial41.json"
-    taught_path = results / "frontier" / "mnist4k_trial41_distilled.json"
     if not taught_path.is_file():
         return "No distilled run is recorded yet.\n"
     plain = json.loads(plain_path.read_text())["seeds"]
     taught = json.loads(taught_path.read_text())["seeds"]
     seeds = sorted(set(plain) & set(taught), key=int)
-    header = ["Seed", "Without teacher (``mnist4k_trial41``)", "With teacher", "Difference"]
+    header = ["Seed", f"Without teacher ({plain_label})", "With teacher", "Difference"]
     header += ["Wall time without / with"]
     rows: list[list[object]] = []
 
@@ -315,6 +329,72 @@ def _distillation_rst() -> str:
             "",
         ]
     )
+    return _list_table(header, rows)
+
+
+PRUNING_SOURCES = {"v5": "V5 (MNIST)", "fashion_v5": "``fashion_v5`` (FashionMNIST)"}
+"""The pruning results' file prefixes (``examples/prune_v5.py``) and the source they name."""
+
+
+def _pruning_runs(results: Path) -> dict[tuple[str, int], dict[int, dict]]:
+    """Every pruning experiment by (source prefix, budget) and seed.
+
+    One seed's 5- and 20-epoch files repeat its pruned and fine-tuned run; the scratch
+    runs of both are kept under ``scratch_e{epochs}``.
+    """
+    import json
+    import re
+
+    runs: dict[tuple[str, int], dict[int, dict]] = {}
+    for path in sorted((results / "compress").glob("*_seed*_max*_e5*.json")):
+        prefix = re.match(r"(.+)_seed\d+_max", path.name).group(1)
+        run = json.loads(path.read_text())
+        seed_runs = runs.setdefault((prefix, run["budget"]), {})
+        merged = seed_runs.setdefault(run["seed"], {"pruned": run["pruned_finetuned"]})
+        merged[f"scratch_e{run['scratch'].get('epochs', run['epochs'])}"] = run["scratch"]
+    return runs
+
+
+def _pruning_summary_rst() -> str:
+    """Per source and budget: pruned + fine-tuned against from scratch, mean ± std over seeds."""
+    import statistics
+
+    header = ["Source", "Budget", "Seeds", "Pruned + 5 ep. fine-tuning", "Scratch, 5 ep."]
+    header += ["Scratch, 20 ep.", "Pruned minus scratch 20 ep. (points, paired)"]
+    rows: list[list[object]] = []
+
+    def cell(values: list[float]) -> str:
+        if not values:
+            return "not run"
+        return f"{statistics.mean(values) * 100:.2f} %{_spread(values)} (n={len(values)})"
+
+    for (prefix, budget), seeds in sorted(_pruning_runs(REPO_ROOT / "results").items()):
+        pruned = [seeds[s]["pruned"]["test_acc_final"] for s in sorted(seeds)]
+        scratch = {
+            epochs: [
+                seeds[s][f"scratch_e{epochs}"]["test_acc_final"]
+                for s in sorted(seeds)
+                if f"scratch_e{epochs}" in seeds[s]
+            ]
+            for epochs in (5, 20)
+        }
+        paired = [
+            seeds[s]["pruned"]["test_acc_final"] - seeds[s]["scratch_e20"]["test_acc_final"]
+            for s in sorted(seeds)
+            if "scratch_e20" in seeds[s]
+        ]
+        difference = f"{statistics.mean(paired) * 100:+.2f}{_spread(paired)}" if paired else ""
+        rows.append(
+            [
+                PRUNING_SOURCES.get(prefix, prefix),
+                f"≤ {budget:,}",
+                ", ".join(map(str, sorted(seeds))),
+                cell(pruned),
+                cell(scratch[5]),
+                cell(scratch[20]),
+                difference,
+            ]
+        )
     return _list_table(header, rows)
 
 
@@ -469,8 +549,6 @@ def _generate_figures() -> None:
 
 def _frontier_figure(results: Path) -> object:
     """Test accuracy against parameters: the versions, search winner, pruned, frontier runs."""
-    import json
-
     from tinyconv.plots import AccuracyPoint, accuracy_params_figure, point_from_results
 
     points = [
@@ -487,27 +565,21 @@ def _frontier_figure(results: Path) -> object:
     if writeup.is_file():
         points.append(point_from_results(writeup, kind="write-up counts (CPU)"))
     # One point per budget (pruned) and per budget and epochs (scratch): the seeds' widths
-    # differ by a few parameters, so the point sits at their mean count.
-    pruned: dict[int, list[tuple[int, float]]] = {}
-    scratch: dict[tuple[int, int], list[tuple[int, float]]] = {}
-    for path in sorted((results / "compress").glob("v5_seed*_max*_e5*.json")):
-        run = json.loads(path.read_text())
-        budget, epochs = run["budget"], run["scratch"].get("epochs", run["epochs"])
-        if "_scratch_" not in path.name:  # the 20-epoch files repeat the pruned run
-            tuned = run["pruned_finetuned"]
-            pruned.setdefault(budget, []).append((tuned["params"], tuned["test_acc_final"]))
-        scratch.setdefault((budget, epochs), []).append(
-            (run["scratch"]["params"], run["scratch"]["test_acc_final"])
-        )
-    for budget, seeds in pruned.items():
-        params, accs = zip(*seeds, strict=True)
-        label = f"V5 pruned to {budget:,} + 5 ep."
-        points.append(AccuracyPoint(label, "pruned (CPU)", round(sum(params) / len(params)), accs))
-    for (_budget, epochs), seeds in scratch.items():
-        params, accs = zip(*seeds, strict=True)
-        label = f"same widths, scratch {epochs} ep."
-        mean_params = round(sum(params) / len(params))
-        points.append(AccuracyPoint(label, "trained from scratch (CPU)", mean_params, accs))
+    # differ by a few parameters, so the point sits at their mean count. MNIST sources only.
+    for (prefix, budget), seeds in sorted(_pruning_runs(results).items()):
+        if prefix != "v5":
+            continue
+        runs = [("pruned", f"V5 pruned to {budget:,} + 5 ep.", "pruned (CPU)")]
+        runs += [
+            (f"scratch_e{e}", f"same widths, scratch {e} ep.", "trained from scratch (CPU)")
+            for e in (5, 20)
+        ]
+        for key, label, kind in runs:
+            found = [seed[key] for seed in seeds.values() if key in seed]
+            if found:
+                mean_params = round(sum(r["params"] for r in found) / len(found))
+                accs = [r["test_acc_final"] for r in found]
+                points.append(AccuracyPoint(label, kind, mean_params, accs))
     from tinyconv.study.results import is_results_file
 
     for path in sorted((results / "frontier").glob("*.json")):

@@ -1,7 +1,8 @@
 """Prune committed V5 models to a budget, against the same widths trained from scratch.
 
-For each seed s and budget N: prune ``results/cpu/mnist_v5/seed{s}.model.pt`` to at most N
-parameters and fine-tune it for E epochs with the V5 recipe (``tinyconv prune``'s library
+For each seed s and budget N: prune ``results/cpu/mnist_v5/seed{s}.model.pt`` (or, with
+``--recipe fashion_v5``, ``results/fashion/fashion_v5/seed{s}.model.pt``) to at most N
+parameters and fine-tune it for E epochs with its own recipe (``tinyconv prune``'s library
 function: validation split of 5,000 training images, fine-tuning on the other 55,000); train
 the pruned widths from scratch with the same recipe, data, seed and epochs; score each once
 on the 10,000 test images after its final epoch; export both with int8 and record the
@@ -16,6 +17,8 @@ the fine-tuned and from-scratch models never train on it, and no choice here rea
 Usage::
 
     python examples/prune_v5.py --seeds 0 --budgets 4000 --epochs 5 --threads 1
+    python examples/prune_v5.py --recipe fashion_v5 --seeds 0 --budgets 4000 --epochs 5 \
+        --scratch-epochs 20 --threads 1
 """
 
 from __future__ import annotations
@@ -37,7 +40,13 @@ from tinyconv.data import TensorLoader, load_dataset, train_val_split
 from tinyconv.recipes import RECIPES
 from tinyconv.train import evaluate, fit
 
-SOURCE = "results/cpu/mnist_v5/seed{seed}.model.pt"
+SOURCES = {
+    "mnist_v5": "results/cpu/mnist_v5/seed{seed}.model.pt",
+    "fashion_v5": "results/fashion/fashion_v5/seed{seed}.model.pt",
+}
+"""The committed model files each source recipe's seeds are pruned from."""
+PREFIXES = {"mnist_v5": "v5", "fashion_v5": "fashion_v5"}
+"""The results files' name prefix per source recipe (``v5_seed0_max4000_e5.json``)."""
 VAL_SIZE, SPLIT_SEED = 5000, 0
 
 
@@ -63,13 +72,13 @@ def export_accuracies(model_file: Path, out: Path, root: str | None) -> dict[str
     return dict(report.accuracy)
 
 
-def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None, out: Path,
-            stem: str):  # fmt: skip
-    """Train ``specs`` from scratch with the V5 recipe for ``epochs`` epochs; save the model."""
-    recipe = RECIPES["mnist_v5"].with_epochs(epochs)
-    recipe = dataclasses.replace(recipe, name=f"mnist_v5_pruned{budget}_scratch",
+def scratch(source_recipe: str, specs: tuple, seed: int, epochs: int, budget: int,
+            root: str | None, out: Path, stem: str):  # fmt: skip
+    """Train ``specs`` from scratch with the source recipe for ``epochs`` epochs; save it."""
+    recipe = RECIPES[source_recipe].with_epochs(epochs)
+    recipe = dataclasses.replace(recipe, name=f"{source_recipe}_pruned{budget}_scratch",
                                  specs=specs, max_params=budget)  # fmt: skip
-    full = load_dataset("mnist", root, train=True)
+    full = load_dataset(recipe.dataset, root, train=True)
     train_set, val_set = train_val_split(full, VAL_SIZE, seed=SPLIT_SEED)
     model = recipe.build_model(seed=seed)
     config = dataclasses.replace(recipe.train, seed=seed, device="cpu", progress=False)
@@ -87,6 +96,8 @@ def scratch(specs: tuple, seed: int, epochs: int, budget: int, root: str | None,
 def main() -> None:
     """Run every (seed, budget) not yet recorded."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", choices=sorted(SOURCES), default="mnist_v5",
+                        help="the source models' recipe (default mnist_v5)")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--budgets", type=int, nargs="+", default=[4000])
     parser.add_argument("--epochs", type=int, default=5)
@@ -96,15 +107,25 @@ def main() -> None:
         default=None,
         help="epochs of the from-scratch run (default: --epochs; e.g. 20 = V5's 15 + 5)",
     )
+    parser.add_argument(
+        "--max-pruning-ratio",
+        type=float,
+        default=1.0,
+        help="the largest fraction of each layer's channels that may go",
+    )
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--out", default="results/compress")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    test_set = load_dataset("mnist", args.data_dir, train=False)
+    source_file = SOURCES[args.recipe]
+    test_set = load_dataset(RECIPES[args.recipe].dataset, args.data_dir, train=False)
+    options = "" if args.recipe == "mnist_v5" else f"--recipe {args.recipe} "
+    if args.max_pruning_ratio != 1:
+        options += f"--max-pruning-ratio {args.max_pruning_ratio:g} "
     for budget in args.budgets:
         for seed in args.seeds:
-            name = f"v5_seed{seed}_max{budget}_e{args.epochs}"
+            name = f"{PREFIXES[args.recipe]}_seed{seed}_max{budget}_e{args.epochs}"
             scratch_epochs = args.scratch_epochs or args.epochs
             stem = "scratch" if scratch_epochs == args.epochs else f"scratch_e{scratch_epochs}"
             label = name if scratch_epochs == args.epochs else f"{name}_{stem}"
@@ -115,7 +136,8 @@ def main() -> None:
             work = Path(args.out) / name
             started = time.perf_counter()
             if not (work / "pruned" / MODEL_FILE).exists():
-                prune_model_file(SOURCE.format(seed=seed), work / "pruned", max_params=budget,
+                prune_model_file(source_file.format(seed=seed), work / "pruned", max_params=budget,
+                                 max_pruning_ratio=args.max_pruning_ratio,
                                  epochs=args.epochs, data_root=args.data_dir, val_size=VAL_SIZE,
                                  split_seed=SPLIT_SEED, seed=seed, device="cpu",
                                  progress=False)  # fmt: skip
@@ -123,12 +145,13 @@ def main() -> None:
             report = json.loads((work / "pruned" / "report.json").read_text())
             pruned = tc.load(work / "pruned" / MODEL_FILE)
             started = time.perf_counter()
-            fresh, history, fresh_file = scratch(pruned.specs, seed, scratch_epochs, budget,
-                                                 args.data_dir, work, stem)  # fmt: skip
+            fresh, history, fresh_file = scratch(args.recipe, pruned.specs, seed, scratch_epochs,
+                                                 budget, args.data_dir, work, stem)  # fmt: skip
             scratch_seconds = time.perf_counter() - started
-            source = tc.load(SOURCE.format(seed=seed))
+            source = tc.load(source_file.format(seed=seed))
             result = {
-                "command": f"python examples/prune_v5.py --seeds {seed} --budgets {budget} "
+                "command": f"python examples/prune_v5.py {options}--seeds {seed} "
+                f"--budgets {budget} "
                 f"--epochs {args.epochs} --scratch-epochs {scratch_epochs} "
                 f"--threads {args.threads}",
                 "seed": seed,
@@ -138,7 +161,7 @@ def main() -> None:
                 "cpu": platform.processor() or platform.machine(),
                 "threads": args.threads,
                 "source": {
-                    "file": SOURCE.format(seed=seed),
+                    "file": source_file.format(seed=seed),
                     "params": tc.count_parameters(source),
                     "test_acc": score_test(source, test_set),
                 },

@@ -4,6 +4,7 @@ ordinary TinyNets (shape, budget, specs that describe their weights, file round 
 from __future__ import annotations
 
 import copy
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import tinyconv as tc
+from tests.conftest import REPO_ROOT
 from tests.strategies import NetCase, net_cases
 from tinyconv.compress import PruneError, block_widths, prune_to_budget, rebuild
 from tinyconv.compress.prune import prunable_groups
@@ -109,6 +111,37 @@ def test_random_specs_pruned_keep_shape_budget_and_round_trip(
     copy_ = tc.load(path)
     assert copy_.specs == pruned.specs
     assert torch.equal(copy_(x), pruned(x))
+
+
+@FEW
+@given(case=net_cases(max_blocks=4), ratio=st.sampled_from((0.25, 0.5, 0.75)))
+def test_no_layer_loses_more_than_the_ratio_of_its_channels(case: NetCase, ratio: float) -> None:
+    model = tc.build(case.specs, in_channels=case.in_channels, input_size=case.input_size, seed=0)
+    model = with_random_statistics(model)
+    budget = max(1, tc.count_parameters(model) // 2)
+    try:
+        result = prune_to_budget(model, budget, max_pruning_ratio=ratio)
+    except PruneError as error:
+        assert f"at most {ratio:g} of every layer's channels removed" in str(error)
+        assert "raise --max-pruning-ratio" in str(error)
+        return
+    assert result.params_after <= budget and result.max_pruning_ratio == ratio
+    for name, width in result.widths_before.items():
+        assert result.widths_after[name] >= max(1, math.ceil(width * (1 - ratio) - 1e-9)), name
+
+
+def test_the_ratio_keeps_the_layer_a_global_ranking_drains() -> None:
+    # the committed FashionMNIST V5, seed 0: the global ranking leaves conv2 one channel
+    model = tc.load(REPO_ROOT / "results" / "fashion" / "fashion_v5" / "seed0.model.pt")
+    free = prune_to_budget(model, 4000)
+    capped = prune_to_budget(model, 4000, max_pruning_ratio=0.5)
+    assert free.widths_before["conv2"] == 12 and free.widths_after["conv2"] == 1
+    assert all(capped.widths_after[k] >= w / 2 for k, w in capped.widths_before.items())
+    assert capped.params_after <= 4000 and capped.to_dict()["max_pruning_ratio"] == 0.5
+    assert free.max_pruning_ratio == 1.0
+    for bad in (0, 0.0, -0.5, 1.5, True):
+        with pytest.raises(PruneError, match=r"max_pruning_ratio must be in \(0, 1\]"):
+            prune_to_budget(model, 4000, max_pruning_ratio=bad)
 
 
 @FEW

@@ -84,6 +84,27 @@ def test_an_unreachable_budget_is_one_error_line(mnist_root: Path, tmp_path: Pat
     assert not (tmp_path / "x" / "model.pt").exists()
 
 
+def test_the_pruning_ratio_reaches_the_report_and_a_bad_one_is_one_error_line(
+    mnist_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "capped"
+    done = subprocess.run(
+        prune(mnist_root, out, "--epochs", "0", "--max-pruning-ratio", "0.5"),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    pruning = json.loads((out / "report.json").read_text())["pruning"]
+    assert pruning["max_pruning_ratio"] == 0.5 and pruning["params_after"] <= 4000
+    assert all(pruning["widths_after"][k] >= w / 2 for k, w in pruning["widths_before"].items())
+    bad = subprocess.run(
+        prune(mnist_root, tmp_path / "bad", "--epochs", "0", "--max-pruning-ratio", "1.5"),
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: max_pruning_ratio must be in (0, 1]")
+    assert not (tmp_path / "bad").exists()
+
+
 def test_killed_fine_tuning_continues_to_the_unbroken_result(
     mnist_root: Path, tmp_path: Path
 ) -> None:

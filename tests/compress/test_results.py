@@ -10,10 +10,10 @@ import pytest
 
 import tinyconv as tc
 from tests.conftest import REPO_ROOT
-from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.data import ImageDataset, TensorLoader, load_dataset
 from tinyconv.train import evaluate
 
-RESULTS = sorted((REPO_ROOT / "results" / "compress").glob("v5_seed*_max*.json"))
+RESULTS = sorted((REPO_ROOT / "results" / "compress").glob("*_seed*_max*_e*.json"))
 PAGE = REPO_ROOT / "docs" / "compress.rst"
 
 
@@ -55,11 +55,16 @@ def test_docs_table_shows_every_result_as_recorded(path: Path) -> None:
 
 @pytest.mark.mnist
 @pytest.mark.parametrize("path", RESULTS, ids=[p.stem for p in RESULTS])
-def test_committed_models_score_what_was_recorded(path: Path, mnist_test: ImageDataset) -> None:
+def test_committed_models_score_what_was_recorded(
+    path: Path, mnist_test: ImageDataset, request: pytest.FixtureRequest
+) -> None:
     result = json.loads(path.read_text())
-    loader = TensorLoader(mnist_test, 1000)
-    folder = REPO_ROOT / "results" / "compress" / f"v5_seed{result['seed']}_max{result['budget']}"
-    folder = folder.with_name(f"{folder.name}_e{result['epochs']}")
+    if path.name.startswith("fashion_"):
+        root = request.getfixturevalue("fashion_root")
+        loader = TensorLoader(load_dataset("fashion_mnist", root, train=False), 1000)
+    else:
+        loader = TensorLoader(mnist_test, 1000)
+    folder = path.with_name(path.stem.removesuffix(f"_scratch_e{result['scratch'].get('epochs')}"))
     scratch_epochs = result["scratch"].get("epochs", result["epochs"])
     stem = "scratch" if scratch_epochs == result["epochs"] else f"scratch_e{scratch_epochs}"
     for model_file, record in (

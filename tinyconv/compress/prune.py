@@ -9,7 +9,10 @@ scale: Torch-Pruning's default "group magnitude" criterion), removes the least i
 through Torch-Pruning's ``DependencyGraph`` (which narrows the BatchNorm, the next layer's
 input, an SE block's gate and the head's input with it), and ranks again on the weights as
 they now are. Channels are removed while every layer keeps at least one: a convolution or
-an SE bottleneck never reaches zero width, and the head's classes are never touched. The
+an SE bottleneck never reaches zero width, and the head's classes are never touched. A global
+ranking may drain one layer to a single channel (it did to V5's second convolution on
+FashionMNIST); ``max_pruning_ratio`` caps the fraction of each layer's channels that may go,
+as Torch-Pruning's own pruners' argument of that name does. The
 narrowed model is then rebuilt from its real widths (:func:`~tinyconv.compress.rebuild`), so
 the result is an ordinary TinyNet. The input model is never changed.
 
@@ -20,6 +23,7 @@ first use.
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +60,7 @@ class PruneResult:
         widths_after: The same for the pruned model.
         steps: Channels removed (one per step).
         criterion: The importance criterion, in words.
+        max_pruning_ratio: The largest fraction of any layer's channels that could go.
     """
 
     model: TinyNet
@@ -65,6 +70,7 @@ class PruneResult:
     widths_after: dict[str, int]
     steps: int
     criterion: str = field(default=CRITERION)
+    max_pruning_ratio: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """Return everything but the model as JSON-able data."""
@@ -75,6 +81,7 @@ class PruneResult:
             "widths_after": dict(self.widths_after),
             "steps": self.steps,
             "criterion": self.criterion,
+            "max_pruning_ratio": self.max_pruning_ratio,
         }
 
 
@@ -100,16 +107,20 @@ def fixed_layers(model: TinyNet) -> list[nn.Module]:
     return fixed
 
 
-def prunable_groups(graph: Any, model: TinyNet) -> list[Any]:
-    """Torch-Pruning's groups of ``model`` whose channels may go, each with two or more left.
+def prunable_groups(
+    graph: Any, model: TinyNet, floors: dict[nn.Module, int] | None = None
+) -> list[Any]:
+    """Torch-Pruning's groups of ``model`` whose channels may go, each above its floor.
 
     Args:
         graph: A ``torch_pruning.DependencyGraph`` built on ``model``.
         model: The model being pruned.
+        floors: The fewest output channels each root layer keeps (default and at least 1).
 
     Returns:
         The groups, each holding every coupled layer of one root layer's output channels.
     """
+    floors = floors or {}
     groups = graph.get_all_groups(
         ignored_layers=fixed_layers(model), root_module_types=[nn.Conv2d, nn.Linear]
     )
@@ -117,14 +128,27 @@ def prunable_groups(graph: Any, model: TinyNet) -> list[Any]:
         group
         for group in groups
         if graph.is_out_channel_pruning_fn(group[0].dep.handler)
-        and graph.get_out_channels(group[0].dep.target.module) > 1  # every layer keeps one
+        and graph.get_out_channels(group[0].dep.target.module)
+        > max(1, floors.get(group[0].dep.target.module, 1))  # every layer keeps one
     ]
 
 
-def _least_important(graph: Any, importance: Any, model: TinyNet) -> Any:
+def _floors(graph: Any, model: TinyNet, max_pruning_ratio: float) -> dict[nn.Module, int]:
+    """The fewest channels each prunable layer keeps: ``ceil(width * (1 - ratio))``, >= 1."""
+    floors = {}
+    for group in prunable_groups(graph, model):
+        module = group[0].dep.target.module
+        width = graph.get_out_channels(module)
+        floors[module] = max(1, math.ceil(width * (1 - max_pruning_ratio) - 1e-9))
+    return floors
+
+
+def _least_important(
+    graph: Any, importance: Any, model: TinyNet, floors: dict[nn.Module, int]
+) -> Any:
     """The pruning group of the globally least important channel, or ``None`` if none left."""
     best: tuple[float, nn.Module, Any, int] | None = None
-    for group in prunable_groups(graph, model):
+    for group in prunable_groups(graph, model, floors):
         scores = importance(group)
         if scores is None:
             continue
@@ -139,21 +163,26 @@ def _least_important(graph: Any, importance: Any, model: TinyNet) -> Any:
     return graph.get_pruning_group(module, handler, [index])
 
 
-def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
+def prune_to_budget(
+    model: TinyNet, max_params: int, *, max_pruning_ratio: float = 1.0
+) -> PruneResult:
     """Remove the least important channels of a copy of ``model`` until it fits ``max_params``.
 
     Args:
         model: A trained TinyNet (not changed).
         max_params: The budget; a model already within it is returned rebuilt but unpruned.
+        max_pruning_ratio: The largest fraction of each layer's channels that may go, in
+            (0, 1]; a layer of width w keeps at least ``ceil(w * (1 - ratio))`` channels,
+            and always one. The default 1.0 limits nothing but that one channel.
 
     Returns:
         The pruned model (an ordinary TinyNet, on the CPU in eval mode, keeping the
         dataset, class names, normalisation and metadata) and what was removed.
 
     Raises:
-        PruneError: If ``max_params`` is not a positive int, ``model`` is not a TinyNet,
-            or even with one channel left in every prunable layer it has more than
-            ``max_params`` parameters.
+        PruneError: If ``max_params`` is not a positive int, ``max_pruning_ratio`` is not
+            in (0, 1], ``model`` is not a TinyNet, or even with every prunable layer at
+            its floor it has more than ``max_params`` parameters.
         MissingExtraError: If Torch-Pruning is not installed.
 
     Example:
@@ -168,6 +197,11 @@ def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
     """
     if isinstance(max_params, bool) or not isinstance(max_params, int) or max_params < 1:
         raise PruneError(f"max_params must be a positive integer, got {max_params!r}")
+    if isinstance(max_pruning_ratio, bool) or not 0 < max_pruning_ratio <= 1:
+        raise PruneError(
+            f"max_pruning_ratio must be in (0, 1] (the largest fraction of a layer's channels "
+            f"that may go), got {max_pruning_ratio!r}"
+        )
     if not isinstance(model, TinyNet):
         raise PruneError(
             f"prune_to_budget needs a TinyNet (made by tinyconv.build or read by "
@@ -179,16 +213,22 @@ def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
     example = torch.zeros(1, work.in_channels, *work.input_size)
     graph = tp.DependencyGraph().build_dependency(work, example_inputs=example)
     importance = tp.importance.GroupMagnitudeImportance(p=2)
+    floors = _floors(graph, work, max_pruning_ratio)
     steps = 0
     with torch.no_grad():
         while count_parameters(work) > max_params:
-            group = _least_important(graph, importance, work)
+            group = _least_important(graph, importance, work, floors)
             if group is None:
+                floor = (
+                    "one channel left in every prunable layer"
+                    if max_pruning_ratio == 1
+                    else f"at most {max_pruning_ratio:g} of every layer's channels removed"
+                )
+                fix = "" if max_pruning_ratio == 1 else ", raise --max-pruning-ratio"
                 raise PruneError(
-                    f"cannot prune to {max_params:,} parameters: with one channel left in "
-                    f"every prunable layer the model still has {count_parameters(work):,} "
-                    f"(it had {before:,}); raise --max-params or start from a smaller "
-                    "architecture"
+                    f"cannot prune to {max_params:,} parameters: with {floor} the model still "
+                    f"has {count_parameters(work):,} (it had {before:,}); raise --max-params"
+                    f"{fix} or start from a smaller architecture"
                 )
             group.prune()
             steps += 1
@@ -200,4 +240,5 @@ def prune_to_budget(model: TinyNet, max_params: int) -> PruneResult:
         widths_before=widths_before,
         widths_after=block_widths(pruned),
         steps=steps,
+        max_pruning_ratio=max_pruning_ratio,
     )

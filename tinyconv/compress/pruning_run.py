@@ -145,6 +145,7 @@ def prune_model_file(
     out_dir: str | os.PathLike[str],
     *,
     max_params: int,
+    max_pruning_ratio: float = 1.0,
     epochs: int | None = None,
     recipe: str | Recipe | None = None,
     data_root: str | os.PathLike[str] | None = None,
@@ -162,6 +163,8 @@ def prune_model_file(
         out_dir: Output folder (created if missing); receives ``model.pt`` and
             ``report.json``, and while fine-tuning runs a checkpoint.
         max_params: The parameter budget.
+        max_pruning_ratio: The largest fraction of each layer's channels that may go
+            (:func:`~tinyconv.compress.prune_to_budget`).
         epochs: Fine-tuning epochs; ``None`` takes the recipe's, ``0`` prunes only. The
             schedule follows a changed epoch count (:meth:`tinyconv.Recipe.with_epochs`).
         recipe: A ready recipe's name, a recipe JSON path or a recipe whose training
@@ -216,7 +219,7 @@ def prune_model_file(
     val_loader = TensorLoader(val_set, chosen.eval_batch_size, device=target)
     val_source = evaluate(model.to(target), val_loader).accuracy
 
-    result = prune_to_budget(model.cpu(), max_params)
+    result = prune_to_budget(model.cpu(), max_params, max_pruning_ratio=max_pruning_ratio)
     pruned = result.model
     val_pruned = evaluate(pruned.to(target), val_loader).accuracy
     history: list[dict[str, Any]] = []

@@ -30,6 +30,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the outputs")
     parser.add_argument(
+        "--max-pruning-ratio",
+        type=float,
+        default=1.0,
+        metavar="R",
+        help="the largest fraction of each layer's channels that may go (default 1.0: "
+        "every layer keeps at least one channel, nothing more)",
+    )
+    parser.add_argument(
         "--epochs",
         type=int,
         default=None,
@@ -89,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         args.model,
         args.out,
         max_params=args.max_params,
+        max_pruning_ratio=args.max_pruning_ratio,
         epochs=args.epochs,
         recipe=args.recipe,
         data_root=args.data_dir,
