@@ -34,7 +34,7 @@ def test_a_single_results_file_gives_its_row_with_epochs_and_training_images() -
     assert done.returncode == 0, done.stderr
     header, _, row = done.stdout.splitlines()
     assert header.startswith("| Recipe | Params | Epochs | Training images | Seeds |")
-    assert row.startswith("| mnist_v5 | 6,364 | 15 | 60,000 | 3 |")
+    assert row.startswith("| mnist_v5 | 6,364 | 15 | 60,000 | 5 |")
 
 
 def test_readme_without_markers_is_one_error_line_and_stays_untouched(tmp_path: Path) -> None:
