@@ -368,7 +368,8 @@ def _pruning_summary_rst() -> str:
             return "not run"
         return f"{statistics.mean(values) * 100:.2f} %{_spread(values)} (n={len(values)})"
 
-    for (prefix, budget), seeds in sorted(_pruning_runs(REPO_ROOT / "results").items()):
+    runs = _pruning_runs(REPO_ROOT / "results")
+    for (prefix, budget), seeds in sorted(runs.items(), key=lambda kv: (kv[0][0] != "v5", kv[0])):
         pruned = [seeds[s]["pruned"]["test_acc_final"] for s in sorted(seeds)]
         scratch = {
             epochs: [
@@ -588,6 +589,9 @@ def _frontier_figure(results: Path) -> object:
         name = path.stem
         kind = "distilled (CPU)" if "distilled" in name else "frontier recipes (CPU)"
         points.append(point_from_results(path, kind=kind))
+    distilled_v5 = results / "compress" / "mnist_v5_distilled.json"
+    if distilled_v5.is_file():
+        points.append(point_from_results(distilled_v5, kind="distilled (CPU)"))
     return accuracy_params_figure(
         points, targets={"99.4 %": 0.994, "99.5 %": 0.995}, budgets=(4000, 8000)
     )

@@ -28,6 +28,7 @@ def table_row(result: dict) -> str:
         return f"{export['int8_minus_fp32_points']:+.2f}"
 
     cells = [
+        result["prune_report"]["recipe"],
         str(result["seed"]),
         f'"≤ {result["budget"]:,}"',
         f'"{pruned["params"]:,}"',

@@ -1,5 +1,6 @@
-"""The frontier's committed results: each seed's model file loads and scores on the test set
-exactly what its results file records; the recorded runs are the declared recipes."""
+"""The frontier's and the distilled students' committed results: each seed's model file loads
+and scores on the test set exactly what its results file records; the recorded runs are the
+declared recipes."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from tinyconv.study.results import is_results_file
 from tinyconv.train import evaluate
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-FOLDER = REPO_ROOT / "results" / "frontier"
-STUDIES = [path for path in sorted(FOLDER.glob("*.json")) if is_results_file(path)]
+FOLDERS = [REPO_ROOT / "results" / "frontier", REPO_ROOT / "results" / "compress"]
+STUDIES = [
+    path for folder in FOLDERS for path in sorted(folder.glob("*.json")) if is_results_file(path)
+]
 MODELS = [
     (study, folder / f"seed{seed}.model.pt")
     for study in STUDIES
@@ -34,7 +37,7 @@ def test_a_ready_recipe_ran_as_declared(study: Path) -> None:
     if recorded.name in RECIPES:  # a recipe of the package (others are JSON files beside)
         assert recorded == RECIPES[recorded.name]
     else:
-        declared = FOLDER / f"{recorded.name}.recipe.json"
+        declared = study.parent / f"{recorded.name}.recipe.json"
         assert Recipe.from_dict(json.loads(declared.read_text())) == recorded
 
 
