@@ -248,6 +248,14 @@ def _generate_pages() -> None:
             "``mnist_v5``, ``results/cpu``",
         ),
     )
+    _write_if_changed(
+        GENERATED_DIR / "distillation_fashion.rst",
+        _distillation_rst(
+            results / "fashion" / "fashion_v5.json",
+            results / "compress" / "fashion_v5_distilled.json",
+            "``fashion_v5``, ``results/fashion``",
+        ),
+    )
     _write_if_changed(GENERATED_DIR / "pruning_summary.rst", _pruning_summary_rst())
     frontier = REPO_ROOT / "results" / "frontier"
     _write_if_changed(
