@@ -139,7 +139,7 @@ def test_the_ratio_keeps_the_layer_a_global_ranking_drains() -> None:
     assert all(capped.widths_after[k] >= w / 2 for k, w in capped.widths_before.items())
     assert capped.params_after <= 4000 and capped.to_dict()["max_pruning_ratio"] == 0.5
     assert free.max_pruning_ratio == 1.0
-    for bad in (0, 0.0, -0.5, 1.5, True):
+    for bad in (0, 0.0, -0.5, 1.5, True, float("nan"), "0.5", None):
         with pytest.raises(PruneError, match=r"max_pruning_ratio must be in \(0, 1\]"):
             prune_to_budget(model, 4000, max_pruning_ratio=bad)
 

@@ -95,6 +95,7 @@ def test_the_pruning_ratio_reaches_the_report_and_a_bad_one_is_one_error_line(
     assert done.returncode == 0, done.stderr
     pruning = json.loads((out / "report.json").read_text())["pruning"]
     assert pruning["max_pruning_ratio"] == 0.5 and pruning["params_after"] <= 4000
+    assert "channels removed, at most 50% of any layer's channels)" in done.stdout
     assert all(pruning["widths_after"][k] >= w / 2 for k, w in pruning["widths_before"].items())
     bad = subprocess.run(
         prune(mnist_root, tmp_path / "bad", "--epochs", "0", "--max-pruning-ratio", "1.5"),

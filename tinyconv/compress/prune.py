@@ -128,8 +128,9 @@ def prunable_groups(
         group
         for group in groups
         if graph.is_out_channel_pruning_fn(group[0].dep.handler)
+        # every layer keeps its floor, and always one channel
         and graph.get_out_channels(group[0].dep.target.module)
-        > max(1, floors.get(group[0].dep.target.module, 1))  # every layer keeps one
+        > floors.get(group[0].dep.target.module, 1)
     ]
 
 
@@ -197,7 +198,11 @@ def prune_to_budget(
     """
     if isinstance(max_params, bool) or not isinstance(max_params, int) or max_params < 1:
         raise PruneError(f"max_params must be a positive integer, got {max_params!r}")
-    if isinstance(max_pruning_ratio, bool) or not 0 < max_pruning_ratio <= 1:
+    if (
+        isinstance(max_pruning_ratio, bool)
+        or not isinstance(max_pruning_ratio, int | float)
+        or not 0 < max_pruning_ratio <= 1
+    ):
         raise PruneError(
             f"max_pruning_ratio must be in (0, 1] (the largest fraction of a layer's channels "
             f"that may go), got {max_pruning_ratio!r}"

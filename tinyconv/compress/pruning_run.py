@@ -97,10 +97,12 @@ class PruneReport:
             if self.val_acc_finetuned is None
             else f"{100 * self.val_acc_finetuned:.2f} % after {self.epochs} fine-tuning epoch(s)"
         )
+        ratio = pruning.get("max_pruning_ratio", 1.0)
+        cap = "" if ratio == 1 else f", at most {ratio:.0%} of any layer's channels"
         return (
             f"Pruned {self.source}: {pruning['params_before']:,} -> "
             f"{pruning['params_after']:,} parameters (budget {self.max_params:,}, "
-            f"{pruning['steps']} channels removed)\n"
+            f"{pruning['steps']} channels removed{cap})\n"
             f"  widths before: {before}\n"
             f"  widths after:  {after}\n"
             f"  validation accuracy ({self.val_images:,} images carved from the training set, "
