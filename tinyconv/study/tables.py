@@ -114,7 +114,7 @@ def results_rows(source: str | os.PathLike[str]) -> list[tuple[str, ...]]:
     Example:
         >>> row = results_rows("results/fashion/fashion_v5.json")[0]
         >>> row[:5], row[7]
-        (('fashion_v5', '6,364', '15', '60,000', '3'), '0/3 (≥ 92.5 %)')
+        (('fashion_v5', '6,364', '15', '60,000', '5'), '0/5 (≥ 92.5 %)')
     """
     rows = []
     for path in results_files(source):
