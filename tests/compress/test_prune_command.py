@@ -32,6 +32,14 @@ def prune(root: Path, out: Path, *extra: str, budget: int = 4000) -> list[str]:
     ]  # fmt: skip
 
 
+def run_prune(
+    root: Path, out: Path, *extra: str, budget: int = 4000
+) -> subprocess.CompletedProcess[str]:
+    """Run ``tinyconv prune`` (see :func:`prune`) to the end, capturing its output."""
+    command = prune(root, out, *extra, budget=budget)
+    return subprocess.run(command, capture_output=True, text=True, timeout=600)
+
+
 def tinyconv(*args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "tinyconv", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT)
@@ -39,10 +47,7 @@ def tinyconv(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_prune_writes_an_ordinary_model_and_report(mnist_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "pruned"
-    done = subprocess.run(
-        prune(mnist_root, out, "--epochs", "1", "--train-subset", "600"),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    done = run_prune(mnist_root, out, "--epochs", "1", "--train-subset", "600")
     assert done.returncode == 0, done.stderr
     assert "6,364 -> " in done.stdout and f"Saved: {out}/model.pt" in done.stdout
     report = json.loads((out / "report.json").read_text())
@@ -68,17 +73,14 @@ def test_prune_writes_an_ordinary_model_and_report(mnist_root: Path, tmp_path: P
     assert model.metadata["pruned_from"] == str(SOURCE) and "final_test_acc" not in model.metadata
     assert [model.dataset, model.num_classes] == ["mnist", 10]
 
-    again = subprocess.run(prune(mnist_root, out, "--epochs", "1"), capture_output=True, text=True)
+    again = run_prune(mnist_root, out, "--epochs", "1")
     assert again.returncode == 2
     assert again.stderr.startswith("error: ") and again.stderr.count("\n") == 1
     assert "holds a finished run" in again.stderr
 
 
 def test_an_unreachable_budget_is_one_error_line(mnist_root: Path, tmp_path: Path) -> None:
-    done = subprocess.run(
-        prune(mnist_root, tmp_path / "x", "--epochs", "0", budget=10),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    done = run_prune(mnist_root, tmp_path / "x", "--epochs", "0", budget=10)
     assert done.returncode == 2
     assert done.stderr.startswith("error: cannot prune to 10 parameters: with one channel")
     assert not (tmp_path / "x" / "model.pt").exists()
@@ -88,19 +90,13 @@ def test_the_pruning_ratio_reaches_the_report_and_a_bad_one_is_one_error_line(
     mnist_root: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "capped"
-    done = subprocess.run(
-        prune(mnist_root, out, "--epochs", "0", "--max-pruning-ratio", "0.5"),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    done = run_prune(mnist_root, out, "--epochs", "0", "--max-pruning-ratio", "0.5")
     assert done.returncode == 0, done.stderr
     pruning = json.loads((out / "report.json").read_text())["pruning"]
     assert pruning["max_pruning_ratio"] == 0.5 and pruning["params_after"] <= 4000
     assert "channels removed, at most 50% of any layer's channels)" in done.stdout
     assert all(pruning["widths_after"][k] >= w / 2 for k, w in pruning["widths_before"].items())
-    bad = subprocess.run(
-        prune(mnist_root, tmp_path / "bad", "--epochs", "0", "--max-pruning-ratio", "1.5"),
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    bad = run_prune(mnist_root, tmp_path / "bad", "--epochs", "0", "--max-pruning-ratio", "1.5")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1
     assert bad.stderr.startswith("error: max_pruning_ratio must be in (0, 1]")
     assert not (tmp_path / "bad").exists()
@@ -110,9 +106,7 @@ def test_killed_fine_tuning_continues_to_the_unbroken_result(
     mnist_root: Path, tmp_path: Path
 ) -> None:
     extra = ("--epochs", "3", "--train-subset", "1500")
-    unbroken = subprocess.run(
-        prune(mnist_root, tmp_path / "a", *extra), capture_output=True, text=True, timeout=600
-    )
+    unbroken = run_prune(mnist_root, tmp_path / "a", *extra)
     assert unbroken.returncode == 0, unbroken.stderr
 
     out = tmp_path / "b"
@@ -125,9 +119,7 @@ def test_killed_fine_tuning_continues_to_the_unbroken_result(
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait(timeout=30)
     assert not (out / "report.json").exists()
-    resumed = subprocess.run(
-        prune(mnist_root, out, *extra), capture_output=True, text=True, timeout=600
-    )
+    resumed = run_prune(mnist_root, out, *extra)
     assert resumed.returncode == 0, resumed.stderr
     assert not checkpoint.exists()
 
