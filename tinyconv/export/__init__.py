@@ -4,8 +4,10 @@
 ONNX file and an :class:`ExportReport` of what a device pays: bytes of weights and files,
 peak activation memory at batch 1, MACs, batch-1 latency and test accuracy of each stage.
 Its parts are usable alone: :func:`fold_batchnorm`, :func:`export_onnx`,
-:func:`quantize_int8`. ONNX work needs the optional extra (``pip install
-'tinyconv[export]'``: onnx, onnxscript, onnxruntime); this package imports them only
+:func:`quantize_int8`. With ``qat_epochs`` the int8 model comes from quantization-aware
+fine-tuning instead (:func:`quantization_aware`, PT2E in torchao), written and checked
+the same way. ONNX work needs the optional extra (``pip install
+'tinyconv[export]'``: onnx, onnxscript, onnxruntime, torchao); this package imports them only
 when called, and ``import tinyconv`` does not import this package.
 
 :func:`export_tflite` goes to the microcontroller runtime instead: an fp32 and an int8
@@ -24,6 +26,12 @@ from tinyconv.export.litert import litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
 from tinyconv.export.onnx import export_onnx
 from tinyconv.export.pipeline import export_model
+from tinyconv.export.qat import (
+    QuantizationAwareNet,
+    QuantizationAwareResult,
+    quantization_aware,
+    quantization_aware_on_dataset,
+)
 from tinyconv.export.quantize import quantize_int8
 from tinyconv.export.session import onnx_session, tiny_model_session
 from tinyconv.export.tflite_graph import io_quantization, quantize_input
@@ -34,6 +42,8 @@ __all__ = [
     "ExportError",
     "ExportReport",
     "FoldReport",
+    "QuantizationAwareNet",
+    "QuantizationAwareResult",
     "TfliteReport",
     "export_model",
     "export_onnx",
@@ -45,6 +55,8 @@ __all__ = [
     "micro_arena",
     "micro_logits",
     "onnx_session",
+    "quantization_aware",
+    "quantization_aware_on_dataset",
     "quantize_input",
     "quantize_int8",
     "tiny_model_session",

@@ -70,6 +70,8 @@ class ExportReport:
         fold: The BatchNorm folding report as a dict.
         files: File names written (relative to the output folder).
         environment: Library versions and the machine.
+        quantization_aware: With quantization-aware fine-tuning, its record
+            (:meth:`~tinyconv.export.qat.QuantizationAwareResult.to_dict`); else ``None``.
     """
 
     model: str
@@ -91,6 +93,7 @@ class ExportReport:
     fold: dict[str, Any]
     files: dict[str, str] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    quantization_aware: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data with a ``format`` tag and version."""

@@ -45,7 +45,11 @@ def _input_shape(model: nn.Module) -> tuple[int, int, int]:
 
 
 def export_onnx(
-    model: nn.Module, path: str | os.PathLike[str], *, opset: int | None = None
+    model: nn.Module,
+    path: str | os.PathLike[str],
+    *,
+    opset: int | None = None,
+    input_shape: tuple[int, int, int] | None = None,
 ) -> Path:
     """Export ``model`` (in eval mode) to an ONNX file with a dynamic batch dimension.
 
@@ -54,6 +58,10 @@ def export_onnx(
             ship the folded graph. Its modes are restored afterwards.
         path: Destination ``.onnx`` file; its folder must exist.
         opset: ONNX opset version; ``None`` takes the exporter's default.
+        input_shape: The input's ``(C, H, W)``, for a captured graph (``torch.fx``, e.g.
+            the int8 graph of :meth:`~tinyconv.export.qat.QuantizationAwareNet.converted`),
+            which has neither the shape attributes nor a train mode: it is exported as
+            it is. ``None``: read from the model, which is exported in eval mode.
 
     Returns:
         The destination path.
@@ -72,11 +80,13 @@ def export_onnx(
     """
     require("onnx", "export")
     require("onnxscript", "export")
-    channels, height, width = _input_shape(model)
+    channels, height, width = input_shape or _input_shape(model)
+    as_it_is = isinstance(model, torch.fx.GraphModule)
     example = torch.zeros(2, channels, height, width)
     batch = torch.export.Dim("batch", min=1, max=1 << 16)
     try:
-        with eval_mode(model), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        mode = contextlib.nullcontext() if as_it_is else eval_mode(model)
+        with mode, torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
             program = torch.onnx.export(
                 model,
                 (example,),

@@ -30,6 +30,7 @@ from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedM
 from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
+from tinyconv.export.qat import QAT_MIN_AGREEMENT, quantization_aware_on_dataset
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
@@ -37,7 +38,12 @@ from tinyconv.outputs import output_folder
 from tinyconv.parameters import count_parameters
 from tinyconv.summary import summary
 
-__all__ = ["EXPORT_SUFFIXES", "check_trained", "export_folder", "export_model"]
+__all__ = [
+    "EXPORT_SUFFIXES",
+    "check_trained",
+    "export_folder",
+    "export_model",
+]
 
 EXPORT_SUFFIXES = (".onnx", ".export.json", ".tflite", ".tflite.json", "_model.h", "_model.c")
 """Endings of the files ``tinyconv export`` writes (both formats); ``--overwrite`` replaces
@@ -143,6 +149,38 @@ def _layers(folded: nn.Module) -> tuple[LayerCost, ...]:
     )
 
 
+def _version(package: str) -> str:
+    from importlib import metadata
+
+    return metadata.version(package)
+
+
+def _check_quantized_parity(
+    int8_model: nn.Module, images: torch.Tensor, onnx_int8: np.ndarray, parity: dict[str, float]
+) -> None:
+    """Record, and require, that onnxruntime computes what the converted int8 graph does.
+
+    The two round the same int8 values with different kernels, so logits may differ by a
+    step or two of the output scale, which can flip a near tie; more than 1 % of the
+    predictions differing means the export changed the model.
+    """
+    with torch.inference_mode():
+        torch_int8 = torch.cat(
+            [int8_model(images[i : i + 1000]) for i in range(0, len(images), 1000)]
+        )
+    agreement = float((torch_int8.argmax(1).numpy() == onnx_int8.argmax(1)).mean())
+    parity["onnx_int8_vs_quantized_pytorch_max_abs_logit"] = float(
+        np.abs(torch_int8.numpy() - onnx_int8).max()
+    )
+    parity["onnx_int8_vs_quantized_pytorch_argmax_agreement"] = agreement
+    if agreement < QAT_MIN_AGREEMENT:
+        raise ExportError(
+            f"the int8 ONNX file agrees with the quantization-aware PyTorch model on only "
+            f"{agreement:.2%} of the test images (at least {QAT_MIN_AGREEMENT:.0%} needed); "
+            "the ONNX export changed the model, so no file was written"
+        )
+
+
 def _accuracy(logits: np.ndarray, data: ImageDataset) -> float:
     return Predictions.from_logits(torch.from_numpy(logits), data).accuracy
 
@@ -159,6 +197,9 @@ def export_model(
     name: str | None = None,
     dataset: str | None = None,
     overwrite: bool = False,
+    qat_epochs: int = 0,
+    qat_lr: float = 1e-4,
+    qat_train_images: int | None = None,
 ) -> ExportReport:
     """Export a trained model to ONNX (and int8), verify it, and report its device costs.
 
@@ -181,6 +222,14 @@ def export_model(
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records; a model that records none needs it).
         overwrite: Replace ``out_dir`` whole if it holds an earlier export.
+        qat_epochs: With ``int8``: make the int8 model by quantization-aware fine-tuning
+            for this many epochs (:mod:`tinyconv.export.qat`) instead of post-training
+            calibration
+            (:func:`~tinyconv.export.qat.quantization_aware_on_dataset`: the training
+            images less a validation split, scored after every epoch, augmented as the
+            recipe the model file records). ``0``: post-training int8.
+        qat_lr: Its constant SGD learning rate.
+        qat_train_images: Fine-tune on the first N training images (after the split) only.
 
     Returns:
         The report (also saved as JSON).
@@ -203,6 +252,7 @@ def export_model(
             model, source, name or default_name, staged,
             int8=int8, calibration_images=calibration_images, data_root=data_root,
             test_images=test_images, latency_runs=latency_runs, dataset=dataset,
+            qat_epochs=qat_epochs, qat_lr=qat_lr, qat_train_images=qat_train_images,
         )  # fmt: skip
 
 
@@ -218,14 +268,30 @@ def _export(
     test_images: int | None,
     latency_runs: int,
     dataset: str | None,
+    qat_epochs: int,
+    qat_lr: float,
+    qat_train_images: int | None,
 ) -> ExportReport:
     """Everything :func:`export_model` does once its output folder is open."""
     dataset = model_dataset(model, dataset, label=source).name
-    for label, value in (("test_images", test_images), ("latency_runs", latency_runs)):
+    for label, value in (
+        ("test_images", test_images),
+        ("latency_runs", latency_runs),
+        ("qat_train_images", qat_train_images),
+    ):
         if value is not None and value < 1:
             raise ExportError(f"{label} must be >= 1, got {value}")
+    if isinstance(qat_epochs, bool) or not isinstance(qat_epochs, int) or qat_epochs < 0:
+        raise ExportError(f"qat_epochs must be an integer >= 0, got {qat_epochs!r}")
+    if qat_epochs and not int8:
+        raise ExportError(
+            "quantization-aware fine-tuning makes the int8 model: pass int8=True (--int8) "
+            "with qat_epochs (--qat-epochs)"
+        )
     calibration, calibration_source = torch.empty(0), "none (no int8)"
-    if int8 and isinstance(calibration_images, torch.Tensor):
+    if qat_epochs:
+        pass  # the fine-tuning's observers calibrate, on training images
+    elif int8 and isinstance(calibration_images, torch.Tensor):
         calibration = check_calibration_images(calibration_images, _input_shape(model))
         calibration_source = "given images"
     elif int8:
@@ -235,6 +301,7 @@ def _export(
         train = load_dataset(dataset, data_root, train=True)  # calibration: training images
         calibration = _normalised(train, model, count, CalibrationDataError)
         calibration_source = f"first {len(calibration)} {dataset} training images"
+    calibration_count = len(calibration)
     test = load_dataset(dataset, data_root, train=False)
     x_test, y_test = _normalised(test, model, test_images, ExportError), test.labels[:test_images]
     check_model_fits(model, test)  # a model of another dataset with the same image shape
@@ -260,9 +327,24 @@ def _export(
         "onnx_fp32": _accuracy(fp32, test),
         "onnx_int8": None,
     }
+    aware = None
     if int8:
         files["onnx_int8"] = f"{stem}.int8.onnx"
-        quantize_int8(staged / files["onnx_fp32"], staged / files["onnx_int8"], calibration)
+        if qat_epochs:
+            aware = quantization_aware_on_dataset(
+                model, folded, dataset, data_root=data_root, epochs=qat_epochs, lr=qat_lr,
+                train_images=qat_train_images,
+            )  # fmt: skip
+            int8_model = aware.model.converted()
+            shape = _input_shape(model)
+            export_onnx(int8_model, staged / files["onnx_int8"], input_shape=shape)
+            calibration_count = aware.train_images
+            calibration_source = (
+                f"quantization-aware fine-tuning: {aware.epochs} epoch(s) on "
+                f"{aware.train_images:,} {dataset} training images"
+            )
+        else:
+            quantize_int8(staged / files["onnx_fp32"], staged / files["onnx_int8"], calibration)
         session8 = onnx_session(staged / files["onnx_int8"])
         quantized = onnx_logits(session8, x_test)
         latency.append(onnx_latency(session8, image, label="int8", runs=latency_runs))
@@ -270,6 +352,8 @@ def _export(
         parity["onnx_int8_argmax_agreement"] = float(
             (quantized.argmax(1) == reference.argmax(1)).mean()
         )
+        if qat_epochs:
+            _check_quantized_parity(int8_model, x_test, quantized, parity)
         accuracy["onnx_int8"] = _accuracy(quantized, test)
         accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
     sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
@@ -293,15 +377,17 @@ def _export(
         latency=tuple(item.to_dict() for item in latency),
         accuracy=accuracy,
         parity=parity,
-        calibration={"images": len(calibration), "source": calibration_source} if int8 else {},
+        calibration={"images": calibration_count, "source": calibration_source} if int8 else {},
         fold=fold_report.to_dict(),
         files={**files, "report": f"{stem}.export.json"},
+        quantization_aware=None if aware is None else aware.to_dict(),
         environment={
             "torch": torch.__version__,
             "onnxruntime": onnxruntime.__version__,
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
+            **({} if aware is None else {"torchao": _version("torchao")}),
         },
     )
     text = json.dumps(report.to_dict(), indent=2) + "\n"

@@ -56,6 +56,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="training images that calibrate int8 (never test images)",
     )
     parser.add_argument(
+        "--qat-epochs",
+        type=int,
+        default=_default("export_model", "qat_epochs"),
+        metavar="E",
+        help="onnx with --int8: make the int8 model by E epochs of quantization-aware "
+        "fine-tuning on the training images (a validation split held out and scored) "
+        "instead of post-training calibration; default 0 (post-training)",
+    )
+    parser.add_argument(
+        "--qat-lr",
+        type=float,
+        default=_default("export_model", "qat_lr"),
+        metavar="LR",
+        help="learning rate of the quantization-aware fine-tuning (constant SGD)",
+    )
+    parser.add_argument(
+        "--qat-train-images",
+        type=int,
+        default=None,
+        metavar="N",
+        help="fine-tune on the first N training images only",
+    )
+    parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
     add_dataset_arguments(
@@ -92,9 +115,15 @@ def run(args: argparse.Namespace) -> int:
         0 on success (known errors propagate as TinyconvError and print as one line).
     """
     from tinyconv._extras import require
+    from tinyconv.export.errors import ExportError
 
     register_dataset_dirs(args)
     if args.format == "tflite":
+        if args.qat_epochs:
+            raise ExportError(
+                "--qat-epochs makes an ONNX int8 model; drop --format tflite (its int8 is "
+                "post-training only)"
+            )
         return _run_tflite(args)
     for module in ("onnx", "onnxscript", "onnxruntime"):
         require(module, "export")
@@ -110,6 +139,9 @@ def run(args: argparse.Namespace) -> int:
         latency_runs=args.latency_runs,
         dataset=args.dataset,
         overwrite=args.overwrite,
+        qat_epochs=args.qat_epochs,
+        qat_lr=args.qat_lr,
+        qat_train_images=args.qat_train_images,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
