@@ -231,6 +231,7 @@ def _generate_pages() -> None:
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
     _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
+    _write_if_changed(GENERATED_DIR / "qat.rst", _qat_rst())
     results = REPO_ROOT / "results"
     _write_if_changed(
         GENERATED_DIR / "distillation.rst",
@@ -281,18 +282,24 @@ def _spread(values: list[float]) -> str:
     return f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
 
 
-def _int8_drops_rst() -> str:
-    """Every committed ``tinyconv export --int8`` report under ``results/``: int8 against fp32."""
+def _export_reports() -> list[tuple[Path, dict]]:
+    """Every committed ``tinyconv export`` report under ``results/``, with its path."""
     import json
 
-    reports = []
+    found = []
     for path in sorted((REPO_ROOT / "results").rglob("*.json")):
         text = path.read_text()
-        if '"tinyconv.export_report"' not in text:
-            continue
-        report = json.loads(text)
+        if '"tinyconv.export_report"' in text:
+            found.append((path, json.loads(text)))
+    return found
+
+
+def _int8_drops_rst() -> str:
+    """Every committed post-training int8 report under ``results/``: int8 against fp32."""
+    reports = []
+    for path, report in _export_reports():
         accuracy = report.get("accuracy") or {}
-        if accuracy.get("onnx_int8") is None:
+        if accuracy.get("onnx_int8") is None or report.get("quantization_aware"):
             continue
         reports.append((report["model"], report["params"], accuracy, path))
     header = ["Model file", "Params (folded)", "Test images", "fp32 (ONNX)", "int8 (ONNX QDQ)"]
@@ -304,6 +311,48 @@ def _int8_drops_rst() -> str:
         row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
         row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
         rows.append(row)
+    return _list_table(header, rows)
+
+
+def _model_key(model: str) -> str:
+    """A model file's last three path parts: the same file wherever it was exported from."""
+    return "/".join(Path(model).parts[-3:])
+
+
+def _qat_rst() -> str:
+    """Each quantization-aware export under ``results/compress/qat``, beside post-training."""
+    import json
+
+    qat_dir = REPO_ROOT / "results" / "compress" / "qat"
+    post_training = {
+        _model_key(report["model"]): report["accuracy"]
+        for _, report in _export_reports()
+        if report.get("quantization_aware") is None and report["accuracy"].get("onnx_int8")
+    }
+    header = ["Model file", "fp32", "int8 post-training", "int8 QAT", "QAT minus fp32 (points)"]
+    header += ["Float control", "Val int8 before → after", "Epochs, lr"]
+    rows: list[list[object]] = []
+    for path in sorted(qat_dir.glob("*/*.export.json")):
+        report = json.loads(path.read_text())
+        accuracy, aware = report["accuracy"], report["quantization_aware"]
+        before = post_training.get(_model_key(report["model"]), {}).get("onnx_int8")
+        control_file = qat_dir / f"{path.parent.name}.control.json"
+        control = None
+        if control_file.is_file():
+            control = json.loads(control_file.read_text())["test_acc_fine_tuned_float"]
+        row = [f"``{path.parent.name}``", f"{accuracy['pytorch'] * 100:.2f} %"]
+        row += ["-" if before is None else f"{before * 100:.2f} %"]
+        row += [
+            f"{accuracy['onnx_int8'] * 100:.2f} %",
+            f"{accuracy['int8_minus_fp32_points']:+.2f}",
+        ]
+        row += ["-" if control is None else f"{control * 100:.2f} %"]
+        after = aware["history"][-1]["eval_acc"]
+        row += [f"{aware['val_acc_start'] * 100:.2f} % → {after * 100:.2f} %"]
+        row += [f"{aware['epochs']}, {aware['lr']:g}"]
+        rows.append(row)
+    if not rows:
+        return "No quantization-aware export is recorded yet.\n"
     return _list_table(header, rows)
 
 

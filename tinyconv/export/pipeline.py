@@ -227,7 +227,9 @@ def export_model(
             calibration
             (:func:`~tinyconv.export.qat.quantization_aware_on_dataset`: the training
             images less a validation split, scored after every epoch, augmented as the
-            recipe the model file records). ``0``: post-training int8.
+            recipe the model file records). ``0``: post-training int8. Like the
+            rest of an export it is all or nothing: an interrupted export starts over
+            (no checkpoint; the fine-tuning is meant to be a few epochs).
         qat_lr: Its constant SGD learning rate.
         qat_train_images: Fine-tune on the first N training images (after the split) only.
 

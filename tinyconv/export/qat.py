@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import os
 import warnings
 from dataclasses import dataclass
@@ -69,7 +70,13 @@ QUANTIZER = (
 
 def _torchao() -> tuple[Any, Any, Any]:
     """Return torchao's PT2E entry points: ``(prepare_qat_pt2e, convert_pt2e, quantizer)``."""
-    require("torchao", "export")
+    pytree = logging.getLogger("torch.utils._pytree")  # torchao's import warns there about
+    level = pytree.level  # torch internals, nothing the user can act on
+    pytree.setLevel(logging.ERROR)
+    try:
+        require("torchao", "export")
+    finally:
+        pytree.setLevel(level)
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
     from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
         X86InductorQuantizer,
