@@ -126,6 +126,26 @@ def test_export_int8_calibrates_on_the_users_training_images(
     ]  # fmt: skip
 
 
+def test_quantization_aware_int8_on_a_small_dataset_of_the_users(
+    patches: Path, patches_study: Path, tmp_path: Path
+) -> None:
+    """240 RGB training images: a tenth (24) is held out, the rest fine-tune the int8 model."""
+    model = patches_study / "patches_tiny" / "seed0.model.pt"
+    result = tinyconv_command(
+        "export", str(model), "--out", str(tmp_path), "--int8", "--dataset-dir", str(patches),
+        "--qat-epochs", "1", "--latency-runs", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "seed0.export.json").read_text())
+    aware = report["quantization_aware"]
+    assert (aware["train_images"], aware["val_images"]) == (216, 24)
+    assert report["calibration"]["source"] == (
+        "quantization-aware fine-tuning: 1 epoch(s) on 216 patches training images"
+    )
+    assert report["parity"]["onnx_int8_vs_quantized_pytorch_argmax_agreement"] >= 0.99
+    assert report["accuracy"]["test_images"] == 80
+
+
 def test_report_names_the_classes_and_draws_the_gallery_in_colour(
     patches: Path, patches_study: Path, tmp_path: Path
 ) -> None:

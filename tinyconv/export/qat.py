@@ -55,7 +55,8 @@ __all__ = [
 ]
 
 QAT_VAL_IMAGES = 5000
-"""Training images held out to score quantization-aware fine-tuning after every epoch."""
+"""Training images held out to score quantization-aware fine-tuning after every epoch (a
+tenth of them for a dataset of fewer than 50,000)."""
 QAT_SPLIT_SEED = 0
 """Seed of that stratified split (the one ``tinyconv prune`` uses by default)."""
 QAT_MIN_AGREEMENT = 0.99
@@ -308,9 +309,10 @@ def quantization_aware_on_dataset(
 ) -> QuantizationAwareResult:
     """:func:`quantization_aware` on a registered dataset's training images less a split.
 
-    :data:`QAT_VAL_IMAGES` training images (stratified, seed :data:`QAT_SPLIT_SEED`) are
-    held out and scored after every epoch; the rest are fine-tuned on, augmented as the
-    ready recipe the model file records (``metadata["recipe"]``) augments, else not.
+    :data:`QAT_VAL_IMAGES` training images, or a tenth of a smaller dataset's (stratified,
+    seed :data:`QAT_SPLIT_SEED`), are held out and scored after every epoch; the rest are
+    fine-tuned on, augmented as the ready recipe the model file records
+    (``metadata["recipe"]``) augments, else not.
 
     Args:
         model: The trained model.
@@ -332,7 +334,13 @@ def quantization_aware_on_dataset(
     if train_images is not None and (isinstance(train_images, bool) or train_images < 1):
         raise ExportError(f"train_images must be >= 1, got {train_images!r}")
     full = load_dataset(dataset, data_root, train=True)
-    train, val = train_val_split(full, QAT_VAL_IMAGES, seed=QAT_SPLIT_SEED)
+    if len(full) < 2:
+        raise ExportError(
+            f"quantization-aware fine-tuning needs at least 2 {dataset} training images (one "
+            f"to train on, one to validate), found {len(full)}"
+        )
+    val_size = min(QAT_VAL_IMAGES, max(1, len(full) // 10))
+    train, val = train_val_split(full, val_size, seed=QAT_SPLIT_SEED)
     if train_images is not None:
         train = train.subset(range(min(train_images, len(train))))
     augment, augmentation = None, "none (the model file records no recipe)"
