@@ -125,6 +125,8 @@ def test_the_int8_file_is_qdq_with_per_channel_int8_weights_and_scores_as_report
     assert sum(int(np.prod(init.dims)) for init in weights) >= 6000  # the conv weights
     per_channel = [n for n in graph.node if n.op_type == "DequantizeLinear" and n.attribute]
     assert per_channel  # weights dequantized along their output-channel axis
+    assert not [node.name for node in graph.node if node.metadata_props]  # no stack traces
+    assert report["onnx_bytes_int8"] < report["onnx_bytes_fp32"]
     images, labels = test_images
     logits = onnx_logits(onnx_session(out / "v5.int8.onnx"), images)
     accuracy = float((logits.argmax(1) == labels.numpy()).mean())

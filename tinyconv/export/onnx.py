@@ -3,8 +3,9 @@
 The export uses the maintained exporter, ``torch.onnx.export(..., dynamo=True)`` (it
 needs ``onnx`` and ``onnxscript``), with a dynamic batch dimension, one input named
 ``image`` (normalised float images ``[B, C, H, W]``) and one output named ``logits``.
-Files are written atomically. These functions need the ``[export]`` extra
-(``pip install 'tinyconv[export]'``); importing this module does not.
+Files are written atomically, without the exporter's per-node debug metadata (the Python
+stack trace of each operation, with this machine's file paths). These functions need the
+``[export]`` extra (``pip install 'tinyconv[export]'``); importing this module does not.
 """
 
 from __future__ import annotations
@@ -102,7 +103,10 @@ def export_onnx(
         raise ExportError(
             f"torch.onnx.export failed for {type(model).__name__}: {type(error).__name__}: {error}"
         ) from error
-    data = program.model_proto.SerializeToString()  # type: ignore[union-attr]
+    proto = program.model_proto  # type: ignore[union-attr]
+    for node in proto.graph.node:  # the exporter's debug record: Python stack traces with
+        del node.metadata_props[:]  # this machine's paths, half the file; nothing a runtime reads
+    data = proto.SerializeToString()
     return atomic_write(path, lambda file: file.write(data))
 
 

@@ -214,7 +214,7 @@ def export_model(
         int8: Also write and evaluate the int8 model.
         calibration_images: How many training images calibrate int8 (the first N of the
             training split), or the images themselves, float ``[N, C, H, W]`` normalised
-            as in training. Never test images.
+            as in training. Never test images. Unused with ``qat_epochs``.
         data_root: Where the dataset lives (default ``$TINYCONV_DATA``).
         test_images: Score on the first N test images (``None``: all of them).
         latency_runs: Timed batch-1 runs per runtime.

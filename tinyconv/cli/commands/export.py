@@ -53,7 +53,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=_default("export_model", "calibration_images"),
         metavar="N",
-        help="training images that calibrate int8 (never test images)",
+        help="training images that calibrate post-training int8 (never test images; "
+        "unused with --qat-epochs, whose fine-tuning sets the ranges)",
     )
     parser.add_argument(
         "--qat-epochs",
