@@ -315,8 +315,10 @@ def _int8_drops_rst() -> str:
 
 
 def _model_key(model: str) -> str:
-    """A model file's last three path parts: the same file wherever it was exported from."""
-    return "/".join(Path(model).parts[-3:])
+    """The same model file wherever it was exported from: its folder and name (and the
+    folder above for a ``tinyconv prune`` output, ``<run>/pruned/model.pt``)."""
+    parts = Path(model).parts
+    return "/".join(parts[-3:] if parts[-1] == "model.pt" else parts[-2:])
 
 
 def _qat_rst() -> str:
