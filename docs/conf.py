@@ -290,7 +290,9 @@ def _export_reports() -> list[tuple[Path, dict]]:
     for path in sorted((REPO_ROOT / "results").rglob("*.json")):
         text = path.read_text()
         if '"tinyconv.export_report"' in text:
-            found.append((path, json.loads(text)))
+            report = json.loads(text)
+            if isinstance(report, dict) and report.get("format") == "tinyconv.export_report":
+                found.append((path, report))
     return found
 
 
@@ -326,18 +328,23 @@ def _qat_rst() -> str:
     import json
 
     qat_dir = REPO_ROOT / "results" / "compress" / "qat"
-    post_training = {
-        _model_key(report["model"]): report["accuracy"]
-        for _, report in _export_reports()
-        if report.get("quantization_aware") is None and report["accuracy"].get("onnx_int8")
-    }
+    post_training: dict[tuple[str, str, int], dict] = {}
+    for path, report in _export_reports():
+        accuracy = report["accuracy"]
+        if report.get("quantization_aware") is not None or accuracy.get("onnx_int8") is None:
+            continue
+        key = (report["dataset"], _model_key(report["model"]), accuracy["test_images"])
+        if key in post_training and post_training[key] != accuracy:
+            raise RuntimeError(f"two post-training reports of {key} disagree; one is {path}")
+        post_training[key] = accuracy
     header = ["Model file", "fp32", "int8 post-training", "int8 QAT", "QAT minus fp32 (points)"]
     header += ["Float control", "Val int8 before → after", "Epochs, lr"]
     rows: list[list[object]] = []
     for path in sorted(qat_dir.glob("*/*.export.json")):
         report = json.loads(path.read_text())
         accuracy, aware = report["accuracy"], report["quantization_aware"]
-        before = post_training.get(_model_key(report["model"]), {}).get("onnx_int8")
+        key = (report["dataset"], _model_key(report["model"]), accuracy["test_images"])
+        before = post_training.get(key, {}).get("onnx_int8")
         control_file = qat_dir / f"{path.parent.name}.control.json"
         control = None
         if control_file.is_file():

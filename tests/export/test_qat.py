@@ -71,6 +71,22 @@ def test_the_int8_graph_computes_what_the_fake_quantized_model_does(
     assert float((real - fake).abs().max()) < 0.5  # a few steps of the output's int8 scale
 
 
+def test_bad_settings_are_refused_before_any_export_work(v5_file: Path, tmp_path: Path) -> None:
+    for settings, message in (
+        ({"qat_epochs": 1, "qat_lr": 0.0}, "learning rate must be > 0"),
+        ({"qat_epochs": 1, "qat_train_images": 0}, "train_images must be an integer >= 1"),
+    ):
+        with pytest.raises(ExportError, match=message):
+            export_model(v5_file, tmp_path / "out", int8=True, **settings)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_one_percent_rule_allows_at_least_one_flip() -> None:
+    from tinyconv.export.qat import mismatches_allowed
+
+    assert [mismatches_allowed(n) for n in (1, 80, 199, 200, 10_000)] == [1, 1, 1, 2, 100]
+
+
 def test_bad_epochs_and_learning_rates_are_refused(
     trained_v5: tinyconv.TinyNet, mnist_train: ImageDataset
 ) -> None:

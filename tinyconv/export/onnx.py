@@ -82,7 +82,7 @@ def export_onnx(
     require("onnx", "export")
     require("onnxscript", "export")
     channels, height, width = input_shape or _input_shape(model)
-    as_it_is = isinstance(model, torch.fx.GraphModule)
+    as_it_is = input_shape is not None and isinstance(model, torch.fx.GraphModule)
     example = torch.zeros(2, channels, height, width)
     batch = torch.export.Dim("batch", min=1, max=1 << 16)
     try:

@@ -44,14 +44,16 @@ from tinyconv.export.errors import ExportError
 from tinyconv.train import TrainConfig, evaluate, fit
 
 __all__ = [
-    "QAT_MIN_AGREEMENT",
     "QAT_SPLIT_SEED",
     "QAT_VAL_IMAGES",
     "QUANTIZER",
     "QuantizationAwareNet",
     "QuantizationAwareResult",
+    "check_settings",
+    "mismatches_allowed",
     "quantization_aware",
     "quantization_aware_on_dataset",
+    "require_torchao",
 ]
 
 QAT_VAL_IMAGES = 5000
@@ -59,8 +61,6 @@ QAT_VAL_IMAGES = 5000
 tenth of them for a dataset of fewer than 50,000)."""
 QAT_SPLIT_SEED = 0
 """Seed of that stratified split (the one ``tinyconv prune`` uses by default)."""
-QAT_MIN_AGREEMENT = 0.99
-"""Least argmax agreement between the int8 ONNX file and the converted PyTorch graph."""
 
 QUANTIZER = (
     "torchao PT2E QAT, X86InductorQuantizer: symmetric per-channel int8 weights, per-tensor "
@@ -69,15 +69,70 @@ QUANTIZER = (
 """What quantizes a quantization-aware model, as its report records it."""
 
 
-def _torchao() -> tuple[Any, Any, Any]:
-    """Return torchao's PT2E entry points: ``(prepare_qat_pt2e, convert_pt2e, quantizer)``."""
-    pytree = logging.getLogger("torch.utils._pytree")  # torchao's import warns there about
-    level = pytree.level  # torch internals, nothing the user can act on
+def check_settings(epochs: object, lr: object, train_images: object = None) -> None:
+    """Refuse quantization-aware settings that cannot train, before any work is done.
+
+    Args:
+        epochs: Epochs, an integer of at least 1.
+        lr: Learning rate, a positive number.
+        train_images: ``None`` or an integer of at least 1.
+
+    Raises:
+        ExportError: Naming the setting and what it must be.
+
+    Example:
+        >>> check_settings(2, 1e-4)
+        >>> check_settings(0, 1e-4)
+        Traceback (most recent call last):
+        ...
+        tinyconv.export.errors.ExportError: quantization-aware epochs must be an integer >= 1, got 0
+    """
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ExportError(f"quantization-aware epochs must be an integer >= 1, got {epochs!r}")
+    if isinstance(lr, bool) or not isinstance(lr, int | float) or not lr > 0:
+        raise ExportError(f"quantization-aware learning rate must be > 0, got {lr!r}")
+    bad_count = isinstance(train_images, bool) or not isinstance(train_images, int | None)
+    if bad_count or (train_images is not None and train_images < 1):  # type: ignore[operator]
+        raise ExportError(f"train_images must be an integer >= 1, got {train_images!r}")
+
+
+def mismatches_allowed(images: int) -> int:
+    """Predictions the int8 ONNX file may differ on from the converted graph: 1 % (at least 1).
+
+    Args:
+        images: Test images compared.
+
+    Returns:
+        The largest number of differing predictions that still passes.
+
+    Example:
+        >>> mismatches_allowed(80), mismatches_allowed(10_000)
+        (1, 100)
+    """
+    return max(1, images // 100)
+
+
+def require_torchao() -> None:
+    """Import torchao, or raise :class:`~tinyconv.errors.MissingExtraError` naming ``[export]``.
+
+    Its import makes torch log a warning about torch's own internals, nothing a user can
+    act on; that one is kept quiet.
+
+    Raises:
+        MissingExtraError: If torchao is not installed.
+    """
+    pytree = logging.getLogger("torch.utils._pytree")
+    level = pytree.level
     pytree.setLevel(logging.ERROR)
     try:
         require("torchao", "export")
     finally:
         pytree.setLevel(level)
+
+
+def _torchao() -> tuple[Any, Any, Any]:
+    """Return torchao's PT2E entry points: ``(prepare_qat_pt2e, convert_pt2e, quantizer)``."""
+    require_torchao()
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_qat_pt2e
     from torchao.quantization.pt2e.quantizer.x86_inductor_quantizer import (
         X86InductorQuantizer,
@@ -119,12 +174,18 @@ class QuantizationAwareNet(nn.Module):
         prepare_qat_pt2e, _, quantizer = _torchao()
         example = torch.zeros(2, *input_shape)
         batch = torch.export.Dim("batch", min=1, max=1 << 16)
-        captured = torch.export.export(
-            copy.deepcopy(folded).eval(), (example,), dynamic_shapes=({0: batch},)
-        ).module()
-        with warnings.catch_warnings():  # a pool whose input stays float is left float
-            warnings.filterwarnings("ignore", "The input of maxpool2d is not quantized")
-            self.graph = prepare_qat_pt2e(captured, quantizer)
+        try:
+            captured = torch.export.export(
+                copy.deepcopy(folded).cpu().eval(), (example,), dynamic_shapes=({0: batch},)
+            ).module()
+            with warnings.catch_warnings():  # a pool whose input stays float is left float
+                warnings.filterwarnings("ignore", "The input of maxpool2d is not quantized")
+                self.graph = prepare_qat_pt2e(captured, quantizer)
+        except Exception as error:  # torch.export's and torchao's error types vary
+            raise ExportError(
+                f"could not prepare {type(folded).__name__} for quantization-aware "
+                f"fine-tuning: {type(error).__name__}: {error}"
+            ) from error
         self.input_shape = tuple(input_shape)
         self.num_classes = getattr(folded, "num_classes", None)
         self.train(False)
@@ -157,7 +218,13 @@ class QuantizationAwareNet(nn.Module):
             model is left as it is.
         """
         _, convert_pt2e, _ = _torchao()
-        graph = convert_pt2e(copy.deepcopy(self.graph).cpu())
+        try:
+            graph = convert_pt2e(copy.deepcopy(self.graph).cpu())
+        except Exception as error:  # torchao's error types vary
+            raise ExportError(
+                f"could not convert the quantization-aware model to int8: "
+                f"{type(error).__name__}: {error}"
+            ) from error
         for module in graph.modules():  # the flag only: a captured graph has no modes
             module.training = False
         return graph
@@ -246,15 +313,13 @@ def quantization_aware(
         ExportError: For ``epochs`` below 1 or a learning rate that is not positive.
         MissingExtraError: If torchao is not installed.
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ExportError(f"quantization-aware epochs must be an integer >= 1, got {epochs!r}")
-    if not isinstance(lr, int | float) or isinstance(lr, bool) or not lr > 0:
-        raise ExportError(f"quantization-aware learning rate must be > 0, got {lr!r}")
+    check_settings(epochs, lr)
     norm = _normalization(model, train_set)
     train_set = dataclasses.replace(train_set, mean=norm.mean, std=norm.std)
     val_set = dataclasses.replace(val_set, mean=norm.mean, std=norm.std)
-    shape = (int(model.in_channels), *map(int, model.input_size))  # type: ignore[arg-type]
-    aware = QuantizationAwareNet(folded, shape)  # type: ignore[arg-type]
+    from tinyconv.export.onnx import _input_shape  # its one owner: a TinyNet's (C, H, W)
+
+    aware = QuantizationAwareNet(folded, _input_shape(model))
     if not rounding:
         from torchao.quantization.pt2e import disable_fake_quant
 
@@ -331,8 +396,7 @@ def quantization_aware_on_dataset(
         ExportError: For bad epochs, learning rate or ``train_images``.
         DatasetNotFoundError: If the dataset is not under ``data_root``.
     """
-    if train_images is not None and (isinstance(train_images, bool) or train_images < 1):
-        raise ExportError(f"train_images must be >= 1, got {train_images!r}")
+    check_settings(epochs, lr, train_images)
     full = load_dataset(dataset, data_root, train=True)
     if len(full) < 2:
         raise ExportError(

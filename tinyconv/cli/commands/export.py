@@ -128,6 +128,10 @@ def run(args: argparse.Namespace) -> int:
         return _run_tflite(args)
     for module in ("onnx", "onnxscript", "onnxruntime"):
         require(module, "export")
+    if args.qat_epochs:
+        from tinyconv.export.qat import require_torchao
+
+        require_torchao()
     from tinyconv.export import export_model
 
     report = export_model(
