@@ -26,6 +26,7 @@ Example:
 import importlib
 from typing import Any
 
+from tinyconv._version import __version__ as __version__
 from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
 from tinyconv.errors import (
@@ -59,10 +60,8 @@ from tinyconv.specs import (
 )
 from tinyconv.summary import ModelSummary, SummaryRow, summary
 
-__version__ = "0.1.0"
-
 _SUBPACKAGES = frozenset(
-    {"data", "train", "study", "recipes", "export", "plots", "search", "compress", "cli"}
+    {"data", "train", "study", "recipes", "export", "mcu", "plots", "search", "compress", "cli"}
 )
 _LAZY = {"Recipe": "tinyconv.recipe", "train_recipe": "tinyconv.experiment"}
 

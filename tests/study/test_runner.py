@@ -14,11 +14,11 @@ import torch
 
 import tinyconv
 from tinyconv import ConvSpec, GAPHeadSpec
+from tinyconv import provenance as provenance_module
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import ResultsMismatchError
 from tinyconv.recipe import Recipe
 from tinyconv.study import aggregate, load_results, run_study
-from tinyconv.study import provenance as provenance_module
 from tinyconv.study.results import results_path
 from tinyconv.train import TrainConfig, evaluate, fit
 

@@ -28,14 +28,14 @@ from tinyconv.data import ImageDataset
 from tinyconv.experiment import train_recipe
 from tinyconv.model_file import save
 from tinyconv.outputs import check_writable_folder
-from tinyconv.recipe import Recipe
-from tinyconv.study.claims import FileLock, claim_holder, claim_seed
-from tinyconv.study.provenance import (
+from tinyconv.provenance import (
     PROVENANCE_KEY,
     describe_origin,
     pin_code_state,
     provenance,
 )
+from tinyconv.recipe import Recipe
+from tinyconv.study.claims import FileLock, claim_holder, claim_seed
 from tinyconv.study.records import seed_record
 from tinyconv.study.results import (
     DEFAULT_OUT_DIR,

@@ -1,9 +1,10 @@
-"""Where a seed's result came from: device, date, tinyconv and torch versions, git commit.
+"""Where a result came from: date, tinyconv and torch versions, git commit; one owner.
 
 Each finished seed records its :func:`provenance` in the results file, and a study that
 skips a finished seed says where it came from (:func:`describe_origin`), so nobody takes a
 seed trained elsewhere (say the committed H100 seeds) for one they just reproduced.
-Results written before provenance existed say what they know: the device.
+Results written before provenance existed say what they know: the device. The
+microcontroller report (:mod:`tinyconv.mcu`) records the same facts.
 """
 
 from __future__ import annotations
@@ -33,13 +34,13 @@ def provenance() -> dict[str, Any]:
     """
     import torch
 
-    import tinyconv
+    from tinyconv._version import __version__
 
     commit, dirty = _git_state()
     now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return {
         "finished_at": now,
-        "tinyconv_version": tinyconv.__version__,
+        "tinyconv_version": __version__,
         "torch_version": torch.__version__,
         "git_commit": commit,
         "git_dirty": dirty,
