@@ -53,6 +53,7 @@ def firmware_sources(
     mean: tuple[float, ...],
     std: tuple[float, ...],
     source: str = "",
+    symbol: str | None = None,
 ) -> tuple[str, str]:
     """Write a .tflite file's bytes as a C array, with a header of what a sketch needs.
 
@@ -66,6 +67,9 @@ def firmware_sources(
         mean: Per-channel mean of ``pixel / 255`` the model was trained with.
         std: Per-channel standard deviation.
         source: Where the model came from, for the header's first comment.
+        symbol: Prefix of the symbols and macros (default: ``name``), so that two models
+            in one firmware do not collide (``digits`` gives ``digits_tflite``,
+            ``DIGITS_ARENA_BYTES``).
 
     Returns:
         ``(header, source)`` texts.
@@ -81,7 +85,7 @@ def firmware_sources(
         >>> [line for line in header.splitlines() if "ARENA_BYTES " in line]
         ['#define NET_ARENA_BYTES 96']
     """
-    ident = c_identifier(name)
+    ident = c_identifier(symbol or name)
     macro = ident.upper()
     _, channels, height, width = input_quantization.shape
     int8 = input_quantization.scale is not None

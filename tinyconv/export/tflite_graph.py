@@ -9,6 +9,7 @@ needs the ``[tflite]`` extra (its flatbuffer schema); :func:`quantize_input` doe
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +31,14 @@ class TfliteOp:
         name: The builtin operator's name (``CONV_2D``).
         inputs: Type names of its input tensors (``INT8``, ``INT32``, ``FLOAT32``).
         outputs: Type names of its output tensors.
+        macs: Multiply-accumulates per inference of a convolution, depthwise convolution
+            or fully connected operator, from its weight and output shapes (0 for others).
     """
 
     name: str
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    macs: int = 0
 
     @property
     def computes_in_float(self) -> bool:
@@ -89,6 +93,25 @@ def _graph(data: bytes) -> tuple[Any, Any]:
     return model, model.subgraphs[0]
 
 
+def _macs(name: str, weight: tuple[int, ...], output: tuple[int, ...]) -> int:
+    """Multiply-accumulates of one operator from its weight and output shapes.
+
+    Example:
+        >>> _macs("CONV_2D", (8, 3, 3, 4), (1, 26, 26, 8)), _macs("MEAN", (), (1, 8))
+        (194688, 0)
+        >>> _macs("DEPTHWISE_CONV_2D", (1, 3, 3, 8), (1, 26, 26, 8))
+        48672
+    """
+    outputs = math.prod(output)
+    if name == "CONV_2D":  # weights [out, kh, kw, in]
+        return outputs * math.prod(weight[1:])
+    if name == "DEPTHWISE_CONV_2D":  # weights [1, kh, kw, out]
+        return outputs * weight[1] * weight[2]
+    if name == "FULLY_CONNECTED":  # weights [out, in]
+        return outputs * weight[-1]
+    return 0
+
+
 def tflite_ops(data: bytes) -> tuple[TfliteOp, ...]:
     """List the operators of a .tflite file's main subgraph, in execution order.
 
@@ -108,11 +131,15 @@ def tflite_ops(data: bytes) -> tuple[TfliteOp, ...]:
     for op in graph.operators:
         code = model.operatorCodes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
+        name = ops.get(builtin, str(builtin))
+        shapes = [tuple(int(d) for d in graph.tensors[i].shape) for i in op.inputs if i >= 0]
+        output = tuple(int(d) for d in graph.tensors[op.outputs[0]].shape)
         out.append(
             TfliteOp(
-                name=ops.get(builtin, str(builtin)),
+                name=name,
                 inputs=tuple(types[graph.tensors[i].type] for i in op.inputs if i >= 0),
                 outputs=tuple(types[graph.tensors[i].type] for i in op.outputs),
+                macs=_macs(name, shapes[1] if len(shapes) > 1 else (), output),
             )
         )
     return tuple(out)

@@ -295,6 +295,7 @@ def _export_tflite(
             "python": platform.python_version(),
             "machine": platform.machine(),
         },
+        normalization=norm.to_dict(),
     )
     contents = {
         files["tflite_fp32"]: datas["fp32"],

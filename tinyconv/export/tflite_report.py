@@ -50,6 +50,8 @@ class TfliteReport:
         parity: Logit differences and argmax agreement between runtimes.
         calibration: Number and source of the int8 calibration images.
         environment: Library versions and the machine.
+        normalization: The per-channel ``mean`` and ``std`` the model's input takes
+            (empty in reports written before it was recorded).
     """
 
     model: str
@@ -67,6 +69,7 @@ class TfliteReport:
     parity: dict[str, Any]
     calibration: dict[str, Any] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
+    normalization: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the report as JSON-able data with a ``format`` tag and version."""
