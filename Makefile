@@ -3,6 +3,8 @@
 #                    final-epoch summaries (into build/reproduce/, apart from the committed
 #                    results/; rerunning skips the seeds already finished there)
 #   make test        lint, run the whole test suite (doctests included) and build the docs
+#   make mcu-library build TFLite Micro with CMSIS-NN for the Cortex-M4 into the cache once
+#                    (tinyconv mcu --prepare; 5-7 minutes on 2 cores), so tests and runs reuse it
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_SPEC ?= torch==2.14.1 torchvision==0.29.1
@@ -12,10 +14,16 @@ TINYCONV_DATA ?= ../shared/data
 # absolute or through a symlink.
 override TINYCONV_DATA := $(abspath $(TINYCONV_DATA))
 export TINYCONV_DATA
+# TFLite Micro's sources for tinyconv mcu: the bundle beside the checkout, when there is one.
+TINYCONV_TFLM ?= $(firstword $(wildcard ../shared/vendor/tflite-micro-*.tar.xz))
+ifneq ($(TINYCONV_TFLM),)
+override TINYCONV_TFLM := $(abspath $(TINYCONV_TFLM))
+export TINYCONV_TFLM
+endif
 
 BIN := $(VENV)/bin
 
-.PHONY: install test lint docs reproduce results-table clean
+.PHONY: install test lint docs reproduce results-table mcu-library clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +43,9 @@ test: lint
 
 docs: install
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+mcu-library: install
+	$(BIN)/tinyconv mcu --prepare --cpu cortex-m4
 
 REPRODUCE_OUT ?= build/reproduce
 

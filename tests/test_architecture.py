@@ -19,7 +19,7 @@ LAYERS = (
     ("data", ("data",)),
     ("train", ("train",)),
     ("experiment", ("recipe", "experiment", "workers")),
-    ("uses", ("study", "search", "export", "plots", "recipes", "compress")),
+    ("uses", ("study", "search", "export", "mcu", "plots", "recipes", "compress")),
     ("command", ("cli", "__main__")),
 )
 

@@ -19,6 +19,7 @@ HEAVY = (
     "tinyconv.train",
     "tinyconv.study",
     "tinyconv.export",
+    "tinyconv.mcu",
     "tinyconv.plots",
     "tinyconv.search",
 )
