@@ -8,6 +8,7 @@ PUBLIC_NAMESPACES = (
     "tinyconv.recipes",
     "tinyconv.plots",
     "tinyconv.export",
+    "tinyconv.mcu",
     "tinyconv.search",
     "tinyconv.compress",
 )
