@@ -76,3 +76,12 @@ def test_search_and_search_best_give_a_recipe_study_can_run(
     assert done.returncode == 0, done.stderr
     recipe = json.loads(best.read_text())
     assert recipe["train"]["epochs"] == 1 and recipe["specs"]
+
+
+def test_an_abbreviated_option_is_refused_not_guessed(tinyconv_command) -> None:
+    # --dataset is summary's own option nowhere, yet it used to mean --dataset-dir silently
+    done = tinyconv_command("summary", "mnist_v5", "--dataset", "mine")
+    assert done.returncode == 2
+    assert "unrecognized arguments: --dataset mine" in done.stderr
+    done = tinyconv_command("export", "m.pt", "--out", "o", "--overw")
+    assert done.returncode == 2 and "unrecognized arguments: --overw" in done.stderr

@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="tinyconv",
         description="Compact CNNs with exact budgets: summarise, train, score, export.",
+        allow_abbrev=False,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _commands():
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
             module.NAME,  # type: ignore[attr-defined]
             help=module.HELP,  # type: ignore[attr-defined]
             description=module.HELP,  # type: ignore[attr-defined]
+            allow_abbrev=False,  # --dataset must never silently mean --dataset-dir
             formatter_class=_DefaultsShown,
         )
         module.add_arguments(command)  # type: ignore[attr-defined]

@@ -228,7 +228,9 @@ def main_for(recipe: Any, argv: Sequence[str] | None = None) -> int:
     from tinyconv.cli import run_guarded
 
     parser = argparse.ArgumentParser(
-        prog=f"{recipe.name}.py", description=recipe.description or recipe.name
+        prog=f"{recipe.name}.py",
+        description=recipe.description or recipe.name,
+        allow_abbrev=False,
     )
     add_arguments(parser, recipe_argument=False)
     args = parser.parse_args(argv)
