@@ -8,12 +8,14 @@ Two kinds of output:
   then writes the file whole.
 - **A folder of files made together** (``tinyconv report``, ``tinyconv export``):
   :func:`output_folder` builds the set in a hidden staging folder beside the target
-  (``.<name>.<random>.partial``) and renames it into place only once every file is
-  written. Ctrl-C or an error removes the staging folder (and any parent folder it
-  created), so there is never a partial folder; and a finished folder never mixes files
-  of two runs: a folder that holds files already is refused unless ``overwrite``, which
-  replaces it whole, and only when everything in it is an earlier output of the same
-  command (``owns``), so a folder of other files is never deleted.
+  (``.<name>.<host>-<pid>-<random>.partial``) and renames it into place only once every
+  file is written. Ctrl-C or an error removes the staging folder (and any parent folder
+  it created), so there is never a partial folder; a staging folder left by a run killed
+  outright (``kill -9``) is removed by the next run for the same target
+  (:func:`remove_abandoned`). A finished folder never mixes files of two runs: a folder
+  that holds files already is refused unless ``overwrite``, which replaces it whole, and
+  only when everything in it is an earlier output of the same command (``owns``), so a
+  folder of other files is never deleted.
 
 Refusals are :class:`~tinyconv.errors.OutputPathError` (or its subclass
 :class:`~tinyconv.errors.OutputExistsError`), each naming the path and the fix, so the
@@ -24,14 +26,16 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tinyconv.errors import OutputExistsError, OutputPathError
 
-__all__ = ["check_output_file", "check_writable_folder", "output_folder"]
+__all__ = ["check_output_file", "check_writable_folder", "output_folder", "remove_abandoned"]
 
 
 def _listing(names: list[str], limit: int = 3) -> str:
@@ -211,7 +215,66 @@ def _remove_empty(folders: list[Path]) -> None:
 
 
 def _sibling(target: Path, suffix: str) -> Path:
-    return target.parent / f".{target.name}.{secrets.token_hex(4)}.{suffix}"
+    """``.<name>.<host>-<pid>-<token>.<suffix>``: who made it, so a dead maker's can go."""
+    owner = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    return target.parent / f".{target.name}.{owner}.{suffix}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_abandoned(target: str | os.PathLike[str]) -> list[Path]:
+    """Remove the staging folders of ``target`` whose process died before it finished.
+
+    A run killed outright (``kill -9``, a power cut) cannot clean up after itself: its
+    hidden ``.<name>.<host>-<pid>-<token>.partial`` folder stays beside ``target``.
+    The next :func:`output_folder` of the same target calls this first; it removes only
+    folders made on this host by a process that no longer exists, so a run still at work
+    (here or on another host sharing the folder) keeps its own.
+
+    Args:
+        target: The output folder.
+
+    Returns:
+        The folders removed.
+
+    Example:
+        >>> import subprocess, sys, tempfile
+        >>> parent = Path(tempfile.mkdtemp())
+        >>> dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+        ...                       capture_output=True, text=True).stdout.strip()
+        >>> host = socket.gethostname()
+        >>> (parent / f".out.{host}-{dead}-0a1b2c3d.partial").mkdir()
+        >>> (parent / f".out.{host}-{os.getpid()}-0a1b2c3d.partial").mkdir()  # alive: this one
+        >>> [p.name.split("-")[-2] for p in remove_abandoned(parent / "out")] == [dead]
+        True
+        >>> len(list(parent.iterdir()))
+        1
+    """
+    target = Path(target)
+    made = re.compile(
+        rf"^\.{re.escape(target.name)}\.(?P<host>.+)-(?P<pid>\d+)-[0-9a-f]{{8}}\.partial$"
+    )
+    removed = []
+    with contextlib.suppress(OSError):
+        for path in sorted(target.parent.iterdir()):
+            found = made.match(path.name)
+            if (
+                found
+                and path.is_dir()
+                and found["host"] == socket.gethostname()
+                and not _alive(int(found["pid"]))
+            ):
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path)
+    return removed
 
 
 def _sync(folder: Path) -> None:
@@ -313,6 +376,7 @@ def output_folder(
 
     check()
     created = _make_parents(target.parent, flag)
+    remove_abandoned(target)  # a killed earlier run's staging folder, never mistaken for output
     staging = _sibling(target, "partial")
     try:
         os.mkdir(staging)

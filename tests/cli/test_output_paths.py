@@ -182,9 +182,9 @@ def test_export_again_without_int8_never_leaves_the_old_int8_file(
 
 
 def interrupt_when_staging(
-    args: list[object], parent: Path, data: Path
+    args: list[object], parent: Path, data: Path, sig: int = signal.SIGINT
 ) -> subprocess.CompletedProcess[str]:
-    """Start a command, send Ctrl-C once its staging folder exists, and wait for it."""
+    """Start a command, send ``sig`` (Ctrl-C) once its staging folder exists, and wait."""
     process = subprocess.Popen(
         [sys.executable, "-m", "tinyconv", *map(str, args)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env(data),
@@ -195,7 +195,7 @@ def interrupt_when_staging(
         assert time.monotonic() < deadline, "no staging folder appeared"
         time.sleep(0.005)
     time.sleep(0.2)  # let it write a file or two into the staging folder
-    process.send_signal(signal.SIGINT)
+    process.send_signal(sig)
     out, err = process.communicate(timeout=120)
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
@@ -215,6 +215,22 @@ def test_ctrl_c_leaves_nothing_and_promises_no_continuation(
         "error: interrupted; this command does not resume: run it again to start over"
     )
     assert listing(tmp_path) == []  # no folder, no staging folder
+
+
+@pytest.mark.mnist
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_a_killed_runs_staging_folder_is_removed_by_the_next_run(
+    command: str, model_file: Path, mnist_root: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args: list[object] = [command, model_file, "--out", out]
+    done = interrupt_when_staging(args, tmp_path, mnist_root, signal.SIGKILL)
+    assert done.returncode == -signal.SIGKILL
+    left = listing(tmp_path)
+    assert len(left) == 1 and left[0].startswith(".out.") and left[0].endswith(".partial")
+    again = tinyconv(*args, data=mnist_root)
+    assert again.returncode == 0, again.stderr
+    assert listing(tmp_path) == ["out"]  # the dead run's staging folder is gone
 
 
 def test_only_resumable_commands_say_rerun_to_continue(capsys: pytest.CaptureFixture[str]) -> None:
