@@ -26,8 +26,14 @@ from tinyconv.data.scoring import Predictions, check_model_fits, model_inputs
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.errors import ModelFileError
 from tinyconv.export.device_report import ExportReport, LayerCost
-from tinyconv.export.errors import CalibrationDataError, ExportError, UntrainedModelError
+from tinyconv.export.errors import (
+    CalibrationDataError,
+    ExportError,
+    UntrainedModelError,
+    VerificationError,
+)
 from tinyconv.export.fold import fold_batchnorm
+from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
 from tinyconv.export.qat import (
@@ -208,6 +214,7 @@ def export_model(
     qat_epochs: int = 0,
     qat_lr: float = 1e-4,
     qat_train_images: int | None = None,
+    max_int8_drop_points: float | None = MAX_INT8_DROP_POINTS,
 ) -> ExportReport:
     """Export a trained model to ONNX (and int8), verify it, and report its device costs.
 
@@ -240,6 +247,10 @@ def export_model(
             (no checkpoint; the fine-tuning is meant to be a few epochs).
         qat_lr: Its constant SGD learning rate.
         qat_train_images: Fine-tune on the first N training images (after the split) only.
+        max_int8_drop_points: Refuse an int8 file whose onnxruntime accuracy is more than
+            this many points below PyTorch's fp32 accuracy, more than one image below and
+            more than the noise (:func:`~tinyconv.export.int8_drop.int8_drop`, the rule of
+            the .tflite export too); ``None``: record only.
 
     Returns:
         The report (also saved as JSON).
@@ -257,12 +268,14 @@ def export_model(
     """
     model, source, default_name = _resolve(model_or_path)
     check_trained(model)
+    check_drop_limit(max_int8_drop_points)
     with export_folder(out_dir, overwrite=overwrite) as staged:
         return _export(
             model, source, name or default_name, staged,
             int8=int8, calibration_images=calibration_images, data_root=data_root,
             test_images=test_images, latency_runs=latency_runs, dataset=dataset,
             qat_epochs=qat_epochs, qat_lr=qat_lr, qat_train_images=qat_train_images,
+            max_int8_drop_points=max_int8_drop_points,
         )  # fmt: skip
 
 
@@ -281,6 +294,7 @@ def _export(
     qat_epochs: int,
     qat_lr: float,
     qat_train_images: int | None,
+    max_int8_drop_points: float | None,
 ) -> ExportReport:
     """Everything :func:`export_model` does once its output folder is open."""
     dataset = model_dataset(model, dataset, label=source).name
@@ -365,6 +379,16 @@ def _export(
             _check_quantized_parity(int8_model, x_test, quantized, parity)
         accuracy["onnx_int8"] = _accuracy(quantized, test)
         accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
+        drop = int8_drop(reference, quantized, test.labels[: len(quantized)].numpy(),
+                         max_int8_drop_points)  # fmt: skip
+        accuracy["int8_drop"] = drop.to_dict()
+        if drop.refused:
+            fix = "fine-tune longer (--qat-epochs)" if qat_epochs else "calibrate on more images"
+            raise VerificationError(
+                f"the int8 ONNX file scores {drop.describe()} below PyTorch fp32, over the "
+                f"limit of {max_int8_drop_points:.2f} points and the noise; {fix} or allow "
+                "more (--max-int8-drop POINTS); no file was written"
+            )
     sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
     table = summary(folded)
     peak = table.peak_activation_bytes

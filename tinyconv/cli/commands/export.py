@@ -80,6 +80,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fine-tune on the first N training images only",
     )
     parser.add_argument(
+        "--max-int8-drop",
+        type=float,
+        default=_default("export_model", "max_int8_drop_points"),
+        metavar="POINTS",
+        help="refuse an int8 file that scores more than POINTS below fp32 on the test images, "
+        "more than one image below and more than the noise of the comparison (both formats)",
+    )
+    parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
     add_dataset_arguments(
@@ -147,6 +155,7 @@ def run(args: argparse.Namespace) -> int:
         qat_epochs=args.qat_epochs,
         qat_lr=args.qat_lr,
         qat_train_images=args.qat_train_images,
+        max_int8_drop_points=args.max_int8_drop,
     )
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
@@ -170,6 +179,7 @@ def _run_tflite(args: argparse.Namespace) -> int:
         data_root=args.data_dir,
         test_images=args.test_images,
         micro_images=args.micro_images,
+        max_int8_drop_points=args.max_int8_drop,
         dataset=getattr(args, "dataset", None),
         overwrite=args.overwrite,
     )
