@@ -247,3 +247,39 @@ def test_a_damaged_fit_checkpoint_of_a_tinynet_is_refused_by_load(tmp_path: Path
         copy.write_bytes(bytes(data))
         with pytest.raises(ModelFileError, match=r"damaged\.ckpt' is damaged: its content"):
             tc.load(copy)
+
+
+def test_a_model_saved_with_its_dataset_takes_raw_images_in_a_fresh_process(
+    tmp_path: Path, mnist_root: Path
+) -> None:
+    from tinyconv.data import load_dataset
+    from tinyconv.train import predict
+
+    model = tc.build([tc.ConvSpec(out_channels=4), tc.GAPHeadSpec(num_classes=10)], seed=3)
+    path = tmp_path / "digits.model.pt"
+    tc.save(model, path, dataset="mnist")  # no class names or normalisation given
+    code = (
+        "import sys, tinyconv\n"
+        "from tinyconv.data import load_dataset\n"
+        "from tinyconv.errors import ModelInputError\n"
+        "from tinyconv.train import predict\n"
+        "model = tinyconv.load(sys.argv[1]).eval()\n"
+        "images = load_dataset('mnist', sys.argv[2], train=False).images[:64]\n"
+        "print(predict(model, images).tolist())\n"
+        "try:\n"
+        "    model(images.float())\n"
+        "except ModelInputError as error:\n"
+        "    print('refused:', error)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(path), str(mnist_root)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    printed, refusal = done.stdout.splitlines()
+    images = load_dataset("mnist", mnist_root, train=False).images[:64]
+    expected = predict(model.eval(), images, mean=0.1307, std=0.3081)  # MNIST's, by hand
+    assert printed == str(expected.tolist())
+    assert refusal.startswith("refused:") and "0..255" in refusal
+    with pytest.raises(ValueError, match="the model has 4 classes but mnist has 10"):
+        four = tc.build([tc.GAPHeadSpec(num_classes=4)])
+        tc.save(four, tmp_path / "four.pt", dataset="mnist")

@@ -19,10 +19,23 @@ def test_readme_has_a_python_example() -> None:
 
 
 @pytest.mark.parametrize("index", range(len(python_blocks())))
-def test_readme_python_block_runs(index: int, capsys: pytest.CaptureFixture[str]) -> None:
+def test_readme_python_block_runs(
+    index: int,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+) -> None:
+    block = python_blocks()[index]
+    if "load_dataset" in block:  # the save, load, predict example reads the MNIST test split
+        monkeypatch.setenv("TINYCONV_DATA", str(request.getfixturevalue("mnist_root")))
     namespace: dict[str, object] = {}
-    exec(compile(python_blocks()[index], f"README.md block {index}", "exec"), namespace)
+    exec(compile(block, f"README.md block {index}", "exec"), namespace)
     printed = capsys.readouterr().out
+    if "predict(" in block:
+        names = namespace["loaded"].class_names  # type: ignore[attr-defined]
+        assert names == tuple(str(digit) for digit in range(10))
+        assert printed.startswith("['") and printed.count("'") == 10  # five class names
+        return
     assert "Total params: 2,892" in printed
     tc = namespace["tc"]
     assert tc.check_budget(namespace["model"], max_params=8000) == 2892  # type: ignore[attr-defined]

@@ -88,6 +88,30 @@ def model_record(model: TinyNet) -> dict[str, Any]:
     }
 
 
+def _complete_from_dataset(record: dict[str, Any], dataset: str, channels: int) -> None:
+    """Fill in the class names and normalisation a model lacks from its dataset's facts.
+
+    A model file that names its dataset but records no normalisation would take raw
+    0..255 input without a word; with the dataset's it refuses it, as every loaded model
+    trained by a recipe does.
+    """
+    if record["class_names"] is not None and record["normalization"] is not None:
+        return
+    from tinyconv.data import dataset_info  # a built-in's facts are known without its files
+
+    info = dataset_info(dataset)
+    if record["class_names"] is None:
+        if len(info.class_names) != record["num_classes"]:
+            raise ValueError(
+                f"the model has {record['num_classes']} classes but {dataset} has "
+                f"{len(info.class_names)}; pass the dataset the model was trained on"
+            )
+        record["class_names"] = list(info.class_names)
+    if record["normalization"] is None:
+        norm = info.normalization.for_channels(channels)
+        record["normalization"] = {"mean": list(norm.mean), "std": list(norm.std)}
+
+
 def save(
     model: nn.Module,
     path: str | os.PathLike[str],
@@ -112,7 +136,9 @@ def save(
             repeated over the channels).
         std: Per-channel standard deviation, as ``mean``; both or neither.
         dataset: Name of the registered dataset the model was trained on (e.g.
-            ``"mnist"``; see :func:`tinyconv.data.dataset_names`).
+            ``"mnist"``; see :func:`tinyconv.data.dataset_names`). Class names and
+            normalisation the model lacks (and are not given) are that dataset's, so the
+            loaded model refuses raw 0..255 input as a recipe-trained one does.
         metadata: Extra JSON-able facts (recipe, seed, scores), merged over the model's.
         overwrite: Replace an existing file; otherwise an existing file is an error.
 
@@ -121,7 +147,8 @@ def save(
 
     Raises:
         TypeError: If ``model`` is not a TinyNet.
-        ValueError: For class names or normalisation that do not fit the model.
+        ValueError: For class names or normalisation that do not fit the model, or a
+            ``dataset`` with another number of classes.
         DatasetRegistryError: If ``dataset`` names no registered dataset.
         OutputExistsError: If ``path`` exists and ``overwrite`` is false (a
             ``FileExistsError``).
@@ -163,6 +190,7 @@ def save(
         from tinyconv.data.registry import check_dataset_name  # reads no data
 
         record["dataset"] = check_dataset_name(dataset)
+        _complete_from_dataset(record, record["dataset"], model.in_channels)  # type: ignore[union-attr]
     record["metadata"].update(metadata or {})
     target = Path(path)
     if target.is_dir():
