@@ -271,3 +271,43 @@ def build_from_architecture(data: Mapping[str, Any], *, seed: int | None = None)
         input_size=tuple(data["input_size"]),  # type: ignore[arg-type]
         seed=seed,
     )
+
+
+def minimum_input_size(
+    specs: Sequence[BlockSpec], *, in_channels: int = 1, largest: int = 1024
+) -> int | None:
+    """Return the smallest square image side the specs can take, by building them.
+
+    Each convolution needs its kernel to fit the feature map it meets and each
+    downsampling halves it, so a stack that fits 28x28 MNIST can fail on 8x8 images.
+
+    Args:
+        specs: The model's specs (a head with ``num_classes`` set, or any head).
+        in_channels: Channels of the images.
+        largest: Give up above this side.
+
+    Returns:
+        The side ``s`` such that ``s x s`` images fit and ``(s-1) x (s-1)`` do not, or
+        ``None`` if none up to ``largest`` fits.
+
+    Example:
+        >>> from tinyconv.specs import ConvSpec, GAPHeadSpec, TransitionSpec
+        >>> minimum_input_size([ConvSpec(out_channels=4), TransitionSpec(out_channels=4),
+        ...                     ConvSpec(out_channels=4), GAPHeadSpec(num_classes=2)])
+        8
+    """
+
+    def fits(side: int) -> bool:
+        try:
+            build(specs, in_channels=in_channels, input_size=(side, side), num_classes=None)
+        except ValueError:
+            return False
+        return True
+
+    if not fits(largest):
+        return None
+    low, high = 0, largest  # fits(high) and, by convention, not fits(low)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle, high)
+    return high

@@ -24,8 +24,8 @@ from tinyconv.compress.distillation_spec import DistillationSpec
 from tinyconv.data import AugmentSpec, dataset_info
 from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
 from tinyconv.data.registry import check_dataset_name
-from tinyconv.errors import SpecError
-from tinyconv.model import TinyNet, build
+from tinyconv.errors import ModelInputError, SpecError
+from tinyconv.model import TinyNet, build, minimum_input_size
 from tinyconv.parameters import check_budget
 from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
 from tinyconv.train.config import TrainConfig
@@ -85,17 +85,29 @@ class Recipe:
 
         Raises:
             BudgetExceededError: If the model has more than ``max_params`` parameters.
-            ValueError: If the specs do not fit the dataset's images or classes.
+            ModelInputError: If the dataset's images are smaller than the specs can take
+                (the message names the smallest size that fits).
+            ValueError: If the specs do not fit the dataset's images or classes otherwise.
         """
         info = dataset_info(self.dataset)
         channels, height, width = info.image_shape
-        model = build(
-            self.specs,
-            in_channels=channels,
-            input_size=(height, width),
-            num_classes=len(info.class_names),
-            seed=seed,
-        )
+        try:
+            model = build(
+                self.specs,
+                in_channels=channels,
+                input_size=(height, width),
+                num_classes=len(info.class_names),
+                seed=seed,
+            )
+        except ValueError as error:
+            side = minimum_input_size(self.specs, in_channels=channels)
+            if side is None or min(height, width) >= side:
+                raise
+            raise ModelInputError(
+                f"recipe {self.name} needs images of at least {side}x{side} pixels, but the "
+                f"{self.dataset} images are {height}x{width} ({error}); choose a recipe with "
+                "fewer downsampling or smaller kernels, or resize the images"
+            ) from None
         check_budget(model, self.max_params)
         model.dataset = self.dataset
         model.class_names = info.class_names

@@ -284,3 +284,30 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
         "index.html", "learning_curves.png", "budget.png", "confusion.png",
         "misclassified.png", "se_gates.png",
     }  # fmt: skip
+
+
+@pytest.mark.mnist
+def test_images_too_small_for_a_recipe_are_one_line_naming_the_smallest_size(
+    mnist_train: ImageDataset, mnist_test: ImageDataset, tmp_path: Path
+) -> None:
+    for side in (8, 16):  # MNIST digits shrunk to 8x8 and 16x16 PNGs, 20 per class and split
+        root = tmp_path / f"small{side}"
+        for split, data in (("train", mnist_train), ("test", mnist_test)):
+            for digit in range(10):
+                folder = root / split / str(digit)
+                folder.mkdir(parents=True)
+                for index in (data.labels == digit).nonzero().flatten()[:20].tolist():
+                    pixels = Image.fromarray(data.images[index, 0].numpy(), mode="L")
+                    pixels.resize((side, side)).save(folder / f"{index:05d}.png")
+        describe(root, name=f"small{side}", kind="image_folder")
+        result = tinyconv_command(
+            "study", "mnist_v5", "--dataset", f"small{side}", "--dataset-dir", str(root),
+            "--epochs", "1", "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
+        )  # fmt: skip
+        assert_one_line_error(
+            (result.returncode, result.stderr),
+            "recipe mnist_v5",
+            "needs images of at least 18x18 pixels",
+            f"images are {side}x{side}",
+        )
+        assert not (tmp_path / "out" / f"mnist_v5_small{side}").exists()
