@@ -139,6 +139,8 @@ def test_the_symbol_prefix_names_the_model_array(ran: tuple[Path, dict, str]) ->
     header = (out / "v5_model.h").read_text()
     assert "extern const unsigned char digits_tflite[];" in header
     assert "#define DIGITS_ARENA_BYTES" in header
+    names = ", ".join(f'"{digit}"' for digit in range(10))
+    assert f"static const char *const digits_class_names[10] = {{{names}}};" in header
 
 
 def test_a_float_tflite_is_refused_and_nothing_is_written(

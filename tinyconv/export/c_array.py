@@ -13,6 +13,7 @@ included from C++.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from tinyconv.export.micro import MicroArena
 from tinyconv.export.tflite_graph import TensorQuantization
@@ -39,6 +40,20 @@ def c_identifier(name: str) -> str:
     return f"m_{ident}" if ident[0].isdigit() else ident
 
 
+def _c_string(text: str) -> str:
+    r"""A C string literal of ``text`` (UTF-8; quotes, backslashes and controls escaped).
+
+    Example:
+        >>> print(_c_string('T-shirt/"top"'))
+        "T-shirt/\"top\""
+    """
+    escaped = "".join(
+        f"\\{chr(b)}" if b in b'"\\' else chr(b) if 32 <= b < 127 else f"\\{b:03o}"
+        for b in text.encode()
+    )
+    return f'"{escaped}"'
+
+
 def _floats(values: tuple[float, ...]) -> str:
     return ", ".join(f"{v!r}f" for v in values)
 
@@ -54,6 +69,7 @@ def firmware_sources(
     std: tuple[float, ...],
     source: str = "",
     symbol: str | None = None,
+    class_names: Sequence[str] | None = None,
 ) -> tuple[str, str]:
     """Write a .tflite file's bytes as a C array, with a header of what a sketch needs.
 
@@ -70,6 +86,7 @@ def firmware_sources(
         symbol: Prefix of the symbols and macros (default: ``name``), so that two models
             in one firmware do not collide (``digits`` gives ``digits_tflite``,
             ``DIGITS_ARENA_BYTES``).
+        class_names: One name per output, in label order, for ``<prefix>_class_names``.
 
     Returns:
         ``(header, source)`` texts.
@@ -127,6 +144,14 @@ def firmware_sources(
         f"#define {macro}_INPUT_HEIGHT {height}",
         f"#define {macro}_INPUT_WIDTH {width}",
         f"#define {macro}_NUM_CLASSES {output_quantization.shape[-1]}",
+        *(
+            [
+                f"static const char *const {ident}_class_names[{len(class_names)}] = "
+                f"{{{', '.join(_c_string(n) for n in class_names)}}};"
+            ]
+            if class_names
+            else []
+        ),
         "",
         "/* Normalisation of channel c: x = (pixel / 255.0f - mean[c]) / std[c]. */",
         f"static const float {ident}_mean[{len(mean)}] = {{{_floats(mean)}}};",

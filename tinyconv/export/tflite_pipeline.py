@@ -32,6 +32,7 @@ from tinyconv.device_costs import peak_activation_elements
 from tinyconv.export.c_array import firmware_sources
 from tinyconv.export.errors import CalibrationDataError, ExportError, VerificationError
 from tinyconv.export.fold import fold_batchnorm
+from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
 from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
 from tinyconv.export.pipeline import _normalised, _resolve, check_trained, export_folder
@@ -121,7 +122,7 @@ def export_tflite(
     data_root: str | os.PathLike[str] | None = None,
     test_images: int | None = None,
     micro_images: int = 1000,
-    max_int8_drop_points: float = 0.10,
+    max_int8_drop_points: float | None = MAX_INT8_DROP_POINTS,
     name: str | None = None,
     dataset: str | None = None,
     overwrite: bool = False,
@@ -143,7 +144,9 @@ def export_tflite(
         test_images: Verify in LiteRT on the first N test images (``None``: all).
         micro_images: Verify in TFLite Micro on the first N of those.
         max_int8_drop_points: Refuse an int8 file whose LiteRT accuracy is more than this
-            many percentage points below PyTorch's fp32 accuracy.
+            many points below PyTorch's fp32 accuracy, more than one image below and more
+            than the noise (:func:`~tinyconv.export.int8_drop.int8_drop`); ``None``:
+            record only.
         name: Base name of the files (default: the model file's name, or ``model``).
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records).
@@ -165,6 +168,7 @@ def export_tflite(
     """
     model, source, default_name = _resolve(model_or_path)
     check_trained(model)
+    check_drop_limit(max_int8_drop_points)
     with export_folder(out_dir, overwrite=overwrite) as staged:
         return _export_tflite(
             model, source, name or default_name, staged,
@@ -185,7 +189,7 @@ def _export_tflite(
     data_root: str | os.PathLike[str] | None,
     test_images: int | None,
     micro_images: int,
-    max_int8_drop_points: float,
+    max_int8_drop_points: float | None,
     dataset: str | None,
 ) -> TfliteReport:
     """Everything :func:`export_tflite` does once its output folder is open."""
@@ -244,12 +248,16 @@ def _export_tflite(
     if int8:
         quant_in, quant_out = io_quantization(datas["int8"])
         quantization = {"input": quant_in.to_dict(), "output": quant_out.to_dict()}
-        drop = 100 * (accuracy["pytorch"] - accuracy["litert_int8"])  # type: ignore[operator]
-        accuracy["int8_minus_fp32_points"] = 0.0 - drop
+        drop = int8_drop(reference, litert_by_kind["int8"], y_test.numpy(), max_int8_drop_points)
+        accuracy["int8_minus_fp32_points"] = 100 * (
+            accuracy["litert_int8"] - accuracy["pytorch"]  # type: ignore[operator]
+        )
+        accuracy["int8_drop"] = drop.to_dict()
         _check(
-            drop <= max_int8_drop_points + 1e-9,
-            f"the int8 .tflite scores {drop:.2f} points below PyTorch fp32 in LiteRT (limit "
-            f"{max_int8_drop_points:.2f}); calibrate on more images (--calibration-images)",
+            not drop.refused,
+            f"the int8 .tflite scores {drop.describe()} below PyTorch fp32 in LiteRT, over "
+            f"the limit of {max_int8_drop_points:.2f} points and the noise; calibrate on more "
+            "images (--calibration-images) or allow more (--max-int8-drop POINTS)",
         )
     deployed = datas.get("int8", datas["fp32"])
     quant_in, quant_out = io_quantization(deployed)
@@ -263,6 +271,7 @@ def _export_tflite(
         mean=norm.mean,
         std=norm.std,
         source=source,
+        class_names=model.class_names or test.class_names,
     )
     estimate = peak_activation_elements(folded, (model.in_channels, *model.input_size))
     kept = list(batchnorm_as_depthwise(folded)[1])  # folded is not used after this

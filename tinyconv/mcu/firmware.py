@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -224,6 +225,7 @@ def build_firmware(
     std: tuple[float, ...],
     arena_buffer_bytes: int = 512 * 1024,
     source: str = "",
+    class_names: Sequence[str] | None = None,
 ) -> Firmware:
     """Compile and link the firmware for one int8 model, and read its costs.
 
@@ -241,6 +243,7 @@ def build_firmware(
         std: Per-channel normalisation standard deviation (for the header).
         arena_buffer_bytes: The arena the harness reserves.
         source: Where the model came from, for the header's comment.
+        class_names: Class names for the header, in label order.
 
     Returns:
         The image and its flash and static RAM.
@@ -259,7 +262,7 @@ def build_firmware(
     header, c_source = firmware_sources(
         data, name, arena=arena, input_quantization=input_quantization,
         output_quantization=output_quantization, mean=mean, std=std, source=source,
-        symbol=ident,
+        symbol=ident, class_names=class_names,
     )  # fmt: skip
     (folder / f"{name}.h").write_text(header)
     (folder / f"{name}.c").write_text(c_source)

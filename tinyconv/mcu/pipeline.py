@@ -288,6 +288,7 @@ def run_on_mcu(
                 data, library, toolchain, Path(work), name=f"{stem}_model", prefix=prefix or stem,
                 arena=micro_arena(data), input_quantization=quant_in,
                 output_quantization=quant_out, mean=norm.mean, std=norm.std, source=str(tflite),
+                class_names=test.class_names,
             )  # fmt: skip
             run = run_firmware(
                 firmware.elf, the_core, toolchain, quantize_input(x, quant_in),
