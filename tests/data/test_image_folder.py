@@ -38,11 +38,18 @@ def test_grayscale_stays_one_channel_and_channels_converts(tmp_path: Path) -> No
     assert rgb.shape == (2, 3, 6, 5) and bool((rgb == 200).all())
 
 
-def test_a_mix_of_gray_and_colour_images_is_read_as_rgb(tmp_path: Path) -> None:
-    save(tmp_path / "train" / "a" / "gray.png", np.full((4, 4), 9, np.uint8), "L")
+def test_a_mix_of_gray_and_colour_images_is_refused_naming_the_odd_files(tmp_path: Path) -> None:
+    for index in range(3):
+        save(tmp_path / "train" / "a" / f"gray{index}.png", np.full((4, 4), 9, np.uint8), "L")
     save(tmp_path / "train" / "b" / "rgb.png", np.zeros((4, 4, 3), np.uint8))
-    images = ImageFolderSource(tmp_path).read("train").images
-    assert images.shape == (2, 3, 4, 4) and bool((images[0] == 9).all())
+    with pytest.raises(
+        DatasetFormatError,
+        match=r"train images mix grayscale and colour: 1 colour file\(s\) among 3 grayscale "
+        r"ones \(.*rgb\.png\); .*\"channels\": 1 \(grayscale\) or 3",
+    ):
+        ImageFolderSource(tmp_path).read("train")
+    images = ImageFolderSource(tmp_path, channels=3).read("train").images  # said deliberately
+    assert images.shape == (4, 3, 4, 4) and bool((images[0] == 9).all())
 
 
 def test_mixed_sizes_name_both_files(tmp_path: Path) -> None:

@@ -311,3 +311,30 @@ def test_images_too_small_for_a_recipe_are_one_line_naming_the_smallest_size(
             f"images are {side}x{side}",
         )
         assert not (tmp_path / "out" / f"mnist_v5_small{side}").exists()
+
+
+@pytest.mark.mnist
+def test_one_colour_file_among_grayscale_pngs_is_named_not_converted(
+    mnist_train: ImageDataset, mnist_test: ImageDataset, tmp_path: Path
+) -> None:
+    root = write_digits(tmp_path / "digits", mnist_train, mnist_test, per_class=20)
+    odd = next((root / "train" / "3").iterdir())
+    Image.open(odd).convert("RGB").save(odd)  # one RGB file among 200 grayscale ones
+    describe(root, name="mixed", kind="image_folder")
+    result = tinyconv_command(
+        "study", "mnist_v5", "--dataset", "mixed", "--dataset-dir", str(root), "--epochs", "1",
+        "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
+    )  # fmt: skip
+    assert_one_line_error(
+        (result.returncode, result.stderr),
+        "the train images mix grayscale and colour: 1 colour file(s) among 199 grayscale",
+        str(odd),
+        '"channels": 1 (grayscale) or 3 (RGB)',
+    )
+    # the same folder, described with "channels": 1, trains as grayscale
+    describe(root, name="mixed", kind="image_folder", channels=1)
+    converted = tinyconv_command(
+        "study", "mnist_v5", "--dataset", "mixed", "--dataset-dir", str(root), "--epochs", "1",
+        "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
+    )  # fmt: skip
+    assert converted.returncode == 0, converted.stderr

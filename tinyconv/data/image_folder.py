@@ -11,12 +11,13 @@ size. Within a split the classes are interleaved (each class's first file by nam
 each class's second, ...), so the first N images hold every class.
 
 Without ``channels``, a folder of 8-bit grayscale images (Pillow modes ``1``, ``L``,
-``LA``) gives one channel and anything else is converted to RGB (alpha channels are
-dropped); ``channels=1`` or ``3`` converts every image. 16-bit and floating-point images are refused
-(save them as 8-bit first). Files with other extensions and hidden files are ignored; a
-file with an image extension that cannot be decoded, a class folder without images and
-mixed sizes are each one :class:`~tinyconv.data.errors.DatasetFormatError` naming the file and
-the fix.
+``LA``) gives one channel and a folder of colour images three (alpha channels are
+dropped); a split that mixes the two is refused, naming the odd files, never converted
+behind your back; ``channels=1`` or ``3`` converts every image. 16-bit and
+floating-point images are refused (save them as 8-bit first). Files with other
+extensions and hidden files are ignored; a file with an image extension that cannot be
+decoded, a class folder without images and mixed sizes are each one
+:class:`~tinyconv.data.errors.DatasetFormatError` naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -88,6 +89,27 @@ def _decode(path: Path, channels: int | None) -> tuple[torch.Tensor, str]:
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
     return torch.from_numpy(pixels.copy()), mode
+
+
+def _check_one_kind(split: str, paths: list[Path], modes: list[str]) -> None:
+    """Refuse a split that mixes grayscale and colour files, naming the odd ones.
+
+    Converting them all silently (one RGB file turned a whole grayscale dataset into
+    3 channels) hides a mistake; the description's ``channels`` says which is meant.
+    """
+    gray = [path for path, mode in zip(paths, modes, strict=True) if mode in _GRAY_MODES]
+    colour = [path for path, mode in zip(paths, modes, strict=True) if mode not in _GRAY_MODES]
+    if gray and colour:
+        odd, kind, most = (colour, "colour", "grayscale") if len(gray) >= len(colour) else (
+            gray, "grayscale", "colour")  # fmt: skip
+        shown = ", ".join(str(path) for path in odd[:3])
+        more = f" and {len(odd) - 3} more" if len(odd) > 3 else ""
+        raise DatasetFormatError(
+            f"the {split} images mix grayscale and colour: {len(odd)} {kind} file(s) among "
+            f"{len(paths) - len(odd)} {most} ones ({shown}{more}); convert them, or set "
+            '"channels": 1 (grayscale) or 3 (RGB) in tinyconv-dataset.json to convert every '
+            "image"
+        )
 
 
 @dataclass(frozen=True)
@@ -208,11 +230,8 @@ class ImageFolderSource:
                 f"{split_dir}/<class name>/"
             )
         decoded = [_decode(path, self.channels) for path, _ in files]
-        if self.channels is None and any(mode not in _GRAY_MODES for _, mode in decoded):
-            decoded = [
-                _decode(path, 3) if mode in _GRAY_MODES else (pixels, mode)
-                for (path, _), (pixels, mode) in zip(files, decoded, strict=True)
-            ]
+        if self.channels is None:
+            _check_one_kind(split, [path for path, _ in files], [mode for _, mode in decoded])
         first_path, first = files[0][0], decoded[0][0]
         for (path, _), (pixels, _) in zip(files, decoded, strict=True):
             if pixels.shape != first.shape:

@@ -161,9 +161,16 @@ def load_dataset(
         info = dataset_info(name)
         raw = _read(entry, split)
         if tuple(raw.images.shape[1:]) != info.image_shape:
+            got, want = tuple(raw.images.shape[1:]), info.image_shape
+            fix = (
+                f"the {split} split has {got[0]} channel(s) and the training split {want[0]}: "
+                'set "channels" in its tinyconv-dataset.json to convert every image'
+                if got[0] != want[0]
+                else "use one size for every split"
+            )
             raise DatasetFormatError(
-                f"dataset {name!r}: the {split} images are {tuple(raw.images.shape[1:])} but "
-                f"the training images are {info.image_shape}; use one size for every split"
+                f"dataset {name!r}: the {split} images are {got} (channels, height, width) but "
+                f"the training images are {want}; {fix}"
             )
         if raw.class_names is not None and raw.class_names != info.class_names:
             raise DatasetFormatError(
