@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -56,7 +55,10 @@ def main() -> int:
                     exported / f"{name}.int8.tflite", ran, cpu=core, images=args.images,
                     data_root=args.data_dir, log=lambda line: print(line, file=sys.stderr),
                 )  # fmt: skip
-                shutil.copy2(ran / f"{name}.{core}.mcu.json", args.out / f"{name}.{core}.json")
+                kept = json.loads((ran / f"{name}.{core}.mcu.json").read_text())
+                source = MODELS[name].relative_to(REPO)
+                kept["model"] = f"{source} (int8 .tflite exported by tinyconv.export)"
+                (args.out / f"{name}.{core}.json").write_text(json.dumps(kept, indent=2) + "\n")
                 ins = report.instructions
                 rows.append(
                     {
