@@ -65,7 +65,7 @@ def pin_code_state() -> None:
 @functools.cache
 def _git_state() -> tuple[str | None, bool | None]:
     """The commit and dirtiness of the git checkout holding this tinyconv, if it is one."""
-    package = Path(__file__).resolve().parents[1]
+    package = Path(__file__).resolve().parent  # tinyconv/
 
     def git(*args: str) -> str:
         done = subprocess.run(
