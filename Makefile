@@ -1,7 +1,8 @@
 # Two entry points, each creating its own virtual environment on first use:
 #   make reproduce   train V5 as written and V5 with OneCycle, 5 seeds each, and print their
 #                    final-epoch summaries (into build/reproduce/, apart from the committed
-#                    results/; rerunning skips the seeds already finished there)
+#                    results/; rerunning skips the seeds already finished there);
+#                    THREADS=N sets the torch threads of each run
 #   make test        lint, run the whole test suite (doctests included) and build the docs
 #   make mcu-library build TFLite Micro with CMSIS-NN for the Cortex-M4 into the cache once
 #                    (tinyconv mcu --prepare; 5-7 minutes on 2 cores), so tests and runs reuse it
@@ -49,11 +50,15 @@ mcu-library: install
 
 REPRODUCE_OUT ?= build/reproduce
 
+# THREADS=1 (torch threads per run) is often faster on a machine other processes keep busy.
+THREADS ?=
+REPRODUCE_FLAGS = --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT) $(if $(THREADS),--threads $(THREADS))
+
 reproduce: install
 	@echo "== recipe 1 of 2: mnist_v5 (5 seeds x 15 epochs) =="
-	$(BIN)/python examples/mnist_v5.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
+	$(BIN)/python examples/mnist_v5.py $(REPRODUCE_FLAGS)
 	@echo "== recipe 2 of 2: mnist_v5_onecycle (5 seeds x 15 epochs) =="
-	$(BIN)/python examples/mnist_v5_onecycle.py --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT)
+	$(BIN)/python examples/mnist_v5_onecycle.py $(REPRODUCE_FLAGS)
 
 results-table: install
 	$(BIN)/tinyconv results results --readme README.md

@@ -85,3 +85,21 @@ def test_an_abbreviated_option_is_refused_not_guessed(tinyconv_command) -> None:
     assert "unrecognized arguments: --dataset mine" in done.stderr
     done = tinyconv_command("export", "m.pt", "--out", "o", "--overw")
     assert done.returncode == 2 and "unrecognized arguments: --overw" in done.stderr
+
+
+def test_every_command_that_computes_takes_threads_and_refuses_zero(
+    tinyconv_command, tmp_path: Path
+) -> None:
+    out = str(tmp_path / "out")
+    computing = {
+        "study": ["study", "mnist_v5", "--out", out],
+        "export": ["export", "m.model.pt", "--out", out],
+        "report": ["report", "m.model.pt", "--out", out],
+        "prune": ["prune", "m.model.pt", "--max-params", "4000", "--out", out],
+        "mcu": ["mcu", "m.int8.tflite", "--out", out],
+    }
+    for name, argv in computing.items():
+        done = tinyconv_command(*argv, "--threads", "0")
+        assert done.returncode == 2, (name, done.stderr)
+        assert done.stderr.strip() == "error: --threads must be at least 1, got 0", name
+        assert not (tmp_path / "out").exists()

@@ -156,12 +156,13 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
             f"{_opt(data['peak_activation_bytes_int8'])} bytes",
         ),
     ]
+    busy = data.get("environment", {}).get("busy_machine", "")
     for latency in data["latency"]:
         items.append(
             (
                 f"Latency {latency['runtime']} (batch 1)",
                 f"{latency['median_us']:.1f} us ({latency['threads']} thread(s), median of "
-                f"{latency['runs']})",
+                f"{latency['runs']}){'; measured on a busy machine' if busy else ''}",
             )
         )
     items.append(("Test images", f"{accuracy['test_images']:,}"))

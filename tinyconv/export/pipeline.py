@@ -48,6 +48,7 @@ from tinyconv.model_file import load
 from tinyconv.outputs import output_folder
 from tinyconv.parameters import count_parameters
 from tinyconv.summary import summary
+from tinyconv.workers import busy_machine_warning
 
 __all__ = [
     "EXPORT_SUFFIXES",
@@ -297,6 +298,8 @@ def _export(
     max_int8_drop_points: float | None,
 ) -> ExportReport:
     """Everything :func:`export_model` does once its output folder is open."""
+    # read before the work, whose own load would count against it
+    busy = busy_machine_warning(torch.get_num_threads()).removeprefix("warning: ")
     dataset = model_dataset(model, dataset, label=source).name
     for label, value in (("test_images", test_images), ("latency_runs", latency_runs)):
         if value is not None and value < 1:
@@ -420,6 +423,7 @@ def _export(
             "python": platform.python_version(),
             "machine": platform.machine(),
             "cpu_count": os.cpu_count(),
+            "busy_machine": busy,
             **({} if aware is None else {"torchao": _version("torchao")}),
         },
     )

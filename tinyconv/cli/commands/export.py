@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
 
 NAME = "export"
 HELP = (
@@ -90,6 +91,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
+    add_threads_argument(parser)
     add_dataset_arguments(
         parser,
         "dataset to calibrate and score on (default: the one the model file records; "
@@ -127,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv.export.errors import ExportError
 
     register_dataset_dirs(args)
+    apply_thread_option(args)
     if args.format == "tflite":
         if args.qat_epochs:
             raise ExportError(

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
 
 NAME = "mcu"
 HELP = (
@@ -68,6 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
     )
+    add_threads_argument(parser)
     add_dataset_arguments(
         parser, "dataset of the test images (default: the one the export report names)"
     )
@@ -100,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model is None or args.out is None:
         raise UsageError("give MODEL and --out DIR (or --prepare to only build the library)")
     register_dataset_dirs(args)
+    apply_thread_option(args)
     from tinyconv._extras import require
     from tinyconv.export._native_output import native_output
 

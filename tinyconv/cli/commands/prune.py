@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 
+from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
+
 NAME = "prune"
 HELP = (
     "prune a trained model file to at most N parameters (whole channels, Torch-Pruning), "
@@ -70,7 +72,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="fine-tune on the first N training images only (smoke runs)",
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    add_threads_argument(parser)
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
@@ -89,10 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv.compress import prune_model_file
     from tinyconv.compress.pruning_run import MODEL_FILE, REPORT_FILE
 
-    if args.threads is not None:
-        import torch
-
-        torch.set_num_threads(args.threads)
+    apply_thread_option(args)
     report = prune_model_file(
         args.model,
         args.out,

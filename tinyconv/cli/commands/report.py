@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
 
 NAME = "report"
 HELP = (
@@ -42,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="data root holding MNIST/raw or FashionMNIST/raw (default: $TINYCONV_DATA or "
         "./data); needed to score a model on its test images",
     )
+    add_threads_argument(parser)
     add_dataset_arguments(
         parser,
         "registered dataset of the test images (default: the one the model or the "
@@ -63,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv.plots.html_report import build_report
 
     register_dataset_dirs(args)
+    apply_thread_option(args)
     words = ["tinyconv", "report", args.source, "--out", args.out]
     for path in args.dataset_dir:
         words += ["--dataset-dir", path]

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
 
 NAME = "study"
 HELP = "train a recipe (name or JSON file) for several seeds; resumable"
@@ -67,9 +68,7 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         metavar="N",
         help="train on the first N images (smoke runs; saved as <name>_trainN.json)",
     )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch CPU threads (default: all cores)"
-    )
+    add_threads_argument(parser)
     parser.add_argument(
         "--stack",
         type=int,
@@ -152,8 +151,6 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
     Raises:
         UsageError: For option values out of range.
     """
-    import torch
-
     from tinyconv.errors import UsageError
     from tinyconv.recipes import get_recipe, recipe_for_dataset
     from tinyconv.study import aggregate, prepare_study, run_study
@@ -172,8 +169,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
     if args.stack > 1 and args.workers > 1:
         raise UsageError("--stack and --workers cannot both be above 1; choose one")
     resolve_device(args.device)  # an unusable device fails before any data is read
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    apply_thread_option(args)
     prepared = prepare_study(
         recipe,
         data_dir=args.data_dir,
