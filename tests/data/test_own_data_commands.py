@@ -268,6 +268,21 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
     # the statistics computed from 400 digit PNGs are MNIST's, near enough
     assert model.normalization["mean"][0] == pytest.approx(0.1307, abs=0.02)
     assert model.normalization["std"][0] == pytest.approx(0.3081, abs=0.02)
+    # prune it on the same folder: the model file's own recipe (mnist_v5_digits), a
+    # validation split sized to 400 training images; then the study's results file and
+    # the ready mnist_v5 as --recipe, both moved onto the digits
+    for index, recipe in enumerate((None, str(out / "mnist_v5_digits.json"), "mnist_v5")):
+        pruned = tmp_path / f"pruned{index}"
+        prune = tinyconv_command(
+            "prune", str(model_file), "--max-params", "4000", "--out", str(pruned), *dirs,
+            "--epochs", "1" if recipe is None else "0", "--quiet", "--device", "cpu",
+            *(["--recipe", recipe] if recipe else []),
+        )  # fmt: skip
+        assert prune.returncode == 0, prune.stderr
+        pruning = json.loads((pruned / "report.json").read_text())
+        assert pruning["recipe"] == "mnist_v5_digits"
+        assert (pruning["train_images"], pruning["val_images"]) == (360, 40)
+        assert tc.count_parameters(tc.load(pruned / "model.pt")) <= 4000
     export = tinyconv_command(
         "export", str(model_file), "--out", str(tmp_path / "export"), "--int8", *dirs,
         "--calibration-images", "100", "--latency-runs", "3",

@@ -28,7 +28,10 @@ from tinyconv.atomic import atomic_write
 from tinyconv.compress.errors import PruneError
 from tinyconv.compress.prune import prune_to_budget
 from tinyconv.data import Normalization, TensorLoader, dataset_info, load_dataset, train_val_split
+from tinyconv.data.split import default_val_size
+from tinyconv.errors import SpecError
 from tinyconv.model_file import load, save
+from tinyconv.outputs import check_writable_folder
 from tinyconv.train import evaluate, fit, resolve_device
 
 if TYPE_CHECKING:
@@ -112,23 +115,12 @@ class PruneReport:
 
 
 def _recipe_for(model: Any, recipe: str | Recipe | None, source: Path) -> Recipe:
-    from tinyconv.recipes import get_recipe  # a ready recipe imports its dataset's pipeline
+    from tinyconv.recipes import recipe_of_model  # a ready recipe imports its dataset's pipeline
 
-    if recipe is None:
-        name = model.metadata.get("recipe")
-        if not isinstance(name, str):
-            raise PruneError(
-                f"{str(source)!r} does not record the recipe it was trained with; pass one "
-                "with --recipe NAME_OR_JSON (e.g. --recipe mnist_v5)"
-            )
-        recipe = name
-    found = get_recipe(recipe) if isinstance(recipe, str | os.PathLike) else recipe
-    if model.dataset is not None and found.dataset != model.dataset:
-        raise PruneError(
-            f"recipe {found.name!r} trains on {found.dataset!r} but {str(source)!r} was "
-            f"trained on {model.dataset!r}; pass a recipe of the model's dataset"
-        )
-    return found
+    try:
+        return recipe_of_model(model, recipe, label=repr(str(source)))
+    except (SpecError, FileNotFoundError) as error:
+        raise PruneError(str(error)) from None
 
 
 def _check_normalization(model: Any, dataset: str, source: Path) -> None:
@@ -151,7 +143,8 @@ def prune_model_file(
     epochs: int | None = None,
     recipe: str | Recipe | None = None,
     data_root: str | os.PathLike[str] | None = None,
-    val_size: int = 5000,
+    dataset: str | None = None,
+    val_size: int | None = None,
     split_seed: int = 0,
     seed: int = 0,
     train_subset: int | None = None,
@@ -169,11 +162,15 @@ def prune_model_file(
             (:func:`~tinyconv.compress.prune_to_budget`).
         epochs: Fine-tuning epochs; ``None`` takes the recipe's, ``0`` prunes only. The
             schedule follows a changed epoch count (:meth:`tinyconv.Recipe.with_epochs`).
-        recipe: A ready recipe's name, a recipe JSON path or a recipe whose training
-            configuration and augmentation fine-tune the model (its specs are not used);
-            ``None`` takes the one named in the model's metadata.
+        recipe: A ready recipe's name, a recipe JSON path, a study's results file or a
+            recipe whose training configuration and augmentation fine-tune the model (its
+            specs are not used; it is moved onto the model's dataset); ``None`` takes the
+            one the model file records (:func:`~tinyconv.recipes.recipe_of_model`).
         data_root: Dataset root (default ``$TINYCONV_DATA``).
-        val_size: Validation images carved (stratified) from the training set.
+        dataset: The registered dataset to fine-tune on, for a model file that records
+            none (one that records another is refused).
+        val_size: Validation images carved (stratified) from the training set (``None``:
+            :func:`~tinyconv.data.split.default_val_size`, 5,000 or a tenth of fewer).
         split_seed: Seed of that split.
         seed: Seed of the fine-tuning.
         train_subset: Fine-tune on the first N of the remaining training images only.
@@ -191,7 +188,7 @@ def prune_model_file(
         DatasetNotFoundError: If the dataset is not under ``data_root``.
         MissingExtraError: If Torch-Pruning is not installed.
     """
-    source, out = Path(model_path), Path(out_dir)
+    source, out = Path(model_path), check_writable_folder(out_dir)
     model_file, report_file = out / MODEL_FILE, out / REPORT_FILE
     for existing in (model_file, report_file):
         if existing.exists():
@@ -204,11 +201,19 @@ def prune_model_file(
     if train_subset is not None and train_subset < 1:
         raise PruneError(f"train_subset must be >= 1, got {train_subset!r}")
     model = load(source)
+    if dataset is not None:
+        if model.dataset is not None and model.dataset != dataset:
+            raise PruneError(
+                f"{str(source)!r} was trained on {model.dataset!r}, not {dataset!r}; drop "
+                "--dataset (the model file's own is used)"
+            )
+        model.dataset = dataset
     chosen = _recipe_for(model, recipe, source)
     dataset = model.dataset or chosen.dataset
     _check_normalization(model, dataset, source)
     epochs = chosen.train.epochs if epochs is None else epochs
     full = load_dataset(dataset, data_root, train=True)  # type: ignore[arg-type]
+    val_size = default_val_size(len(full)) if val_size is None else val_size
     if not 1 <= val_size < len(full):
         raise PruneError(
             f"val_size must be in [1, {len(full) - 1}] for {len(full):,} training images, "

@@ -13,7 +13,30 @@ import torch
 
 from .image_dataset import ImageDataset
 
-__all__ = ["resolve_val_count", "train_val_split"]
+__all__ = ["DEFAULT_VAL_IMAGES", "default_val_size", "resolve_val_count", "train_val_split"]
+
+DEFAULT_VAL_IMAGES = 5000
+"""Validation images carved from an MNIST-sized training set when none is asked for."""
+
+
+def default_val_size(num_samples: int) -> int:
+    """The validation split to carve when none is given: 5,000 images, or a tenth of fewer.
+
+    One rule for every command that fine-tunes or chooses on a validation split
+    (``prune``, quantization-aware ``export``), so a dataset of a few hundred images
+    gets a split it can afford instead of an error.
+
+    Args:
+        num_samples: Training images available.
+
+    Returns:
+        ``min(5000, num_samples // 10)``, at least 1.
+
+    Example:
+        >>> default_val_size(60_000), default_val_size(400), default_val_size(5)
+        (5000, 40, 1)
+    """
+    return min(DEFAULT_VAL_IMAGES, max(1, num_samples // 10))
 
 
 def resolve_val_count(num_samples: int, val_size: int | float) -> int:

@@ -40,12 +40,12 @@ from torch import nn
 from tinyconv._extras import require
 from tinyconv.data import ImageDataset, TensorLoader, load_dataset, train_val_split
 from tinyconv.data.scoring import _normalization
+from tinyconv.data.split import default_val_size
 from tinyconv.export.errors import ExportError
 from tinyconv.train import TrainConfig, evaluate, fit
 
 __all__ = [
     "QAT_SPLIT_SEED",
-    "QAT_VAL_IMAGES",
     "QUANTIZER",
     "QuantizationAwareNet",
     "QuantizationAwareResult",
@@ -56,11 +56,8 @@ __all__ = [
     "require_torchao",
 ]
 
-QAT_VAL_IMAGES = 5000
-"""Training images held out to score quantization-aware fine-tuning after every epoch (a
-tenth of them for a dataset of fewer than 50,000)."""
 QAT_SPLIT_SEED = 0
-"""Seed of that stratified split (the one ``tinyconv prune`` uses by default)."""
+"""Seed of the stratified validation split (the one ``tinyconv prune`` uses by default)."""
 
 QUANTIZER = (
     "torchao PT2E QAT, X86InductorQuantizer: symmetric per-channel int8 weights, per-tensor "
@@ -374,9 +371,10 @@ def quantization_aware_on_dataset(
 ) -> QuantizationAwareResult:
     """:func:`quantization_aware` on a registered dataset's training images less a split.
 
-    :data:`QAT_VAL_IMAGES` training images, or a tenth of a smaller dataset's (stratified,
-    seed :data:`QAT_SPLIT_SEED`), are held out and scored after every epoch; the rest are
-    fine-tuned on, augmented as the ready recipe the model file records
+    :func:`~tinyconv.data.split.default_val_size` training images (5,000, or a tenth
+    of a smaller dataset's; stratified, seed :data:`QAT_SPLIT_SEED`) are held out and
+    scored after every epoch; the rest are fine-tuned on, augmented as the ready recipe
+    the model file records
     (``metadata["recipe"]``) augments, else not.
 
     Args:
@@ -403,22 +401,27 @@ def quantization_aware_on_dataset(
             f"quantization-aware fine-tuning needs at least 2 {dataset} training images (one "
             f"to train on, one to validate), found {len(full)}"
         )
-    val_size = min(QAT_VAL_IMAGES, max(1, len(full) // 10))
+    val_size = default_val_size(len(full))
     train, val = train_val_split(full, val_size, seed=QAT_SPLIT_SEED)
     if train_images is not None:
         train = train.subset(range(min(train_images, len(train))))
-    augment, augmentation = None, "none (the model file records no recipe)"
-    recipe_name = getattr(model, "metadata", {}).get("recipe")
-    if isinstance(recipe_name, str):
-        from tinyconv.recipes import RECIPES  # a ready recipe imports its dataset's pipeline
+    from tinyconv.errors import SpecError
+    from tinyconv.recipes import recipe_of_model  # a recipe imports its dataset's pipeline
 
-        if recipe_name in RECIPES:
-            recipe = RECIPES[recipe_name]
-            augment = recipe.augmentation()
-            names = ", ".join(type(spec).__name__ for spec in recipe.augment) or "none"
-            augmentation = f"recipe {recipe_name}: {names}"
-        else:
-            augmentation = f"none (recipe {recipe_name!r} is not a ready recipe)"
+    recorded = (getattr(model, "metadata", None) or {}).get("recipe")
+    try:
+        recipe = recipe_of_model(model)
+    except (SpecError, OSError):
+        augment = None
+        augmentation = (
+            "none (the model file records no recipe)"
+            if recorded is None
+            else f"none (recipe {recorded!r} is not a ready recipe, a moved one or a file)"
+        )
+    else:
+        augment = recipe.augmentation()
+        names = ", ".join(type(spec).__name__ for spec in recipe.augment) or "none"
+        augmentation = f"recipe {recipe.name}: {names}"
     return quantization_aware(
         model, folded, train, val, epochs=epochs, lr=lr, augment=augment,
         augmentation=augmentation, rounding=rounding,

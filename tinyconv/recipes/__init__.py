@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from tinyconv.errors import SpecError
 from tinyconv.recipe import Recipe
@@ -30,14 +31,17 @@ RECIPES: dict[str, Recipe] = {
 }
 """Every ready recipe by name."""
 
-__all__ = ["RECIPES", "get_recipe", "recipe_for_dataset"]
+__all__ = ["RECIPES", "get_recipe", "recipe_for_dataset", "recipe_of_model"]
 
 
 def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
     """Return a ready recipe by name, or read one from a JSON file.
 
     Args:
-        name_or_path: A key of :data:`RECIPES` (``"mnist_v5"``) or a ``.json`` path.
+        name_or_path: A key of :data:`RECIPES` (``"mnist_v5"``); a ready recipe's name
+            followed by a registered dataset's, as a study names a recipe moved onto
+            that dataset (``"mnist_v5_fashion_mnist"``, :func:`recipe_for_dataset`); a
+            recipe ``.json`` path, or a study's results file (the recipe it ran).
 
     Returns:
         The recipe.
@@ -47,6 +51,8 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
         FileNotFoundError: For a path that does not exist.
 
     Example:
+        >>> get_recipe("mnist_v5_fashion_mnist").dataset
+        'fashion_mnist'
         >>> get_recipe("mnist_v9")
         Traceback (most recent call last):
         ...
@@ -55,6 +61,9 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
     text = str(name_or_path)
     if text in RECIPES:
         return RECIPES[text]
+    moved = _moved_recipe(text)
+    if moved is not None:
+        return moved
     path = Path(text)
     if path.suffix != ".json" and not path.exists():
         known = ", ".join(sorted(RECIPES))
@@ -65,7 +74,24 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
         data = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise SpecError(f"{text} is not valid JSON: {error}") from error
+    from tinyconv.study.results import RESULTS_FORMAT  # reads no data
+
+    if isinstance(data, dict) and data.get("format") == RESULTS_FORMAT:
+        data = data.get("recipe")  # a study's results file holds the recipe it ran
+    if not isinstance(data, dict):
+        raise SpecError(f"{text} holds no recipe; give a recipe JSON file or a results file")
     return Recipe.from_dict(data)
+
+
+def _moved_recipe(name: str) -> Recipe | None:
+    """``mnist_v5_digits``: a ready recipe moved onto a registered dataset, as a study names it."""
+    from tinyconv.data import dataset_names
+
+    for ready in sorted(RECIPES, key=len, reverse=True):
+        dataset = name.removeprefix(f"{ready}_")
+        if name.startswith(f"{ready}_") and dataset in dataset_names():
+            return recipe_for_dataset(RECIPES[ready], dataset)
+    return None
 
 
 def recipe_for_dataset(recipe: Recipe, dataset: str) -> Recipe:
@@ -110,3 +136,47 @@ def recipe_for_dataset(recipe: Recipe, dataset: str) -> Recipe:
         dataset=dataset,
         specs=(*recipe.specs[:-1], dataclasses.replace(head, num_classes=len(info.class_names))),
     )
+
+
+def recipe_of_model(
+    model: Any, override: str | os.PathLike[str] | Recipe | None = None, *, label: str = "the model"
+) -> Recipe:
+    """Return the recipe that trains ``model``: ``override`` if given, else the one it records.
+
+    The one lookup every command that fine-tunes a model file uses (``prune``,
+    quantization-aware ``export``). The recipe is moved onto the model's dataset when it
+    names another (:func:`recipe_for_dataset`): only its training and augmentation are
+    used, never its specs.
+
+    Args:
+        model: A model read by :func:`tinyconv.load` (``metadata["recipe"]``, ``dataset``).
+        override: A recipe, a ready recipe's name, a recipe JSON or a results file
+            (``--recipe``).
+        label: How to call the model in messages (its path).
+
+    Returns:
+        The recipe, on the model's dataset.
+
+    Raises:
+        SpecError: If the model records no recipe and none is given, or the name is
+            unknown.
+
+    Example:
+        >>> from tinyconv import GAPHeadSpec, build
+        >>> net = build([GAPHeadSpec(num_classes=10)])
+        >>> net.metadata, net.dataset = {"recipe": "mnist_v5"}, "fashion_mnist"
+        >>> recipe_of_model(net).name
+        'mnist_v5_fashion_mnist'
+    """
+    chosen = override
+    if chosen is None:
+        chosen = (getattr(model, "metadata", None) or {}).get("recipe")
+        if not isinstance(chosen, str):
+            raise SpecError(
+                f"{label} does not record the recipe it was trained with; pass one with "
+                "--recipe NAME_OR_JSON (a ready recipe such as mnist_v5, a recipe JSON or a "
+                "study's results file)"
+            )
+    recipe = chosen if isinstance(chosen, Recipe) else get_recipe(chosen)
+    dataset = getattr(model, "dataset", None)
+    return recipe if dataset is None else recipe_for_dataset(recipe, dataset)

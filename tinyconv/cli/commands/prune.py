@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 
+from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
 from tinyconv.cli.thread_options import add_threads_argument, apply_thread_option
 
 NAME = "prune"
@@ -50,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--recipe",
         default=None,
         metavar="NAME_OR_JSON",
-        help="recipe whose training fine-tunes the model (default: the one it was trained with)",
+        help="recipe whose training fine-tunes the model: a ready recipe, a recipe JSON or a "
+        "study's results file (default: the one the model file records)",
     )
     parser.add_argument(
         "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
@@ -58,9 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--val-size",
         type=int,
-        default=5000,
+        default=None,
         metavar="N",
-        help="validation images carved from the training set (default 5000; never test)",
+        help="validation images carved from the training set, never test (default 5,000, "
+        "or a tenth of a smaller training set)",
     )
     parser.add_argument("--split-seed", type=int, default=0, help="seed of the validation split")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fine-tuning")
@@ -73,6 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, mps")
     add_threads_argument(parser)
+    add_dataset_arguments(parser, "dataset to fine-tune on, for a model file that records none")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
 
 
@@ -91,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv.compress import prune_model_file
     from tinyconv.compress.pruning_run import MODEL_FILE, REPORT_FILE
 
+    register_dataset_dirs(args)
     apply_thread_option(args)
     report = prune_model_file(
         args.model,
@@ -100,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs,
         recipe=args.recipe,
         data_root=args.data_dir,
+        dataset=args.dataset,
         val_size=args.val_size,
         split_seed=args.split_seed,
         seed=args.seed,
