@@ -29,9 +29,11 @@ BIN := $(VENV)/bin
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
+	@echo "== creating $(VENV) and installing $(TORCH_SPEC) (a few minutes the first time) =="
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet $(TORCH_SPEC)
-	$(BIN)/pip install --quiet -e '.[dev,docs,plots,export,search,tflite,compress]'
+	$(BIN)/pip install --quiet --progress-bar off $(TORCH_SPEC)
+	@echo "== installing tinyconv with every extra (dev, docs, plots, export, search, tflite, compress) =="
+	$(BIN)/pip install --quiet --progress-bar off -e '.[dev,docs,plots,export,search,tflite,compress]'
 	touch $@
 
 lint: install

@@ -16,7 +16,7 @@ from tinyconv.cli import build_parser
 
 from .conftest import REPO, assert_one_error_line
 
-TESTED_HERE = {"export", "report", "search", "search-best"}
+TESTED_HERE = {"export", "report", "search", "search-best", "recipes"}
 TESTED_IN_OWN_FILES = {"study", "summary", "results"}
 
 
@@ -103,3 +103,16 @@ def test_every_command_that_computes_takes_threads_and_refuses_zero(
         assert done.returncode == 2, (name, done.stderr)
         assert done.stderr.strip() == "error: --threads must be at least 1, got 0", name
         assert not (tmp_path / "out").exists()
+
+
+def test_recipes_lists_every_ready_recipe_with_its_parameters(tinyconv_command) -> None:
+    from tinyconv.recipes import RECIPES
+
+    done = tinyconv_command("recipes")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["Recipe", "Dataset", "Params", "Description"]
+    listed = {line.split()[0]: line.split()[1:3] for line in lines[1 : 1 + len(RECIPES)]}
+    assert set(listed) == set(RECIPES)
+    assert listed["mnist_v5"] == ["mnist", "6,364"]
+    assert listed["mnist_4k_onecycle"] == ["mnist", "3,740"]

@@ -30,3 +30,12 @@ def test_an_over_budget_model_is_one_error_line(tinyconv_command) -> None:
 
 def test_an_unknown_target_is_one_error_line(tinyconv_command) -> None:
     assert_one_error_line(tinyconv_command("summary", "mnist_v9"), "mnist_v9")
+
+
+def test_a_recipe_on_another_dataset_shows_that_datasets_model(tinyconv_command) -> None:
+    done = tinyconv_command("summary", "mnist_v5", "--dataset", "fashion_mnist")
+    assert done.returncode == 0, done.stderr
+    assert "Total params: 6,364" in done.stdout  # one channel, ten classes: the same count
+    assert_one_error_line(
+        tinyconv_command("summary", "mnist_v5", "--dataset", "no_such_set"), "no_such_set"
+    )

@@ -22,16 +22,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="recipe name, recipe/spec JSON file, or model file")
     parser.add_argument("--depth", type=int, default=1, help="1: blocks; 2: also their parts")
     parser.add_argument("--max-params", type=int, default=None, help="check this budget")
-    add_dataset_arguments(parser)
+    add_dataset_arguments(
+        parser,
+        "show a recipe moved onto this registered dataset (its image size, channels and "
+        "classes), as tinyconv study --dataset trains it",
+    )
 
 
-def _model(target: str):
+def _model(target: str, dataset: str | None):
     from tinyconv import build, build_from_architecture, load, specs_from_list
-    from tinyconv.errors import SpecError
-    from tinyconv.recipes import RECIPES, get_recipe
+    from tinyconv.errors import SpecError, UsageError
+    from tinyconv.recipes import RECIPES, get_recipe, recipe_for_dataset
 
     path = Path(target)
-    if target in RECIPES or (path.suffix == ".json" and not path.is_file()):
+    is_recipe = target in RECIPES or (path.suffix == ".json" and not path.is_file())
+    if not is_recipe and path.suffix == ".json" and path.is_file():
+        try:
+            is_recipe = "train" in json.loads(path.read_text())
+        except (json.JSONDecodeError, TypeError):
+            is_recipe = False
+    if dataset is not None:
+        if not is_recipe:
+            raise UsageError("--dataset moves a recipe onto a dataset; TARGET is not a recipe")
+        return recipe_for_dataset(get_recipe(target), dataset).build_model(seed=0)
+    if is_recipe:
         return get_recipe(target).build_model(seed=0)
     if not path.is_file():
         raise SpecError(
@@ -59,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv import check_budget, summary
 
     register_dataset_dirs(args)
-    model = _model(args.target)
+    model = _model(args.target, args.dataset)
     print(summary(model, depth=args.depth))
     if args.max_params is not None:
         check_budget(model, args.max_params)
