@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(DOCS_DIR))
 
 import tinyconv  # noqa: E402
+from tinyconv.formatting import list_table  # noqa: E402
 from tinyconv.study.results import ResultsFileError  # noqa: E402
 from tinyconv.study.tables import results_rows, results_rst  # noqa: E402
 
@@ -273,14 +274,6 @@ def _generate_pages() -> None:
     )
 
 
-def _list_table(header: list[str], rows: list[list[object]]) -> str:
-    """An rst list-table of ``header`` and ``rows`` (one cell per item), ready to include."""
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for cells in (header, *rows):
-        lines += [f"   {'* -' if i == 0 else '  -'} {cell}" for i, cell in enumerate(cells)]
-    return "\n".join(lines) + "\n"
-
-
 def _spread(values: list[float]) -> str:
     """`` ± <sample std in points>`` for several values, nothing for one."""
     import statistics
@@ -319,7 +312,7 @@ def _int8_drops_rst() -> str:
         row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
         row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
         rows.append(row)
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 def _model_key(model: str) -> str:
@@ -368,7 +361,7 @@ def _qat_rst() -> str:
         rows.append(row)
     if not rows:
         return "No quantization-aware export is recorded yet.\n"
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 def _distillation_rst(plain_path: Path, taught_path: Path, plain_label: str) -> str:
@@ -401,7 +394,7 @@ def _distillation_rst(plain_path: Path, taught_path: Path, plain_label: str) -> 
             "",
         ]
     )
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 PRUNING_SOURCES = {"v5": "V5 (MNIST)", "fashion_v5": "``fashion_v5`` (FashionMNIST)"}
@@ -468,7 +461,7 @@ def _pruning_summary_rst() -> str:
                 difference,
             ]
         )
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 FRONTIER_GOALS = (
@@ -547,7 +540,7 @@ def _frontier_summary_rst() -> str:
                 row += [f"{mean * 100:.2f} %{_spread(accs)}", f"{min(accs) * 100:.2f} %"]
                 row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
         rows.append(row)
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 def _frontier_validation_rst() -> str:
@@ -578,7 +571,7 @@ def _frontier_validation_rst() -> str:
             count = f"{len(tests)} seed{'s' if len(tests) > 1 else ''}"
             row.append(f"{statistics.mean(tests) * 100:.2f} %{_spread(tests)} ({count})")
         rows.append(row)
-    return _list_table(header, rows)
+    return list_table(header, rows)
 
 
 _generate_pages()

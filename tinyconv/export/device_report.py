@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyconv.formatting import column_table, percent
+
 __all__ = ["REPORT_FORMAT", "ExportReport", "LayerCost", "deploy_rst", "load_report"]
 
 REPORT_FORMAT = "tinyconv.export_report"
@@ -132,10 +134,6 @@ def _bytes(value: int | None) -> str:
     return "-" if value is None else f"{value:,} B"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f} %"
-
-
 def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
     """The report's totals as (label, value) pairs, for the table and the docs."""
     accuracy, parity = data["accuracy"], data["parity"]
@@ -169,15 +167,15 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
     items.append(
         (
             "Test accuracy PyTorch / ONNX fp32 / int8",
-            f"{_pct(accuracy['pytorch'])} / {_pct(accuracy['onnx_fp32'])} / "
-            f"{_pct(accuracy.get('onnx_int8'))}",
+            f"{percent(accuracy['pytorch'])} / {percent(accuracy['onnx_fp32'])} / "
+            f"{percent(accuracy.get('onnx_int8'))}",
         )
     )
     points = accuracy.get("int8_minus_fp32_points")
     if points is not None:
         items.append(("int8 minus PyTorch accuracy", f"{points:+.2f} points"))
     for key, value in parity.items():
-        shown = _pct(value) if key.endswith("agreement") else f"{value:.3g}"
+        shown = percent(value) if key.endswith("agreement") else f"{value:.3g}"
         items.append((key.replace("_", " "), shown))
     items.append(
         ("BatchNorm folding", f"{data['fold']['folded']} folded, {data['fold']['kept']} kept")
@@ -230,13 +228,5 @@ def deploy_rst(results_dir: str | os.PathLike[str]) -> str:
             f"(no ``*.json`` under ``{Path(results_dir).name}/``). They appear here once "
             "``tinyconv export`` reports are committed there.\n"
         )
-    reports = [load_report(path) for path in paths]
-    labels = [label for label, _ in _summary_items(reports[0])]
-    columns = [dict(_summary_items(report)) for report in reports]
-    out = [".. list-table::", "   :header-rows: 1", "   :stub-columns: 1", ""]
-    out.append("   * - Report")
-    out += [f"     - ``{path.stem}``" for path in paths]
-    for label in labels:
-        out.append(f"   * - {label}")
-        out += [f"     - {column.get(label, '-')}" for column in columns]
-    return "\n".join(out) + "\n"
+    columns = [dict(_summary_items(load_report(path))) for path in paths]
+    return column_table([path.stem for path in paths], columns)

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyconv.formatting import column_table, list_table, percent
+
 __all__ = [
     "TFLITE_REPORT_FORMAT",
     "TfliteReport",
@@ -84,10 +86,6 @@ class TfliteReport:
         return "\n".join(lines)
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{100 * value:.2f} %"
-
-
 def _arena(arena: dict[str, Any] | None) -> str:
     if not arena:
         return "-"
@@ -115,15 +113,15 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
         )
     )
     items.append(("Test images (LiteRT)", f"{accuracy['test_images']:,}"))
-    items.append(("Test accuracy PyTorch fp32", _pct(accuracy["pytorch"])))
-    items.append(("Test accuracy LiteRT fp32", _pct(accuracy["litert_fp32"])))
-    items.append(("Test accuracy LiteRT int8", _pct(accuracy.get("litert_int8"))))
+    items.append(("Test accuracy PyTorch fp32", percent(accuracy["pytorch"])))
+    items.append(("Test accuracy LiteRT fp32", percent(accuracy["litert_fp32"])))
+    items.append(("Test accuracy LiteRT int8", percent(accuracy.get("litert_int8"))))
     points = accuracy.get("int8_minus_fp32_points")
     if points is not None:
         items.append(("int8 minus PyTorch fp32", f"{points:+.2f} points"))
     items.append(("Test images (TFLite Micro)", f"{accuracy['micro_images']:,}"))
-    items.append(("Test accuracy TFLite Micro fp32", _pct(accuracy.get("micro_fp32"))))
-    items.append(("Test accuracy TFLite Micro int8", _pct(accuracy.get("micro_int8"))))
+    items.append(("Test accuracy TFLite Micro fp32", percent(accuracy.get("micro_fp32"))))
+    items.append(("Test accuracy TFLite Micro int8", percent(accuracy.get("micro_int8"))))
     if "micro_vs_litert_reference_max_steps_int8" in parity:
         items.append(
             (
@@ -131,13 +129,13 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
                 f"reference kernels: max {parity['micro_vs_litert_reference_max_steps_int8']} "
                 f"step(s); optimised kernels: max {parity['micro_vs_litert_max_steps_int8']} "
                 f"step(s), same predictions "
-                f"{_pct(parity['micro_vs_litert_argmax_agreement_int8'])}",
+                f"{percent(parity['micro_vs_litert_argmax_agreement_int8'])}",
             )
         )
     items.append(
         (
             "LiteRT fp32 vs PyTorch",
-            f"argmax {_pct(parity['litert_fp32_argmax_agreement'])}, max abs dlogit "
+            f"argmax {percent(parity['litert_fp32_argmax_agreement'])}, max abs dlogit "
             f"{parity['litert_fp32_vs_pytorch_max_abs_logit']:.3g}",
         )
     )
@@ -175,7 +173,7 @@ def load_tflite_report(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _accuracy_cell(value: float | None, images: int | None) -> str:
-    return "-" if value is None else f"{_pct(value)} ({images:,})"
+    return "-" if value is None else f"{percent(value)} ({images:,})"
 
 
 def _rows(stem: str, data: dict[str, Any], onnx: dict[str, Any] | None) -> list[list[str]]:
@@ -242,11 +240,7 @@ def tflite_rst(
         twin = Path(onnx_dir) / path.name if onnx_dir is not None else None
         onnx = json.loads(twin.read_text(encoding="utf-8")) if twin and twin.is_file() else None
         rows += _rows(path.stem, load_tflite_report(path), onnx)
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [head, *rows]:
-        out.append(f"   * - {row[0]}")
-        out += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(out) + "\n"
+    return list_table(head, rows)
 
 
 def tflite_figures_rst(results_dir: str | os.PathLike[str]) -> str:
@@ -266,11 +260,4 @@ def tflite_figures_rst(results_dir: str | os.PathLike[str]) -> str:
     if not paths:
         return tflite_rst(results_dir)
     columns = [dict(_summary_items(load_tflite_report(path))) for path in paths]
-    labels = [label for label, _ in _summary_items(load_tflite_report(paths[0]))]
-    out = [".. list-table::", "   :header-rows: 1", "   :stub-columns: 1", ""]
-    out.append("   * - Report")
-    out += [f"     - ``{path.stem}``" for path in paths]
-    for label in labels:
-        out.append(f"   * - {label}")
-        out += [f"     - {column.get(label, '-')}" for column in columns]
-    return "\n".join(out) + "\n"
+    return column_table([path.stem for path in paths], columns)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyconv.errors import ModelFileError
+from tinyconv.formatting import list_table
 
 __all__ = ["MCU_REPORT_FORMAT", "McuReport", "load_mcu_report", "mcu_operators_rst", "mcu_rst"]
 
@@ -124,14 +125,6 @@ def load_mcu_report(path: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _list_table(head: list[str], rows: list[list[str]]) -> str:
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    for row in [head, *rows]:
-        out.append(f"   * - {row[0]}")
-        out += [f"     - {cell}" for cell in row[1:]]
-    return "\n".join(out) + "\n"
-
-
 def _reports(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]]]:
     found = []
     for path in sorted(Path(results_dir).glob("*.json")):
@@ -184,7 +177,7 @@ def mcu_rst(results_dir: str | os.PathLike[str]) -> str:
                 f"{100 * data['accuracy']['mcu_int8']:.2f} % ({data['accuracy']['images']:,})",
             ]
         )
-    return _list_table(head, rows)
+    return list_table(head, rows)
 
 
 def mcu_operators_rst(results_dir: str | os.PathLike[str], core: str = "cortex-m4") -> str:
@@ -221,4 +214,4 @@ def mcu_operators_rst(results_dir: str | os.PathLike[str], core: str = "cortex-m
                         f"{op['per_mac']:.1f}" if op["per_mac"] else "-",
                     ]
                 )
-    return _list_table(head, rows)
+    return list_table(head, rows)

@@ -19,6 +19,7 @@ from typing import Any
 from tinyconv.blocks.squeeze_excite import SqueezeExcite
 from tinyconv.data import DatasetInfo, dataset_info, load_dataset, model_dataset
 from tinyconv.data.scoring import score_images
+from tinyconv.formatting import percent
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.parameters import count_parameters
@@ -90,10 +91,6 @@ def _results_dataset(recipe: dict[str, Any], dataset: str | None, path: Path) ->
     return dataset_info(name)
 
 
-def _pct(value: float) -> str:
-    return f"{100 * value:.2f} %"
-
-
 def _model_figures(
     folder: ReportFolder,
     page: Page,
@@ -125,7 +122,7 @@ def _model_figures(
     page.numbers.append(
         (
             f"Test accuracy of {label} (scored now)",
-            f"{_pct(predictions.accuracy)} on {len(predictions):,} {shown} test images",
+            f"{percent(predictions.accuracy)} on {len(predictions):,} {shown} test images",
         )
     )
     folder.draw(
@@ -177,9 +174,9 @@ def _results_page(
     page.numbers += [
         (
             "Final-epoch test accuracy (mean ± std over seeds)",
-            f"{_pct(row['final_mean'])} ± {100 * row['final_std']:.2f}",
+            f"{percent(row['final_mean'])} ± {100 * row['final_std']:.2f}",
         ),
-        ("Min over seeds", _pct(row["final_min"])),
+        ("Min over seeds", percent(row["final_min"])),
         *(
             [(f"Seeds ≥ {100 * target:.1f} %", f"{row['hits']} of {row['seeds']}")]
             if target is not None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tinyconv.atomic import atomic_write
 from tinyconv.errors import TinyconvError
+from tinyconv.formatting import list_table, percent
 from tinyconv.study.results import ResultsFileError, is_results_file, load_results
 from tinyconv.study.seed_stats import aggregate
 
@@ -56,10 +57,6 @@ HEADER = (
 )
 NOT_RECORDED = "not recorded"
 """What the training-images cell says for results written before the count was kept."""
-
-
-def _pct(value: float) -> str:
-    return f"{100 * value:.2f} %"
 
 
 def results_files(source: str | os.PathLike[str]) -> list[Path]:
@@ -131,11 +128,11 @@ def results_rows(source: str | os.PathLike[str]) -> list[tuple[str, ...]]:
                 str(row["epochs"]),
                 NOT_RECORDED if samples is None else f"{samples:,}",
                 str(row["seeds"]),
-                f"{_pct(row['final_mean'])} ± {100 * row['final_std']:.2f}",
-                _pct(row["final_min"]),
+                f"{percent(row['final_mean'])} ± {100 * row['final_std']:.2f}",
+                percent(row["final_min"]),
                 "—" if target is None else f"{row['hits']}/{row['seeds']} (≥ {100 * target:.1f} %)",
-                _pct(row["best_mean"]),
-                _pct(row["train_final_mean"]),
+                percent(row["best_mean"]),
+                percent(row["train_final_mean"]),
                 f"{row['wall_mean']:.0f} s",
                 ", ".join(row["devices"]),
             )
@@ -169,11 +166,7 @@ def results_rst(source: str | os.PathLike[str]) -> str:
     Returns:
         The ``list-table`` directive, ready to ``.. include::``.
     """
-    out = [".. list-table::", "   :header-rows: 1", ""]
-    for cells in [HEADER, *results_rows(source)]:
-        out.append(f"   * - {cells[0]}")
-        out += [f"     - {cell}" for cell in cells[1:]]
-    return "\n".join(out) + "\n"
+    return list_table(HEADER, results_rows(source))
 
 
 def replace_between_markers(text: str, table: str, name: str = "results") -> str:
