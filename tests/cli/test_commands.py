@@ -8,6 +8,8 @@ tests/plots, tests/search, tests/compress).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,9 +90,7 @@ def test_an_abbreviated_option_is_refused_not_guessed(tinyconv_command) -> None:
     assert done.returncode == 2 and "unrecognized arguments: --overw" in done.stderr
 
 
-def test_every_command_that_computes_takes_threads_and_refuses_zero(
-    tinyconv_command, tmp_path: Path
-) -> None:
+def test_every_command_that_computes_takes_threads_and_refuses_zero(tmp_path: Path) -> None:
     out = str(tmp_path / "out")
     computing = {
         "study": ["study", "mnist_v5", "--out", out],
@@ -99,11 +99,21 @@ def test_every_command_that_computes_takes_threads_and_refuses_zero(
         "prune": ["prune", "m.model.pt", "--max-params", "4000", "--out", out],
         "mcu": ["mcu", "m.int8.tflite", "--out", out],
     }
-    for name, argv in computing.items():
-        done = tinyconv_command(*argv, "--threads", "0")
-        assert done.returncode == 2, (name, done.stderr)
-        assert done.stderr.strip() == "error: --threads must be at least 1, got 0", name
-        assert not (tmp_path / "out").exists()
+    code = (  # every command in one fresh process, as the command line runs it
+        "import contextlib, io, json, sys\nfrom tinyconv.cli import main\nfound = {}\n"
+        "for name, argv in json.loads(sys.argv[1]).items():\n"
+        "    err = io.StringIO()\n"
+        "    with contextlib.redirect_stderr(err):\n"
+        "        found[name] = [main([*argv, '--threads', '0']), err.getvalue().strip()]\n"
+        "print(json.dumps(found))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, json.dumps(computing)],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    for name, (status, stderr) in json.loads(done.stdout).items():
+        assert (status, stderr) == (2, "error: --threads must be at least 1, got 0"), name
+    assert not (tmp_path / "out").exists()
 
 
 def test_recipes_lists_every_ready_recipe_with_its_parameters(tinyconv_command) -> None:

@@ -275,7 +275,7 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
         pruned = tmp_path / f"pruned{index}"
         prune = tinyconv_command(
             "prune", str(model_file), "--max-params", "4000", "--out", str(pruned), *dirs,
-            "--epochs", "1" if recipe is None else "0", "--quiet", "--device", "cpu",
+            "--epochs", "0", "--quiet", "--device", "cpu",
             *(["--recipe", recipe] if recipe else []),
         )  # fmt: skip
         assert prune.returncode == 0, prune.stderr
@@ -305,51 +305,58 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
 def test_images_too_small_for_a_recipe_are_one_line_naming_the_smallest_size(
     mnist_train: ImageDataset, mnist_test: ImageDataset, tmp_path: Path
 ) -> None:
-    for side in (8, 16):  # MNIST digits shrunk to 8x8 and 16x16 PNGs, 20 per class and split
+    argvs = []
+    for side in (8, 16):  # MNIST digits shrunk to 8x8 and 16x16 PNGs, 10 per class and split
         root = tmp_path / f"small{side}"
         for split, data in (("train", mnist_train), ("test", mnist_test)):
             for digit in range(10):
                 folder = root / split / str(digit)
                 folder.mkdir(parents=True)
-                for index in (data.labels == digit).nonzero().flatten()[:20].tolist():
+                for index in (data.labels == digit).nonzero().flatten()[:10].tolist():
                     pixels = Image.fromarray(data.images[index, 0].numpy(), mode="L")
                     pixels.resize((side, side)).save(folder / f"{index:05d}.png")
         describe(root, name=f"small{side}", kind="image_folder")
-        result = tinyconv_command(
-            "study", "mnist_v5", "--dataset", f"small{side}", "--dataset-dir", str(root),
-            "--epochs", "1", "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
-        )  # fmt: skip
-        assert_one_line_error(
-            (result.returncode, result.stderr),
-            "recipe mnist_v5",
-            "needs images of at least 18x18 pixels",
-            f"images are {side}x{side}",
+        argvs.append(
+            [
+                "study",
+                "mnist_v5",
+                "--dataset",
+                f"small{side}",
+                "--dataset-dir",
+                str(root),
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "out"),
+                "--quiet",
+            ]
         )
-        assert not (tmp_path / "out" / f"mnist_v5_small{side}").exists()
+    for side, result in zip((8, 16), tinyconv_commands(*argvs), strict=True):
+        assert_one_line_error(
+            result, "recipe mnist_v5", "needs images of at least 18x18 pixels",
+            f"images are {side}x{side}",
+        )  # fmt: skip
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.mnist
 def test_one_colour_file_among_grayscale_pngs_is_named_not_converted(
     mnist_train: ImageDataset, mnist_test: ImageDataset, tmp_path: Path
 ) -> None:
-    root = write_digits(tmp_path / "digits", mnist_train, mnist_test, per_class=20)
+    root = write_digits(tmp_path / "digits", mnist_train, mnist_test, per_class=10)
     odd = next((root / "train" / "3").iterdir())
-    Image.open(odd).convert("RGB").save(odd)  # one RGB file among 200 grayscale ones
+    Image.open(odd).convert("RGB").save(odd)  # one RGB file among 100 grayscale ones
     describe(root, name="mixed", kind="image_folder")
-    result = tinyconv_command(
-        "study", "mnist_v5", "--dataset", "mixed", "--dataset-dir", str(root), "--epochs", "1",
-        "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
-    )  # fmt: skip
+    argv = ["summary", "mnist_v5", "--dataset", "mixed", "--dataset-dir", str(root)]
+    result = tinyconv_command(*argv)
     assert_one_line_error(
         (result.returncode, result.stderr),
-        "the train images mix grayscale and colour: 1 colour file(s) among 199 grayscale",
+        "the train images mix grayscale and colour: 1 colour file(s) among 99 grayscale",
         str(odd),
         '"channels": 1 (grayscale) or 3 (RGB)',
     )
-    # the same folder, described with "channels": 1, trains as grayscale
+    # the same folder described with "channels": 1 reads as one channel
     describe(root, name="mixed", kind="image_folder", channels=1)
-    converted = tinyconv_command(
-        "study", "mnist_v5", "--dataset", "mixed", "--dataset-dir", str(root), "--epochs", "1",
-        "--out", str(tmp_path / "out"), "--quiet", "--device", "cpu",
-    )  # fmt: skip
+    converted = tinyconv_command(*argv)
     assert converted.returncode == 0, converted.stderr
+    assert "Input: 1x28x28" in converted.stdout

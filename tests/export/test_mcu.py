@@ -169,27 +169,33 @@ def test_a_missing_toolchain_is_one_line_naming_the_packages(v5_file: Path, tmp_
     assert not target.exists()
 
 
-def test_missing_sources_model_or_options_are_one_clear_line(v5_file: Path, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "TINYCONV_TFLM"}
+def test_missing_sources_model_or_options_are_refused_before_any_work(
+    v5_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("TINYCONV_TFLM", raising=False)
     target = tmp_path / "out"
-    cases = {
-        ("mcu", str(v5_file), "--out", str(target)): "no TFLite Micro sources; give --tflm-dir",
-        ("mcu", str(v5_file), "--out", str(target), "--tflm-dir", str(tmp_path / "none")):
-            "no TFLite Micro checkout or archive at",
-        ("mcu", str(v5_file), "--out", str(target), "--tflm-dir", str(tmp_path)):
-            "is not a TFLite Micro checkout",
-        ("mcu", str(tmp_path / "absent.tflite"), "--out", str(target)): "no file at",
-        ("mcu", str(v5_file), "--out", str(target), "--images", "0"): "images must be >= 1",
-        ("mcu", "--out", str(target)): "give MODEL and --out DIR",
-    }  # fmt: skip
-    for argv, expected in cases.items():
-        if "--tflm-dir" in argv and shutil.which("arm-none-eabi-gcc") is None:
-            continue  # the toolchain is checked first
-        result = tinyconv(*argv, env=env)
-        assert result.returncode == 2, (argv, result.stderr)
-        assert expected in result.stderr, (argv, result.stderr)
-        assert len(result.stderr.strip().splitlines()) == 1
-        assert not target.exists()
+    has_tools = all(shutil.which(tool) for tool in TOOLS)
+    cases = [
+        ({"tflm": tmp_path / "absent.tar.xz"}, "no TFLite Micro checkout or archive at"),
+        ({"tflm": tmp_path}, "is not a TFLite Micro checkout"),
+        ({}, "no TFLite Micro sources; give --tflm-dir"),
+    ]
+    for options, expected in cases:  # the toolchain is looked for first
+        with pytest.raises(McuError, match=expected if has_tools else "arm-none-eabi"):
+            run_on_mcu(v5_file, target, **options)
+    for model, options, expected in (
+        (tmp_path / "absent.tflite", {}, "no file at"),
+        (v5_file, {"images": 0}, "images must be >= 1"),
+        (v5_file, {"clock_mhz": -1.0}, "clock_mhz must be a positive number"),
+    ):
+        with pytest.raises(McuError, match=expected):
+            run_on_mcu(model, target, **options)
+    assert not target.exists()
+    env = {k: v for k, v in os.environ.items() if k != "TINYCONV_TFLM"}  # the command line
+    result = tinyconv("mcu", str(v5_file), "--out", str(target), env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+    assert not target.exists()
 
 
 def test_an_unknown_core_is_refused_by_name() -> None:

@@ -59,15 +59,24 @@ def _export_report(tflite: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _int8_tflite(model: Path, staged: Path, dataset: str | None, data_root: Any) -> Path:
-    """The int8 .tflite to run: ``model`` itself, or exported from a model file into ``staged``."""
+def _int8_tflite(
+    model: Path, staged: Path, dataset: str | None, data_root: Any, images: int
+) -> Path:
+    """The int8 .tflite to run: ``model`` itself, or exported from a model file into ``staged``.
+
+    The export is verified (in LiteRT, and in TFLite Micro on up to 200 of them) on the
+    same first ``images`` test images the firmware then runs.
+    """
     if model.suffix == ".tflite":
         return model
     from tinyconv.export import export_tflite
 
     with tempfile.TemporaryDirectory() as work:
         exported = Path(work) / "export"
-        report = export_tflite(model, exported, int8=True, dataset=dataset, data_root=data_root)
+        report = export_tflite(
+            model, exported, int8=True, dataset=dataset, data_root=data_root,
+            test_images=images, micro_images=min(images, 200),
+        )  # fmt: skip
         for file in exported.iterdir():
             shutil.copy2(file, staged / file.name)
     return staged / report.files["tflite_int8"]
@@ -258,7 +267,7 @@ def run_on_mcu(
     sources = tflm_sources(tflm)
     owns = lambda name: name.endswith(MCU_SUFFIXES)  # noqa: E731
     with output_folder(out_dir, overwrite=overwrite, owns=owns, command="tinyconv mcu") as staged:
-        tflite = _int8_tflite(path, staged, dataset, data_root)
+        tflite = _int8_tflite(path, staged, dataset, data_root, images)
         data = tflite.read_bytes()
         quant_in, quant_out = _check_int8(data, str(tflite))
         exported = _export_report(tflite)
