@@ -126,12 +126,22 @@ def load_mcu_report(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def _reports(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]]]:
+    """The reports in a folder, by model and then core (M3, M4, M7, M33)."""
+    from tinyconv.mcu.cores import CORES
+
     found = []
-    for path in sorted(Path(results_dir).glob("*.json")):
+    for path in Path(results_dir).glob("*.json"):
         data = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("format") == MCU_REPORT_FORMAT:
             found.append((path.stem.rsplit(".", 1)[0], data))
-    return found
+    order = list(CORES)
+
+    def key(item: tuple[str, dict[str, Any]]) -> tuple[str, int]:
+        name, data = item
+        core = data["core"]["name"]
+        return name.rsplit(".", 1)[0], order.index(core) if core in order else len(order)
+
+    return sorted(found, key=key)
 
 
 def mcu_rst(results_dir: str | os.PathLike[str]) -> str:
