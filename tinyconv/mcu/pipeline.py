@@ -296,7 +296,7 @@ def run_on_mcu(
             firmware = build_firmware(
                 data, library, toolchain, Path(work), name=f"{stem}_model", prefix=prefix or stem,
                 arena=micro_arena(data), input_quantization=quant_in,
-                output_quantization=quant_out, mean=norm.mean, std=norm.std, source=str(tflite),
+                output_quantization=quant_out, mean=norm.mean, std=norm.std, source=str(path),
                 class_names=test.class_names,
             )  # fmt: skip
             run = run_firmware(
