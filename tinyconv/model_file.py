@@ -108,8 +108,7 @@ def _complete_from_dataset(record: dict[str, Any], dataset: str, channels: int) 
             )
         record["class_names"] = list(info.class_names)
     if record["normalization"] is None:
-        norm = info.normalization.for_channels(channels)
-        record["normalization"] = {"mean": list(norm.mean), "std": list(norm.std)}
+        record["normalization"] = info.normalization.for_channels(channels).to_dict()
 
 
 def save(

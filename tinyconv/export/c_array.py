@@ -75,8 +75,8 @@ def firmware_sources(
 
     Args:
         data: The .tflite file's bytes.
-        name: Base name; the files are ``<name>.h`` and ``<name>.c`` and the symbols start
-            with :func:`c_identifier` of it.
+        name: Base name; the files are ``<name>.h`` and ``<name>.c`` and, unless
+            ``symbol`` is given, the symbols start with :func:`c_identifier` of it.
         arena: TFLite Micro's arena for this model (:func:`~.micro.micro_arena`).
         input_quantization: The input's type, shape, scale and zero point.
         output_quantization: The output's.

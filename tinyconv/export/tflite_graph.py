@@ -18,7 +18,33 @@ import torch
 
 from tinyconv._extras import require
 
-__all__ = ["TensorQuantization", "TfliteOp", "io_quantization", "quantize_input", "tflite_ops"]
+__all__ = [
+    "TensorQuantization",
+    "TfliteOp",
+    "io_quantization",
+    "quantize_input",
+    "require_tflite_extra",
+    "tflite_ops",
+]
+
+_TFLITE_MODULES = ("litert_torch", "ai_edge_litert", "tflite_micro", "torchao")
+
+
+def require_tflite_extra() -> None:
+    """Import the ``[tflite]`` extra's modules now, or say which extra installs them.
+
+    The runtimes print start-up notes from C++ as they load; they are kept off the
+    terminal. A command calls this before any work.
+
+    Raises:
+        MissingExtraError: If a module of the extra is not installed.
+    """
+    from tinyconv.export._native_output import native_output
+
+    with native_output():
+        for module in _TFLITE_MODULES:
+            require(module, "tflite")
+
 
 _FLOAT_TYPES = ("FLOAT32", "FLOAT16", "FLOAT64", "BFLOAT16")
 

@@ -32,7 +32,7 @@ from tinyconv.mcu.emulator import EmulatorRun, run_firmware
 from tinyconv.mcu.errors import FirmwareError, McuError
 from tinyconv.mcu.firmware import Firmware, build_firmware
 from tinyconv.mcu.report import COUNTING_METHOD, McuReport
-from tinyconv.mcu.tflm import TflmSources, build_library, tflm_sources
+from tinyconv.mcu.tflm import BUILD_TYPE, KERNELS, TflmSources, build_library, tflm_sources
 from tinyconv.mcu.toolchain import Toolchain, find_toolchain
 from tinyconv.outputs import output_folder
 from tinyconv.provenance import provenance
@@ -192,8 +192,8 @@ def _report(
         build={
             "tflite_micro": sources.key,
             "tflite_micro_origin": sources.origin,
-            "kernels": "cmsis_nn",
-            "build_type": "release_with_logs",
+            "kernels": KERNELS,
+            "build_type": BUILD_TYPE,
             "cxxflags": " ".join(cxxflags),
             "arena_buffer_bytes": firmware.arena_buffer_bytes,
             "sections": firmware.sections,

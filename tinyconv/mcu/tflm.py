@@ -35,11 +35,14 @@ from tinyconv.mcu.errors import FirmwareError, McuError
 from tinyconv.mcu.toolchain import Toolchain
 
 __all__ = [
+    "BUILD_TYPE",
     "CACHE_ENV",
+    "KERNELS",
     "SOURCES_ENV",
     "TflmLibrary",
     "TflmSources",
     "build_library",
+    "cache_dir",
     "tflm_sources",
 ]
 
@@ -52,7 +55,10 @@ CACHE_ENV = "TINYCONV_CACHE"
 _MAKEFILE = "tensorflow/lite/micro/tools/make/Makefile"
 _DOWNLOADS = "tensorflow/lite/micro/tools/make/downloads"
 _NEEDED = ("flatbuffers", "gemmlowp", "ruy", "cmsis", "cmsis_nn")
+KERNELS = "cmsis_nn"
+"""TFLite Micro's optimised kernel folder: Arm's CMSIS-NN."""
 BUILD_TYPE = "release_with_logs"
+"""TFLite Micro's build type: ``release`` would strip the operator names the profiler needs."""
 
 
 @dataclass(frozen=True)
@@ -196,7 +202,7 @@ def _make_command(core: Core) -> list[str]:
         _MAKEFILE,
         "TARGET=cortex_m_qemu",
         f"TARGET_ARCH={core.name}",
-        "OPTIMIZED_KERNEL_DIR=cmsis_nn",
+        f"OPTIMIZED_KERNEL_DIR={KERNELS}",
         f"BUILD_TYPE={BUILD_TYPE}",
     ]
 

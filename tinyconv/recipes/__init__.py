@@ -87,9 +87,10 @@ def _moved_recipe(name: str) -> Recipe | None:
     """``mnist_v5_digits``: a ready recipe moved onto a registered dataset, as a study names it."""
     from tinyconv.data import dataset_names
 
+    datasets = dataset_names()
     for ready in sorted(RECIPES, key=len, reverse=True):
         dataset = name.removeprefix(f"{ready}_")
-        if name.startswith(f"{ready}_") and dataset in dataset_names():
+        if name.startswith(f"{ready}_") and dataset in datasets:
             return recipe_for_dataset(RECIPES[ready], dataset)
     return None
 

@@ -166,12 +166,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_tflite(args: argparse.Namespace) -> int:
-    from tinyconv._extras import require
-    from tinyconv.export._native_output import native_output
+    from tinyconv.export.tflite_graph import require_tflite_extra
 
-    with native_output():  # the runtimes print start-up notes from C++ as they load
-        for module in ("litert_torch", "ai_edge_litert", "tflite_micro", "torchao"):
-            require(module, "tflite")
+    require_tflite_extra()
     from tinyconv.export import export_tflite
 
     report = export_tflite(

@@ -103,12 +103,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("give MODEL and --out DIR (or --prepare to only build the library)")
     register_dataset_dirs(args)
     apply_thread_option(args)
-    from tinyconv._extras import require
-    from tinyconv.export._native_output import native_output
+    from tinyconv.export.tflite_graph import require_tflite_extra
 
-    with native_output():  # the runtimes print start-up notes from C++ as they load
-        for module in ("tflite_micro", "ai_edge_litert"):
-            require(module, "tflite")
+    require_tflite_extra()  # a model file is exported first: the whole extra is used
     from tinyconv.mcu import run_on_mcu
 
     report = run_on_mcu(

@@ -162,7 +162,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         recipe = get_recipe(args.recipe)
     if args.dataset is not None:
         recipe = recipe_for_dataset(recipe, args.dataset)
-    for option in ("seeds", "threads", "stack", "workers"):
+    for option in ("seeds", "stack", "workers"):  # --threads: apply_thread_option checks it
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option} must be at least 1, got {value}")

@@ -29,23 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _model(target: str, dataset: str | None):
+def _model(target: str):
     from tinyconv import build, build_from_architecture, load, specs_from_list
-    from tinyconv.errors import SpecError, UsageError
-    from tinyconv.recipes import RECIPES, get_recipe, recipe_for_dataset
+    from tinyconv.errors import SpecError
+    from tinyconv.recipes import RECIPES, get_recipe
 
     path = Path(target)
-    is_recipe = target in RECIPES or (path.suffix == ".json" and not path.is_file())
-    if not is_recipe and path.suffix == ".json" and path.is_file():
-        try:
-            is_recipe = "train" in json.loads(path.read_text())
-        except (json.JSONDecodeError, TypeError):
-            is_recipe = False
-    if dataset is not None:
-        if not is_recipe:
-            raise UsageError("--dataset moves a recipe onto a dataset; TARGET is not a recipe")
-        return recipe_for_dataset(get_recipe(target), dataset).build_model(seed=0)
-    if is_recipe:
+    if target in RECIPES or (path.suffix == ".json" and not path.is_file()):
         return get_recipe(target).build_model(seed=0)
     if not path.is_file():
         raise SpecError(
@@ -73,7 +63,16 @@ def run(args: argparse.Namespace) -> int:
     from tinyconv import check_budget, summary
 
     register_dataset_dirs(args)
-    model = _model(args.target, args.dataset)
+    if args.dataset is None:
+        model = _model(args.target)
+    else:
+        from tinyconv.errors import UsageError
+        from tinyconv.recipes import RECIPES, get_recipe, recipe_for_dataset
+
+        if args.target not in RECIPES and Path(args.target).suffix != ".json":
+            raise UsageError("--dataset moves a recipe onto a dataset; TARGET is not a recipe")
+        recipe = recipe_for_dataset(get_recipe(args.target), args.dataset)
+        model = recipe.build_model(seed=0)
     print(summary(model, depth=args.depth))
     if args.max_params is not None:
         check_budget(model, args.max_params)
