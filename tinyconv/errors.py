@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "MissingExtraError",
     "ModelFileError",
+    "ModelGraphError",
     "ModelInputError",
     "OutputExistsError",
     "OutputPathError",
@@ -46,6 +47,18 @@ class ModelFileError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ModelFileError, ValueError)
+        True
+    """
+
+
+class ModelGraphError(TinyconvError, ValueError):
+    """A model whose graph ``torch.fx`` cannot trace, where an analysis needs that graph.
+
+    BatchNorm folding and the device estimates read a model's dataflow; every model
+    :func:`tinyconv.build` makes can be traced.
+
+    Example:
+        >>> issubclass(ModelGraphError, ValueError)
         True
     """
 

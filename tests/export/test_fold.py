@@ -10,7 +10,8 @@ from torch import nn
 import tinyconv
 from tinyconv import ConvHeadSpec, ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
 from tinyconv.data import ImageDataset
-from tinyconv.export import ExportError, fold_batchnorm
+from tinyconv.errors import ModelGraphError
+from tinyconv.export import fold_batchnorm
 
 from .conftest import normalise
 
@@ -165,5 +166,5 @@ def test_untraceable_model_is_a_clear_error() -> None:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x if x.sum() > 0 else -x  # data-dependent control flow
 
-    with pytest.raises(ExportError, match=r"cannot trace Branchy with torch\.fx"):
+    with pytest.raises(ModelGraphError, match=r"cannot trace Branchy with torch\.fx"):
         fold_batchnorm(Branchy())

@@ -20,7 +20,6 @@ again imported only when called.
 
 from tinyconv.export.device_report import ExportReport
 from tinyconv.export.errors import ExportError
-from tinyconv.export.fold import FoldReport, fold_batchnorm
 from tinyconv.export.latency import measure_latency
 from tinyconv.export.litert import litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
@@ -37,6 +36,7 @@ from tinyconv.export.session import onnx_session, tiny_model_session
 from tinyconv.export.tflite_graph import io_quantization, quantize_input
 from tinyconv.export.tflite_pipeline import export_tflite
 from tinyconv.export.tflite_report import TfliteReport
+from tinyconv.fold import FoldReport, fold_batchnorm
 
 __all__ = [
     "ExportError",

@@ -32,7 +32,6 @@ from tinyconv.export.errors import (
     UntrainedModelError,
     VerificationError,
 )
-from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
@@ -43,6 +42,7 @@ from tinyconv.export.qat import (
     require_torchao,
 )
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
+from tinyconv.fold import fold_batchnorm
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.outputs import output_folder

@@ -31,7 +31,6 @@ from tinyconv.data.scoring import check_model_fits
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.export.c_array import firmware_sources
 from tinyconv.export.errors import CalibrationDataError, ExportError, VerificationError
-from tinyconv.export.fold import fold_batchnorm
 from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
 from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
@@ -39,6 +38,7 @@ from tinyconv.export.pipeline import _normalised, _resolve, check_trained, expor
 from tinyconv.export.tflite import batchnorm_as_depthwise, tflite_bytes
 from tinyconv.export.tflite_graph import io_quantization, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
+from tinyconv.fold import fold_batchnorm
 from tinyconv.model import TinyNet
 
 __all__ = ["FP32_LOGIT_TOLERANCE", "export_tflite"]

@@ -1,5 +1,9 @@
 """``fold_batchnorm``: fold every BatchNorm into a neighbouring layer where that is exact.
 
+What a deployed graph keeps of a model's BatchNorms: the export folds them before
+conversion (:mod:`tinyconv.export`), and the device estimates
+(:mod:`tinyconv.device_estimate`) count the operators the folded graph keeps.
+
 In eval mode a BatchNorm is a per-channel affine map ``y = s * x + t`` with
 ``s = gamma / sqrt(running_var + eps)`` and ``t = beta - running_mean * s``. Such a map
 can move into a neighbouring linear layer without changing the model's function:
@@ -32,7 +36,7 @@ import torch
 import torch.fx
 from torch import nn
 
-from tinyconv.export.errors import ExportError
+from tinyconv.errors import ModelGraphError
 
 __all__ = ["FoldDecision", "FoldReport", "fold_batchnorm"]
 
@@ -152,7 +156,7 @@ class _Graph:
         try:
             self.graph = torch.fx.symbolic_trace(model).graph
         except Exception as error:  # any tracing failure means: cannot analyse
-            raise ExportError(
+            raise ModelGraphError(
                 f"cannot trace {type(model).__name__} with torch.fx ({type(error).__name__}: "
                 f"{error}); BatchNorm folding needs a traceable model such as tinyconv.build "
                 "makes"
@@ -293,7 +297,7 @@ def fold_batchnorm(model: nn.Module) -> tuple[nn.Module, FoldReport]:
         ``(folded_copy, report)``; the copy is in eval mode.
 
     Raises:
-        ExportError: If the model cannot be traced.
+        ModelGraphError: If the model cannot be traced.
 
     Example:
         >>> import torch
