@@ -229,11 +229,13 @@ def _generate_pages() -> None:
         GENERATED_DIR / "deploy_tflite_reports.rst", tflite_figures_rst(deploy / "tflite")
     )
 
-    from tinyconv.mcu.report import mcu_operators_rst, mcu_rst  # saved JSON only
+    from tinyconv.mcu.report import mcu_estimates_rst, mcu_operators_rst, mcu_rst  # saved JSON
 
     mcu = REPO_ROOT / "results" / "mcu"
     _write_if_changed(GENERATED_DIR / "mcu_table.rst", mcu_rst(mcu))
     _write_if_changed(GENERATED_DIR / "mcu_operators.rst", mcu_operators_rst(mcu))
+    estimates = mcu_estimates_rst(mcu / "estimates.json")
+    _write_if_changed(GENERATED_DIR / "mcu_estimates.rst", estimates)
 
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())

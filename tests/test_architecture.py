@@ -15,7 +15,19 @@ PACKAGE = Path(__file__).resolve().parents[1] / "tinyconv"
 
 LAYERS = (
     ("core", ()),  # every module not named below
-    ("analysis", ("parameters", "summary", "layer_info", "receptive_field", "device_costs")),
+    (
+        "analysis",
+        (
+            "parameters",
+            "summary",
+            "layer_info",
+            "receptive_field",
+            "device_costs",
+            "fold",
+            "deployed_graph",
+            "device_estimate",
+        ),
+    ),
     ("data", ("data",)),
     ("train", ("train",)),
     ("experiment", ("recipe", "experiment", "workers")),

@@ -31,6 +31,7 @@ from tinyconv.activations import ACTIVATIONS, resolve_activation
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
 from tinyconv.errors import (
     ModelFileError,
+    ModelGraphError,
     ModelInputError,
     OutputExistsError,
     OutputPathError,
@@ -63,7 +64,14 @@ from tinyconv.summary import ModelSummary, SummaryRow, summary
 _SUBPACKAGES = frozenset(
     {"data", "train", "study", "recipes", "export", "mcu", "plots", "search", "compress", "cli"}
 )
-_LAZY = {"Recipe": "tinyconv.recipe", "train_recipe": "tinyconv.experiment"}
+_LAZY = {
+    "Recipe": "tinyconv.recipe",
+    "train_recipe": "tinyconv.experiment",
+    "DeployedOp": "tinyconv.deployed_graph",
+    "deployed_ops": "tinyconv.deployed_graph",
+    "DeviceEstimate": "tinyconv.device_estimate",
+    "estimate_device": "tinyconv.device_estimate",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -87,9 +95,12 @@ __all__ = [
     "ConvHead",
     "ConvHeadSpec",
     "ConvSpec",
+    "DeployedOp",
+    "DeviceEstimate",
     "GAPHead",
     "GAPHeadSpec",
     "ModelFileError",
+    "ModelGraphError",
     "ModelInputError",
     "ModelSummary",
     "OutputExistsError",
@@ -108,6 +119,8 @@ __all__ = [
     "build_from_architecture",
     "check_budget",
     "count_parameters",
+    "deployed_ops",
+    "estimate_device",
     "eval_mode",
     "layer_parameters",
     "load",

@@ -1,4 +1,4 @@
-"""Exact parameter counting and the parameter-budget check.
+"""Exact parameter counting and the budget check (parameters, and flash and arena estimates).
 
 What is counted: every ``nn.Parameter`` reachable from the model, once, even
 when a tensor is shared between layers. BatchNorm's affine weight and bias are
@@ -23,18 +23,20 @@ from tinyconv.errors import TinyconvError
 
 
 class BudgetExceededError(TinyconvError, ValueError):
-    """Raised by :func:`check_budget` when a model has more parameters than allowed.
+    """Raised by :func:`check_budget` when a model is over a budget: parameters, flash, arena.
 
     A ``ValueError``, so code that already catches bad values keeps working.
 
     Args:
         message: What went wrong: total, budget, overshoot and the largest layers.
-        total: The model's parameter count.
+        total: The model's count in ``unit``.
         budget: The allowed maximum.
+        unit: What was counted: ``"parameters"``, ``"flash bytes"`` or ``"arena bytes"``.
 
     Attributes:
-        total: The model's parameter count.
+        total: The model's count in ``unit``.
         budget: The allowed maximum.
+        unit: What was counted.
 
     Example:
         >>> from torch import nn
@@ -45,8 +47,9 @@ class BudgetExceededError(TinyconvError, ValueError):
         110 100
     """
 
-    def __init__(self, message: str, *, total: int, budget: int) -> None:
+    def __init__(self, message: str, *, total: int, budget: int, unit: str = "parameters") -> None:
         super().__init__(message)
+        self.unit = unit
         self.total = total
         self.budget = budget
 
@@ -153,22 +156,35 @@ def layer_parameters(model: nn.Module, *, exclude_pruned: bool = False) -> list[
 
 def check_budget(
     model: nn.Module,
-    max_params: int,
+    max_params: int | None = None,
     *,
+    max_flash: int | None = None,
+    max_arena: int | None = None,
+    core: str = "cortex-m4",
     trainable_only: bool = False,
     exclude_pruned: bool = False,
     top: int = 3,
 ) -> int:
-    """Return the model's parameter count, or raise if it exceeds ``max_params``.
+    """Return the model's parameter count, or raise if it is over any budget given.
 
-    The budget checks **stored** parameters: every entry of every parameter tensor,
-    including those a ``torch.nn.utils.prune`` mask holds at zero (a dense model file
-    and a dense kernel still store them). ``exclude_pruned=True`` checks only the
+    The parameter budget checks **stored** parameters: every entry of every parameter
+    tensor, including those a ``torch.nn.utils.prune`` mask holds at zero (a dense model
+    file and a dense kernel still store them). ``exclude_pruned=True`` checks only the
     unpruned entries instead. The error says which count it checked.
 
+    The device budgets check :func:`tinyconv.device_estimate.estimate_device` on
+    ``core``: ``max_flash`` the model's bytes in flash (its int8 .tflite, without the
+    runtime every model shares), ``max_arena`` TFLite Micro's tensor arena. They are
+    estimates; the error states the error their fit showed, and ``tinyconv mcu``
+    measures the real figures.
+
     Args:
-        model: Any ``nn.Module``.
-        max_params: The largest allowed parameter count (inclusive).
+        model: Any ``nn.Module`` (for the device budgets, one ``torch.fx`` can trace
+            that knows its input shape, as every model :func:`tinyconv.build` makes).
+        max_params: The largest allowed parameter count (inclusive); ``None``: none.
+        max_flash: The largest allowed model flash in bytes; ``None``: none.
+        max_arena: The largest allowed tensor arena in bytes; ``None``: none.
+        core: The Cortex-M core of the device budgets.
         trainable_only: Count only trainable parameters.
         exclude_pruned: Count only entries no pruning mask holds at zero.
         top: How many of the largest layers to name in the error.
@@ -177,9 +193,9 @@ def check_budget(
         The parameter count checked.
 
     Raises:
-        BudgetExceededError: With total, budget, overshoot, what was counted and the
-            largest layers.
-        ValueError: If ``max_params`` is negative.
+        BudgetExceededError: With total, budget, overshoot and what was counted (and
+            for parameters the largest layers).
+        ValueError: If a budget is negative.
 
     Example:
         >>> from torch import nn
@@ -189,12 +205,54 @@ def check_budget(
         >>> conv = prune.l1_unstructured(nn.Conv2d(1, 8, 3, bias=False), "weight", amount=0.5)
         >>> check_budget(conv, max_params=40, exclude_pruned=True)
         36
+        >>> from tinyconv.recipes import get_recipe
+        >>> check_budget(get_recipe("mnist_v5").build_model(), max_arena=4096)
+        Traceback (most recent call last):
+        ...
+        tinyconv.parameters.BudgetExceededError: model is estimated at ... arena bytes ...
     """
-    if max_params < 0:
-        raise ValueError(f"max_params must be >= 0, got {max_params}")
+    for name, budget in (("max_params", max_params), ("max_flash", max_flash),
+                         ("max_arena", max_arena)):  # fmt: skip
+        if budget is not None and budget < 0:
+            raise ValueError(f"{name} must be >= 0, got {budget}")
     total = count_parameters(model, trainable_only=trainable_only, exclude_pruned=exclude_pruned)
-    if total <= max_params:
-        return total
+    if max_params is not None and total > max_params:
+        _over_parameters(model, total, max_params, trainable_only, exclude_pruned, top)
+    if max_flash is not None or max_arena is not None:
+        _check_device(model, max_flash, max_arena, core)
+    return total
+
+
+def _check_device(
+    model: nn.Module, max_flash: int | None, max_arena: int | None, core: str
+) -> None:
+    from tinyconv.device_estimate import estimate_device
+
+    estimate = estimate_device(model, core)
+    for unit, value, budget, error in (
+        ("flash bytes", estimate.flash_bytes, max_flash, estimate.errors["flash"]),
+        ("arena bytes", estimate.arena_bytes, max_arena, estimate.errors["arena"]),
+    ):
+        if budget is not None and value > budget:
+            raise BudgetExceededError(
+                f"model is estimated at {value:,} {unit} on a {core}, over the budget of "
+                f"{budget:,} by {value - budget:,} (an estimate: its largest error on the "
+                f"{estimate.measured_models} measured models was {100 * error:.1f} %; "
+                "tinyconv mcu measures it)",
+                total=value,
+                budget=budget,
+                unit=unit,
+            )
+
+
+def _over_parameters(
+    model: nn.Module,
+    total: int,
+    max_params: int,
+    trainable_only: bool,
+    exclude_pruned: bool,
+    top: int,
+) -> None:
     pruned = count_parameters(model, trainable_only) - count_parameters(
         model, trainable_only, exclude_pruned=True
     )

@@ -28,6 +28,16 @@ def test_an_over_budget_model_is_one_error_line(tinyconv_command) -> None:
     assert_one_error_line(done, "6,364", "5,000")
 
 
+def test_the_device_estimate_is_shown_and_its_budgets_checked(tinyconv_command) -> None:
+    done = tinyconv_command("summary", "mnist_4k_onecycle", "--max-flash", "32000",
+                            "--max-arena", "16000")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Estimated on a cortex-m4 with TFLite Micro + CMSIS-NN" in done.stdout
+    assert "Budget: 32,000 flash bytes, 16,000 arena bytes, met." in done.stdout
+    over = tinyconv_command("summary", "mnist_v5", "--max-arena", "10000")
+    assert_one_error_line(over, "arena bytes on a cortex-m4", "10,000", "tinyconv mcu")
+
+
 def test_an_unknown_target_is_one_error_line(tinyconv_command) -> None:
     assert_one_error_line(tinyconv_command("summary", "mnist_v9"), "mnist_v9")
 

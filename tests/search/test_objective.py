@@ -49,6 +49,20 @@ def test_a_space_mostly_over_budget_costs_seconds(tmp_path: Path, train_only_roo
     assert elapsed < 180, f"{len(over)} over-budget trials took {elapsed:.1f} s in all"
 
 
+def test_a_device_budget_refuses_trials_by_the_estimate_before_training(
+    tmp_path: Path, train_only_root: Path
+) -> None:
+    settings = settings_for(tmp_path, train_only_root, "tiny", trials=3, max_arena=1000)
+    assert settings.identity()["max_arena"] == 1000 and "max_flash" not in settings.identity()
+    study = run_search(settings)
+    trials = study.get_trials(states=(TrialState.PRUNED,))
+    assert len(trials) == 3, [t.state for t in study.trials]
+    for trial in trials:
+        assert trial.user_attrs["over_budget_unit"] == "arena bytes"
+        assert trial.user_attrs["params"] < 2000  # the model's parameters, not its bytes
+        assert "recipe" not in trial.user_attrs and trial.intermediate_values == {}
+
+
 def test_the_test_set_is_never_loaded(tmp_path: Path, train_only_root: Path) -> None:
     # train_only_root's test files are garbage: loading them raises CorruptDatasetError,
     # which would fail the trial and the search.

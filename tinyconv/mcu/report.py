@@ -16,7 +16,14 @@ from typing import Any
 from tinyconv.errors import ModelFileError
 from tinyconv.formatting import list_table
 
-__all__ = ["MCU_REPORT_FORMAT", "McuReport", "load_mcu_report", "mcu_operators_rst", "mcu_rst"]
+__all__ = [
+    "MCU_REPORT_FORMAT",
+    "McuReport",
+    "load_mcu_report",
+    "mcu_estimates_rst",
+    "mcu_operators_rst",
+    "mcu_rst",
+]
 
 MCU_REPORT_FORMAT = "tinyconv.mcu_report"
 """The ``format`` tag of a microcontroller report JSON file (version 1)."""
@@ -224,4 +231,41 @@ def mcu_operators_rst(results_dir: str | os.PathLike[str], core: str = "cortex-m
                         f"{op['per_mac']:.1f}" if op["per_mac"] else "-",
                     ]
                 )
+    return list_table(head, rows)
+
+
+def mcu_estimates_rst(estimates_file: str | os.PathLike[str], core: str = "cortex-m4") -> str:
+    """Render the device estimates against the emulated runs as one rst list-table.
+
+    One row per measured architecture: its parameters, and for the model's flash, the
+    arena and the instructions per inference the measured figure, the estimate of a fit
+    that left that architecture out, and the difference.
+
+    Args:
+        estimates_file: ``results/mcu/estimates.json``, as
+            ``benchmarks/mcu_estimates.py`` writes it.
+        core: Which core's rows to show.
+
+    Returns:
+        reStructuredText, ready to ``.. include::``.
+
+    Example:
+        >>> mcu_estimates_rst("/nonexistent.json").split(":")[0]
+        'No device estimate is validated yet'
+    """
+    path = Path(estimates_file)
+    rows_in = json.loads(path.read_text())["cores"].get(core, []) if path.is_file() else []
+    if not rows_in:
+        return f"No device estimate is validated yet: no {core} rows in ``{path.name}``.\n"
+    head = ["Model", "Params", "Flash B: run / estimate", "Arena B: run / estimate",
+            "Instructions: run / estimate"]  # fmt: skip
+    rows = []
+    for row in sorted(rows_in, key=lambda r: r["params"]):
+        cells = [row["model"].replace("__", "/"), f"{row['params']:,}"]
+        for name in ("flash", "arena", "instructions"):
+            cells.append(
+                f"{row[f'{name}_measured']:,.0f} / {row[f'{name}_estimated']:,} "
+                f"({100 * row[f'{name}_error']:+.1f} %)"
+            )
+        rows.append(cells)
     return list_table(head, rows)

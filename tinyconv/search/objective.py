@@ -31,7 +31,7 @@ import optuna
 from tinyconv.data import ImageDataset, load_dataset, train_val_split
 from tinyconv.errors import TinyconvError
 from tinyconv.experiment import train_recipe
-from tinyconv.parameters import BudgetExceededError, count_parameters
+from tinyconv.parameters import BudgetExceededError, check_budget, count_parameters
 from tinyconv.recipe import Recipe
 from tinyconv.search.errors import SettingsError, SpaceError
 from tinyconv.search.liveness import worker_identity
@@ -293,11 +293,14 @@ class Objective:
         started = time.perf_counter()
         try:
             model = recipe.build_model(seed=settings.seed)
+            check_budget(model, max_flash=settings.max_flash, max_arena=settings.max_arena)
         except BudgetExceededError as error:
-            trial.set_user_attr("params", error.total)
+            params = error.total if error.unit == "parameters" else count_parameters(model)
+            trial.set_user_attr("params", params)
             trial.set_user_attr("over_budget", True)
+            trial.set_user_attr("over_budget_unit", error.unit)
             self.log(
-                f"trial {trial.number}{again}: {error.total:,} params > budget "
+                f"trial {trial.number}{again}: {error.total:,} {error.unit} > budget "
                 f"{error.budget:,}; pruned without training"
             )
             raise optuna.TrialPruned("over budget") from None

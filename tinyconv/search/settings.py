@@ -43,6 +43,10 @@ class SearchSettings:
             :func:`~tinyconv.search.open_storage`).
         study_name: Study name; ``None`` takes the space's name.
         max_params: Parameter budget; ``None`` keeps the space's recipe budget.
+        max_flash: Budget of the model's flash bytes on a Cortex-M4, estimated
+            (:func:`~tinyconv.device_estimate.estimate_device`); ``None``: none.
+        max_arena: Budget of TFLite Micro's tensor arena on a Cortex-M4, estimated;
+            ``None``: none.
         epochs: Epochs per trial; ``None`` keeps the space's recipe epochs.
         train_subset: Train each trial on the first N images of the training part.
         val_size: Validation images carved from the training set (stratified).
@@ -78,6 +82,8 @@ class SearchSettings:
     storage: str | None = None
     study_name: str | None = None
     max_params: int | None = None
+    max_flash: int | None = None
+    max_arena: int | None = None
     epochs: int | None = None
     train_subset: int | None = None
     val_size: int = 5000
@@ -95,7 +101,7 @@ class SearchSettings:
         if not isinstance(self.space, str) or not self.space:
             raise SettingsError(f"space must be a non-empty string, got {self.space!r}")
         _positive("trials", self.trials, optional=False)
-        for name in ("max_params", "epochs", "train_subset", "threads"):
+        for name in ("max_params", "max_flash", "max_arena", "epochs", "train_subset", "threads"):
             _positive(name, getattr(self, name))
         _positive("val_size", self.val_size, optional=False)
         limit = self.time_limit_s
@@ -137,6 +143,12 @@ class SearchSettings:
             "split_seed": self.split_seed,
             "seed": self.seed,
             "pruner": "none" if self.multi_objective else self.pruner,
+            # device budgets only when set: studies begun before they existed still match
+            **{
+                name: value
+                for name, value in (("max_flash", self.max_flash), ("max_arena", self.max_arena))
+                if value is not None
+            },
         }
 
     def replace(self, **changes: Any) -> SearchSettings:

@@ -61,6 +61,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch threads to share out between the workers (default: all CPUs)",
     )  # fmt: skip
     parser.add_argument("--max-params", type=int, default=None, metavar="N", help="budget")
+    parser.add_argument(
+        "--max-flash", type=int, default=None, metavar="BYTES",
+        help="refuse trials whose model flash on a Cortex-M4 (estimated) is larger",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-arena", type=int, default=None, metavar="BYTES",
+        help="refuse trials whose TFLite Micro arena on a Cortex-M4 (estimated) is larger",
+    )  # fmt: skip
     parser.add_argument("--epochs", type=int, default=None, metavar="E", help="epochs per trial")
     parser.add_argument(
         "--train-subset", type=int, default=None, metavar="N",
@@ -146,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
         storage=args.storage,
         study_name=args.study_name,
         max_params=args.max_params,
+        max_flash=args.max_flash,
+        max_arena=args.max_arena,
         epochs=args.epochs,
         train_subset=args.train_subset,
         multi_objective=args.multi_objective,

@@ -2,7 +2,9 @@
 
 TARGET is a ready recipe's name, a recipe JSON file, a JSON file holding a list of spec
 dicts or an architecture dict, or a model file written by ``tinyconv.save`` (or a
-training checkpoint). ``--max-params N`` checks a budget too.
+training checkpoint). Below the table: the model's flash, arena and instructions per
+inference on a Cortex-M core, estimated (:func:`tinyconv.device_estimate.estimate_device`).
+``--max-params``, ``--max-flash`` and ``--max-arena`` check budgets too.
 """
 
 from __future__ import annotations
@@ -22,6 +24,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="recipe name, recipe/spec JSON file, or model file")
     parser.add_argument("--depth", type=int, default=1, help="1: blocks; 2: also their parts")
     parser.add_argument("--max-params", type=int, default=None, help="check this budget")
+    parser.add_argument(
+        "--max-flash", type=int, default=None, metavar="BYTES",
+        help="check the model's estimated flash (its int8 .tflite) on --cpu",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-arena", type=int, default=None, metavar="BYTES",
+        help="check the estimated TFLite Micro tensor arena on --cpu",
+    )  # fmt: skip
+    parser.add_argument(
+        "--cpu", default="cortex-m4", help="core of the device estimate (default: cortex-m4)"
+    )
     add_dataset_arguments(
         parser,
         "show a recipe moved onto this registered dataset (its image size, channels and "
@@ -74,7 +87,22 @@ def run(args: argparse.Namespace) -> int:
         recipe = recipe_for_dataset(get_recipe(args.target), args.dataset)
         model = recipe.build_model(seed=0)
     print(summary(model, depth=args.depth))
-    if args.max_params is not None:
-        check_budget(model, args.max_params)
-        print(f"Budget: {args.max_params:,} parameters, met.")
+    print(_device_estimate(model, args.cpu))
+    check_budget(model, args.max_params, max_flash=args.max_flash, max_arena=args.max_arena,
+                 core=args.cpu)  # fmt: skip
+    met = [f"{budget:,} {unit}" for budget, unit in (
+        (args.max_params, "parameters"), (args.max_flash, "flash bytes"),
+        (args.max_arena, "arena bytes")) if budget is not None]  # fmt: skip
+    if met:
+        print(f"Budget: {', '.join(met)}, met.")
     return 0
+
+
+def _device_estimate(model, core: str) -> str:
+    from tinyconv.device_estimate import estimate_device
+    from tinyconv.errors import ModelGraphError
+
+    try:
+        return str(estimate_device(model, core))
+    except ModelGraphError as error:
+        return f"No device estimate: {error}"
