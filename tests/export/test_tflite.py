@@ -58,6 +58,11 @@ def test_files_report_and_printout(exported: tuple[Path, dict, str]) -> None:
     assert report["file_bytes"]["int8"] < report["file_bytes"]["fp32"]
     assert "TFLite Micro arena int8" in printed and "Saved: " in printed
     assert report["calibration"]["source"] == "first 500 mnist training images"
+    m4 = report["estimate"]["cortex_m4"]  # the model's flash is this very file's bytes
+    assert (
+        abs(m4["flash_bytes"] / report["file_bytes"]["int8"] - 1) <= m4["largest_errors"]["flash"]
+    )
+    assert f"model flash {m4['flash_bytes']:,} B, arena {m4['arena_bytes']:,} B" in printed
 
 
 def test_int8_file_is_int8_with_its_quantization_in_the_report(

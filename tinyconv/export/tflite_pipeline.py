@@ -29,6 +29,8 @@ from tinyconv.data.normalization import Normalization
 from tinyconv.data.registry import model_dataset
 from tinyconv.data.scoring import check_model_fits
 from tinyconv.device_costs import peak_activation_elements
+from tinyconv.device_estimate import estimate_device
+from tinyconv.errors import ModelGraphError
 from tinyconv.export.c_array import firmware_sources
 from tinyconv.export.errors import CalibrationDataError, ExportError, VerificationError
 from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
@@ -111,6 +113,21 @@ def _verify_micro(
             f"{100 * (1 - agreement):.2f} % of the first {len(sample)} test images (fp32 file)",
         )
     return micro
+
+
+def _cortex_m4_estimate(model: nn.Module) -> dict[str, object] | None:
+    """The model's flash, arena and instructions on a Cortex-M4, estimated (or ``None``)."""
+    try:
+        found = estimate_device(model, "cortex-m4")
+    except ModelGraphError:
+        return None
+    return {
+        "flash_bytes": found.flash_bytes,
+        "arena_bytes": found.arena_bytes,
+        "instructions": found.instructions,
+        "largest_errors": found.errors,
+        "measured_models": found.measured_models,
+    }
 
 
 def export_tflite(
@@ -294,6 +311,7 @@ def _export_tflite(
             "fp32_activation_ratio": arenas["fp32"]["activation_bytes"] / (4 * estimate)
             if estimate
             else None,
+            "cortex_m4": _cortex_m4_estimate(model),
         },
         quantization=quantization,
         accuracy=accuracy,

@@ -112,6 +112,15 @@ def _summary_items(data: dict[str, Any]) -> list[tuple[str, str]]:
             + (f" (TFLite Micro activations / estimate: {ratio:.3f})" if ratio else ""),
         )
     )
+    m4 = estimate.get("cortex_m4")
+    if m4:
+        items.append(
+            (
+                "Cortex-M4 estimate (tinyconv mcu measures)",
+                f"model flash {m4['flash_bytes']:,} B, arena {m4['arena_bytes']:,} B, "
+                f"{m4['instructions']:,} instructions per inference",
+            )
+        )
     items.append(("Test images (LiteRT)", f"{accuracy['test_images']:,}"))
     items.append(("Test accuracy PyTorch fp32", percent(accuracy["pytorch"])))
     items.append(("Test accuracy LiteRT fp32", percent(accuracy["litert_fp32"])))
