@@ -613,6 +613,7 @@ def _generate_figures() -> None:
         _write_if_changed(GENERATED_DIR / "fashion_curves.rst", "No curves yet.\n")
     _fashion_confusion(results / "fashion", figures)
     _write_bytes_if_changed(figures / "frontier.png", png_bytes(_frontier_figure(results)))
+    _deployable(results, figures)
 
 
 def _frontier_figure(results: Path) -> object:
@@ -662,6 +663,38 @@ def _frontier_figure(results: Path) -> object:
     return accuracy_params_figure(
         points, targets={"99.4 %": 0.994, "99.5 %": 0.995}, budgets=(4000, 8000)
     )
+
+
+def _deployable(results: Path, figures: Path) -> None:
+    """The MNIST studies beside their Cortex-M4 costs: a table and two figures."""
+    from tinyconv.mcu.frontier import deployable_points, deployable_rst
+    from tinyconv.plots import accuracy_cost_figure
+    from tinyconv.plots._style import png_bytes
+    from tinyconv.study.results import is_results_file
+
+    studies = [(results / f"mnist_v{v}.json", "five versions (GPU)") for v in (1, 2, 3, 4, 5)]
+    studies += [
+        (results / "mnist_v5_no_se.json", "five versions (GPU)"),
+        (results / "mnist_v5_onecycle.json", "five versions (GPU)"),
+        (results / "search" / "mnist4k_trial41.json", "search winner"),
+        (results / "cpu" / "mnist_v5_writeup.json", "write-up counts (CPU)"),
+    ]
+    for path in sorted((results / "frontier").glob("*.json")):
+        if is_results_file(path):
+            kind = "distilled (CPU)" if "distilled" in path.stem else "frontier recipes (CPU)"
+            studies.append((path, kind))
+    points = deployable_points([s for s in studies if s[0].is_file()], results / "mcu")
+    _write_if_changed(GENERATED_DIR / "deployable.rst", deployable_rst(points))
+    accuracy = [p.point for p in points]
+    targets = {"99.4 %": 0.994}
+    for name, cost, label in (
+        ("instructions", {p.point.label: p.instructions for p in points},
+         "instructions per inference on a Cortex-M4"),
+        ("flash", {p.point.label: p.flash_bytes for p in points},
+         "model flash bytes on a Cortex-M4 (int8 .tflite)"),
+    ):  # fmt: skip
+        figure = accuracy_cost_figure(accuracy, cost, cost_label=label, targets=targets)
+        _write_bytes_if_changed(figures / f"deployable_{name}.png", png_bytes(figure))
 
 
 def _fashion_confusion(results: Path, figures: Path) -> None:

@@ -22,7 +22,13 @@ from tinyconv.plots.comparison import compare_recipes
 from tinyconv.plots.confusion import confusion_figure
 from tinyconv.plots.curves import SeedCurves, learning_curves, read_results, seed_curves
 from tinyconv.plots.errors import ReportInputError
-from tinyconv.plots.frontier import AccuracyPoint, accuracy_params_figure, point_from_results
+from tinyconv.plots.frontier import (
+    AccuracyPoint,
+    accuracy_cost_figure,
+    accuracy_params_figure,
+    pareto_front_labels,
+    point_from_results,
+)
 from tinyconv.plots.gallery import misclassified_gallery
 from tinyconv.plots.html_report import Report, build_report, model_files_beside
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
@@ -33,6 +39,7 @@ __all__ = [
     "Report",
     "ReportInputError",
     "SeedCurves",
+    "accuracy_cost_figure",
     "accuracy_params_figure",
     "budget_figure",
     "build_report",
@@ -43,6 +50,7 @@ __all__ = [
     "misclassified_gallery",
     "model_files_beside",
     "pareto_front_figure",
+    "pareto_front_labels",
     "point_from_results",
     "read_results",
     "save_png",

@@ -1,4 +1,4 @@
-"""Test accuracy against parameter count: one figure that puts many recipes side by side.
+"""Test accuracy against parameter count or a device cost: many recipes side by side.
 
 An :class:`AccuracyPoint` is one recipe's final-epoch test accuracies over its seeds at
 its parameter count, tagged with a free group name (its ``kind``: "trained from scratch",
@@ -24,7 +24,13 @@ from tinyconv.plots._style import TARGET_COLOR, new_figure, style
 from tinyconv.plots.curves import ResultsLike, legend_below, read_results
 from tinyconv.plots.errors import ReportInputError
 
-__all__ = ["AccuracyPoint", "accuracy_params_figure", "point_from_results"]
+__all__ = [
+    "AccuracyPoint",
+    "accuracy_cost_figure",
+    "accuracy_params_figure",
+    "pareto_front_labels",
+    "point_from_results",
+]
 
 # Okabe-Ito colours (distinct for colour-blind readers) with a marker each, so the kinds
 # stay apart in grayscale too; a ninth kind starts over with the first pair.
@@ -168,6 +174,164 @@ def point_from_results(
     return AccuracyPoint(label, kind, params[seeds[0]], tuple(accuracies))
 
 
+def _draw_points(ax: Axes, points: Sequence[AccuracyPoint], xs: Mapping[int, float]) -> None:
+    """Draw each kind's seeds, error bars and means at ``xs[id(point)]``."""
+    kinds = list(dict.fromkeys(point.kind for point in points))
+    for index, kind in enumerate(kinds):
+        color, marker = _COLORS[index % len(_COLORS)], _MARKERS[index % len(_MARKERS)]
+        group = [point for point in points if point.kind == kind]
+        ax.plot(
+            [xs[id(p)] for p in group for _ in p.accuracies],
+            [100 * a for p in group for a in p.accuracies],
+            linestyle="none",
+            marker=marker,
+            markersize=3,
+            alpha=0.3,
+            color=color,
+            gid=f"seeds:{kind}",
+            zorder=2,
+        )
+        spread = [p for p in group if p.std is not None]
+        if spread:
+            bars = ax.errorbar(
+                [xs[id(p)] for p in spread],
+                [100 * p.mean for p in spread],
+                yerr=[100 * p.std for p in spread],  # type: ignore[operator]
+                fmt="none",
+                ecolor=color,
+                elinewidth=1.2,
+                capsize=3,
+                zorder=3,
+            )
+            for artist in (*bars.lines[1], *bars.lines[2]):
+                artist.set_gid(f"error:{kind}")
+        ax.plot(
+            [xs[id(p)] for p in group],
+            [100 * p.mean for p in group],
+            linestyle="none",
+            marker=marker,
+            markersize=7,
+            markeredgecolor="white",
+            markeredgewidth=0.8,
+            color=color,
+            label=kind,
+            gid=f"mean:{kind}",
+            zorder=4,
+        )
+
+
+def _check_targets(targets: Mapping[str, float]) -> None:
+    for name, target in targets.items():
+        if not 0.0 < target <= 1.0:
+            raise ValueError(
+                f"target {name!r} is {target!r}; give the accuracy as a fraction in (0, 1]"
+            )
+
+
+def _draw_targets(ax: Axes, targets: Mapping[str, float]) -> None:
+    for name, target in targets.items():
+        line = ax.axhline(
+            100 * target, color=TARGET_COLOR, linestyle="--", linewidth=1.1,
+            label=f"target {name}",
+        )  # fmt: skip
+        line.set_gid("target")
+
+
+def pareto_front_labels(points: Sequence[AccuracyPoint], costs: Mapping[str, float]) -> list[str]:
+    """The labels of the points no other point beats on both cost and mean accuracy.
+
+    Args:
+        points: The points.
+        costs: Each point's cost by label (lower is better).
+
+    Returns:
+        The front's labels, from the cheapest to the most accurate.
+
+    Example:
+        >>> points = [AccuracyPoint("a", "k", 10, (0.99,)), AccuracyPoint("b", "k", 10, (0.98,)),
+        ...           AccuracyPoint("c", "k", 10, (0.995,))]
+        >>> pareto_front_labels(points, {"a": 1.0, "b": 2.0, "c": 3.0})
+        ['a', 'c']
+    """
+    front: list[str] = []
+    best = float("-inf")
+    for point in sorted(points, key=lambda p: (costs[p.label], -p.mean)):
+        if point.mean > best:
+            front.append(point.label)
+            best = point.mean
+    return front
+
+
+def accuracy_cost_figure(
+    points: Sequence[AccuracyPoint],
+    costs: Mapping[str, float],
+    *,
+    cost_label: str,
+    targets: Mapping[str, float] | None = None,
+) -> Figure:
+    """Draw test accuracy against a device cost, with the Pareto front marked.
+
+    As :func:`accuracy_params_figure`, on another x axis: a cost per point such as the
+    instructions per inference or the flash bytes on a Cortex-M4. The Pareto front (the
+    points no other is both cheaper and more accurate than, by mean) is joined by a step
+    line.
+
+    Args:
+        points: The points; kinds keep the order in which they first appear.
+        costs: Each point's cost by label.
+        cost_label: The x axis's name, e.g. ``"instructions per inference (Cortex-M4)"``.
+        targets: Target accuracies as fractions by name, drawn as dashed lines.
+
+    Returns:
+        The figure (artists' gids as in :func:`accuracy_params_figure`, and ``pareto`` for
+        the front's line).
+
+    Raises:
+        ValueError: If ``points`` is empty, a point has no cost or a target lies outside
+            (0, 1].
+
+    Example:
+        >>> points = [AccuracyPoint("v5", "k", 6364, (0.994, 0.995)),
+        ...           AccuracyPoint("4k", "k", 3740, (0.993,))]
+        >>> fig = accuracy_cost_figure(points, {"v5": 3.3e6, "4k": 1.8e6},
+        ...                            cost_label="instructions per inference")
+        >>> [line.get_xdata().tolist() for line in fig.axes[0].lines if line.get_gid() == "pareto"]
+        [[1800000.0, 3300000.0]]
+    """
+    if not points:
+        raise ValueError("accuracy_cost_figure needs at least one AccuracyPoint")
+    missing = [p.label for p in points if p.label not in costs]
+    if missing:
+        raise ValueError(f"no cost for {', '.join(missing)}; give costs[label] for every point")
+    targets = dict(targets or {})
+    _check_targets(targets)
+    xs = {id(point): float(costs[point.label]) for point in points}
+    front = pareto_front_labels(points, costs)
+    by_label = {point.label: point for point in points}
+    with style():
+        fig = new_figure(9.5, 5.5)
+        ax = fig.subplots()
+        _draw_points(ax, points, xs)
+        ax.plot(
+            [float(costs[label]) for label in front],
+            [100 * by_label[label].mean for label in front],
+            drawstyle="steps-post", color="#777777", linewidth=1.0, linestyle="-",
+            label="Pareto front", gid="pareto", zorder=1,
+        )  # fmt: skip
+        _draw_targets(ax, targets)
+        ax.margins(x=0.08, y=0.12)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+        ax.set_xlabel(cost_label)
+        ax.set_ylabel("test accuracy (%)")
+        ax.set_title(
+            f"Final test accuracy against {cost_label}\n"
+            "(mean ± sample std over seeds; faint dots: single seeds; line: Pareto front)"
+        )
+        legend_below(ax)
+        _place_labels(fig, ax, points, xs)
+    return fig
+
+
 def accuracy_params_figure(
     points: Sequence[AccuracyPoint],
     *,
@@ -213,68 +377,16 @@ def accuracy_params_figure(
     if not points:
         raise ValueError("accuracy_params_figure needs at least one AccuracyPoint")
     targets = dict(targets or {})
-    for name, target in targets.items():
-        if not 0.0 < target <= 1.0:
-            raise ValueError(
-                f"target {name!r} is {target!r}; give the accuracy as a fraction in (0, 1]"
-            )
+    _check_targets(targets)
     for budget in budgets:
         if budget < 1:
             raise ValueError(f"budget {budget!r} is not a parameter count; give one >= 1")
-    kinds = list(dict.fromkeys(point.kind for point in points))
+    xs = {id(point): float(point.params) for point in points}
     with style():
         fig = new_figure(9.5, 5.5)
         ax = fig.subplots()
-        for index, kind in enumerate(kinds):
-            color, marker = _COLORS[index % len(_COLORS)], _MARKERS[index % len(_MARKERS)]
-            group = [point for point in points if point.kind == kind]
-            ax.plot(
-                [float(p.params) for p in group for _ in p.accuracies],
-                [100 * a for p in group for a in p.accuracies],
-                linestyle="none",
-                marker=marker,
-                markersize=3,
-                alpha=0.3,
-                color=color,
-                gid=f"seeds:{kind}",
-                zorder=2,
-            )
-            spread = [p for p in group if p.std is not None]
-            if spread:
-                bars = ax.errorbar(
-                    [float(p.params) for p in spread],
-                    [100 * p.mean for p in spread],
-                    yerr=[100 * p.std for p in spread],  # type: ignore[operator]
-                    fmt="none",
-                    ecolor=color,
-                    elinewidth=1.2,
-                    capsize=3,
-                    zorder=3,
-                )
-                for artist in (*bars.lines[1], *bars.lines[2]):
-                    artist.set_gid(f"error:{kind}")
-            ax.plot(
-                [float(p.params) for p in group],
-                [100 * p.mean for p in group],
-                linestyle="none",
-                marker=marker,
-                markersize=7,
-                markeredgecolor="white",
-                markeredgewidth=0.8,
-                color=color,
-                label=kind,
-                gid=f"mean:{kind}",
-                zorder=4,
-            )
-        for name, target in targets.items():
-            line = ax.axhline(
-                100 * target,
-                color=TARGET_COLOR,
-                linestyle="--",
-                linewidth=1.1,
-                label=f"target {name}",
-            )
-            line.set_gid("target")
+        _draw_points(ax, points, xs)
+        _draw_targets(ax, targets)
         for index, budget in enumerate(sorted(set(budgets))):
             line = ax.axvline(
                 budget,
@@ -304,11 +416,13 @@ def accuracy_params_figure(
             "(mean ± sample std over seeds; faint dots: single seeds)"
         )
         legend_below(ax)
-        _place_labels(fig, ax, points)
+        _place_labels(fig, ax, points, xs)
     return fig
 
 
-def _place_labels(fig: Figure, ax: Axes, points: Sequence[AccuracyPoint]) -> None:
+def _place_labels(
+    fig: Figure, ax: Axes, points: Sequence[AccuracyPoint], xs: Mapping[int, float]
+) -> None:
     """Write each point's label beside its mean where it covers the least of the others.
 
     Greedy, in the order of the parameter counts: each label takes the first of a few
@@ -317,11 +431,11 @@ def _place_labels(fig: Figure, ax: Axes, points: Sequence[AccuracyPoint]) -> Non
     that overlaps least. Positions are measured after one layout pass of the figure.
     """
     fig.draw_without_rendering()  # final layout, so pixel boxes are measured where drawn
-    anchors = [(float(p.params), 100 * p.mean) for p in points]
+    anchors = [(xs[id(p)], 100 * p.mean) for p in points]
     markers = [Bbox.from_bounds(x - 5, y - 5, 10, 10) for x, y in ax.transData.transform(anchors)]
     frame = ax.get_window_extent()
     placed: list[Bbox] = []
-    order = sorted(range(len(points)), key=lambda i: (points[i].params, points[i].mean))
+    order = sorted(range(len(points)), key=lambda i: (anchors[i][0], points[i].mean))
     for index in order:
         text = ax.annotate(
             points[index].label,
