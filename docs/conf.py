@@ -52,6 +52,7 @@ extensions = [
     "sphinx.ext.intersphinx",  # links to the Python and PyTorch docs (online builds only)
     "sphinx.ext.viewcode",  # "[source]" links to the highlighted module source
     "sphinx.ext.mathjax",  # the Shape sections use :math:
+    "sphinx-mathjax-offline",  # ... rendered by a MathJax copied into the build (offline)
 ]
 # No sphinx.ext.doctest: the docstring examples are executed by
 # ``pytest --doctest-modules tinyconv``; running them twice would only cost time.

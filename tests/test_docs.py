@@ -194,3 +194,23 @@ def test_tutorial_script_twice_gives_identical_numbers(mnist_root: Path) -> None
     ]
     assert "val accuracy" in outputs[0]
     assert outputs[0] == outputs[1]
+
+
+def test_the_docs_maths_render_from_a_mathjax_in_the_build_not_the_network(tmp_path: Path) -> None:
+    pytest.importorskip("sphinx")
+    from sphinx.cmd.build import build_main
+
+    conf = (Path(__file__).resolve().parents[1] / "docs" / "conf.py").read_text()
+    assert '"sphinx-mathjax-offline"' in conf
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "conf.py").write_text(
+        'extensions = ["sphinx.ext.mathjax", "sphinx-mathjax-offline"]\n'
+    )
+    (source / "index.rst").write_text("Shapes\n======\n\nInput: :math:`(B, C_{in}, H, W)`.\n")
+    out = tmp_path / "html"
+    assert build_main(["-q", "-b", "html", str(source), str(out)]) == 0
+    page = (out / "index.html").read_text()
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax[^"]*)"', page, flags=re.IGNORECASE)
+    assert scripts and all(not s.startswith(("http:", "https:", "//")) for s in scripts), scripts
+    assert (out / "_static" / "mathjax" / "tex-chtml.js").is_file()
