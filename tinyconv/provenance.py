@@ -1,5 +1,9 @@
 """Where a result came from: date, tinyconv and torch versions, git commit; one owner.
 
+Every report records it: a study's seeds (:func:`provenance`), and the export and
+microcontroller reports (:func:`environment`: the same facts with the versions of the
+runtimes they used).
+
 Each finished seed records its :func:`provenance` in the results file, and a study that
 skips a finished seed says where it came from (:func:`describe_origin`), so nobody takes a
 seed trained elsewhere (say the committed H100 seeds) for one they just reproduced.
@@ -9,10 +13,11 @@ microcontroller report (:mod:`tinyconv.mcu`) records the same facts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +50,34 @@ def provenance() -> dict[str, Any]:
         "git_commit": commit,
         "git_dirty": dirty,
     }
+
+
+def environment(packages: Sequence[str] = ()) -> dict[str, Any]:
+    """Return what a report records about where it was made: :func:`provenance` and more.
+
+    Args:
+        packages: Distributions whose installed versions the report depends on
+            (``"onnxruntime"``, ``"litert-torch"``, ...); one not installed is left out.
+
+    Returns:
+        :func:`provenance`'s facts, each named package's version under its name, and
+        ``python`` and ``machine``.
+
+    Example:
+        >>> facts = environment(["torch", "no-such-distribution"])
+        >>> "torch" in facts and "no-such-distribution" not in facts and "git_commit" in facts
+        True
+    """
+    import platform
+    from importlib import metadata
+
+    found = provenance()
+    for package in packages:
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            found[package] = metadata.version(package)
+    found["python"] = platform.python_version()
+    found["machine"] = platform.machine()
+    return found
 
 
 def pin_code_state() -> None:

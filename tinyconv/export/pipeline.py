@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -47,6 +46,7 @@ from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.outputs import output_folder
 from tinyconv.parameters import count_parameters
+from tinyconv.provenance import environment
 from tinyconv.summary import summary
 from tinyconv.workers import busy_machine_warning
 
@@ -159,12 +159,6 @@ def _layers(folded: nn.Module) -> tuple[LayerCost, ...]:
         )
         for row, peak in zip(table.rows, peaks, strict=True)
     )
-
-
-def _version(package: str) -> str:
-    from importlib import metadata
-
-    return metadata.version(package)
 
 
 def _check_quantized_parity(
@@ -395,7 +389,6 @@ def _export(
     sizes = {key: (staged / file).stat().st_size for key, file in files.items()}
     table = summary(folded)
     peak = table.peak_activation_bytes
-    import onnxruntime  # present: the export above needed it
 
     report = ExportReport(
         model=source,
@@ -418,13 +411,9 @@ def _export(
         files={**files, "report": f"{stem}.export.json"},
         quantization_aware=None if aware is None else aware.to_dict(),
         environment={
-            "torch": torch.__version__,
-            "onnxruntime": onnxruntime.__version__,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
+            **environment(("torch", "onnx", "onnxruntime", "torchao")),
             "cpu_count": os.cpu_count(),
             "busy_machine": busy,
-            **({} if aware is None else {"torchao": _version("torchao")}),
         },
     )
     text = json.dumps(report.to_dict(), indent=2) + "\n"

@@ -13,11 +13,8 @@ a folder that holds files already is refused unless ``overwrite`` (then replaced
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import platform
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +39,7 @@ from tinyconv.export.tflite_graph import io_quantization, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
 from tinyconv.fold import fold_batchnorm
 from tinyconv.model import TinyNet
+from tinyconv.provenance import environment
 
 __all__ = ["FP32_LOGIT_TOLERANCE", "export_tflite"]
 
@@ -49,14 +47,6 @@ FP32_LOGIT_TOLERANCE = 1e-3
 """Largest |logit difference| allowed between the fp32 .tflite in LiteRT and PyTorch."""
 
 _PACKAGES = ("torch", "litert-torch", "ai-edge-litert", "tflite-micro", "torchao")
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for package in _PACKAGES:
-        with contextlib.suppress(metadata.PackageNotFoundError):
-            found[package] = metadata.version(package)
-    return found
 
 
 def _accuracy(logits: np.ndarray, labels: torch.Tensor) -> float:
@@ -317,11 +307,7 @@ def _export_tflite(
         accuracy=accuracy,
         parity=parity,
         calibration=calibration,
-        environment={
-            **_versions(),
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-        },
+        environment=environment(_PACKAGES),
         normalization=norm.to_dict(),
     )
     contents = {

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import platform
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -35,7 +34,7 @@ from tinyconv.mcu.report import COUNTING_METHOD, McuReport
 from tinyconv.mcu.tflm import BUILD_TYPE, KERNELS, TflmSources, build_library, tflm_sources
 from tinyconv.mcu.toolchain import Toolchain, find_toolchain
 from tinyconv.outputs import output_folder
-from tinyconv.provenance import provenance
+from tinyconv.provenance import environment
 
 __all__ = ["MCU_SUFFIXES", "run_on_mcu"]
 
@@ -198,12 +197,7 @@ def _report(
             "arena_buffer_bytes": firmware.arena_buffer_bytes,
             "sections": firmware.sections,
         },
-        environment={
-            **provenance(),
-            **toolchain.versions(),
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-        },
+        environment={**environment(), **toolchain.versions()},
     )
 
 
