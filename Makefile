@@ -2,7 +2,8 @@
 #   make reproduce   train V5 as written and V5 with OneCycle, 5 seeds each, and print their
 #                    final-epoch summaries (into build/reproduce/, apart from the committed
 #                    results/; rerunning skips the seeds already finished there);
-#                    THREADS=N sets the torch threads of each run
+#                    THREADS=N sets the torch threads of each run (default: the cores
+#                    other processes leave free); the time left covers both recipes
 #   make test        lint, run the whole test suite (doctests included) and build the docs
 #   make mcu-library build TFLite Micro with CMSIS-NN for the Cortex-M4 into the cache once
 #                    (tinyconv mcu --prepare; 5-7 minutes on 2 cores), so tests and runs reuse it
@@ -58,7 +59,7 @@ REPRODUCE_FLAGS = --data-dir $(TINYCONV_DATA) --seeds 5 --out $(REPRODUCE_OUT) $
 
 reproduce: install
 	@echo "== recipe 1 of 2: mnist_v5 (5 seeds x 15 epochs) =="
-	$(BIN)/python examples/mnist_v5.py $(REPRODUCE_FLAGS)
+	$(BIN)/python examples/mnist_v5.py $(REPRODUCE_FLAGS) --seeds-after 5
 	@echo "== recipe 2 of 2: mnist_v5_onecycle (5 seeds x 15 epochs) =="
 	$(BIN)/python examples/mnist_v5_onecycle.py $(REPRODUCE_FLAGS)
 

@@ -4,14 +4,16 @@ A study trains seeds in worker processes (``tinyconv study --workers N``) and a 
 its Optuna workers in them (``tinyconv search --workers N``). Both go through
 :func:`process_pool`: spawned processes (nothing of the parent is shared but what is sent),
 each started with :func:`split_threads` torch threads, so two workers on two cores do not
-fight over four threads. A command's ``--threads`` goes through :func:`apply_threads`, and
-:func:`busy_machine_warning` says when other processes already hold the cores.
+fight over four threads. A command's ``--threads`` goes through :func:`apply_threads`, whose
+default is :func:`free_cores` (what other processes leave free, read from ``/proc/stat``),
+and :func:`busy_machine_warning` says when a chosen ``--threads`` asks for more.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -83,46 +85,104 @@ def _start_worker(
         initializer(*initargs)
 
 
-def busy_machine_warning(threads: int, load: float | None = None, cores: int | None = None) -> str:
-    """Say when other processes already keep the cores busy, so ``threads`` will be slow.
+def busy_cores(sample_s: float = 0.25) -> float | None:
+    """How many cores other processes keep busy right now.
+
+    Linux: the share of non-idle CPU time in ``/proc/stat`` over ``sample_s`` seconds
+    while this process sleeps, times the cores. Elsewhere: the 1-minute load average,
+    which lags (a run that has just finished still counts for a minute). ``None`` when
+    neither can be read.
+
+    Args:
+        sample_s: How long to sample ``/proc/stat``.
+
+    Returns:
+        Busy cores (a float), or ``None``.
+    """
+
+    def times() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as stat:
+                fields = [int(v) for v in stat.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]) - idle, sum(fields[:8])
+
+    before = times()
+    if before is not None:
+        time.sleep(sample_s)
+        after = times()
+        if after is not None and after[1] > before[1]:
+            share = (after[0] - before[0]) / (after[1] - before[1])
+            return share * (os.cpu_count() or 1)
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+
+
+def free_cores(busy: float | None = None, cores: int | None = None) -> int:
+    """The cores other processes leave free: the default torch threads of a command.
 
     Two trainings on two cores slow each other 3-10 times: torch's threads wait for
     each other on cores another process holds. Measured on this project's 2-core
     machine with two other busy processes, one thread ran 5x faster than two.
 
     Args:
+        busy: Cores other processes keep busy (default: :func:`busy_cores`).
+        cores: CPU cores (default: ``os.cpu_count()``).
+
+    Returns:
+        ``cores - round(busy)``, at least 1; all cores when ``busy`` cannot be read.
+
+    Example:
+        >>> free_cores(busy=2.1, cores=2), free_cores(busy=0.2, cores=2), free_cores(0.6, 16)
+        (1, 2, 15)
+    """
+    cores = cores or os.cpu_count() or 1
+    if busy is None:
+        busy = busy_cores()
+    return cores if busy is None else max(1, min(cores, cores - round(busy)))
+
+
+def busy_machine_warning(threads: int, busy: float | None = None, cores: int | None = None) -> str:
+    """Say when other processes already keep the cores busy, so ``threads`` will be slow.
+
+    Args:
         threads: The torch threads this process will use.
-        load: The 1-minute load average (default: the machine's, where it has one).
+        busy: Cores other processes keep busy (default: :func:`busy_cores`).
         cores: CPU cores (default: ``os.cpu_count()``).
 
     Returns:
         One line to print, or ``""`` when the cores are free enough.
 
     Example:
-        >>> busy_machine_warning(2, load=2.1, cores=2)[:59]
-        'warning: the machine is busy (load average 2.1 on 2 cores) '
-        >>> busy_machine_warning(1, load=2.1, cores=2), busy_machine_warning(2, load=0.2, cores=2)
+        >>> busy_machine_warning(2, busy=2.1, cores=2)[:52]
+        'warning: the machine is busy (2.1 of 2 cores in use)'
+        >>> busy_machine_warning(1, busy=2.1, cores=2), busy_machine_warning(2, busy=0.2, cores=2)
         ('', '')
     """
-    if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except (AttributeError, OSError):  # no load average on this platform
-            return ""
     cores = cores or os.cpu_count() or 1
-    free = max(1, cores - round(load))
+    if busy is None:
+        busy = busy_cores()
+    if busy is None:
+        return ""
+    free = free_cores(busy, cores)
     if threads <= free:
         return ""
     return (
-        f"warning: the machine is busy (load average {load:.1f} on {cores} cores) and this "
+        f"warning: the machine is busy ({busy:.1f} of {cores} cores in use) and this "
         f"run uses {threads} torch threads; with --threads {free} it will likely run faster"
     )
 
 
 def apply_threads(threads: int | None) -> int:
-    """Set this process's torch threads (``None``: leave torch's default) and return them.
+    """Set this process's torch threads and return them; ``None``: the free cores.
 
-    The one place a command turns ``--threads`` into torch's setting.
+    The one place a command turns ``--threads`` into torch's setting. Without
+    ``--threads`` a command takes :func:`free_cores`: every core on an idle machine, one
+    thread when other processes hold the cores (``OMP_NUM_THREADS``, if set, wins).
 
     Args:
         threads: Threads asked for, or ``None``.
@@ -134,13 +194,14 @@ def apply_threads(threads: int | None) -> int:
         UsageError: If ``threads`` is below 1.
 
     Example:
-        >>> apply_threads(None) == torch.get_num_threads()
-        True
+        >>> apply_threads(1)
+        1
     """
     from tinyconv.errors import UsageError
 
-    if threads is not None:
-        if threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {threads}")
-        torch.set_num_threads(threads)
+    if threads is None:
+        threads = torch.get_num_threads() if os.environ.get("OMP_NUM_THREADS") else free_cores()
+    elif threads < 1:
+        raise UsageError(f"--threads must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
     return torch.get_num_threads()

@@ -19,10 +19,12 @@ def test_a_short_study_trains_records_and_says_what_it_did(
     done = tinyconv_command(
         "study", "mnist_v5", "--epochs", "1", "--train-subset", "500", "--seeds", "2",
         "--threads", "1", "--data-dir", str(mnist_root), "--out", str(tmp_path),
+        "--seeds-after", "5",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "seed 0: training 1 epoch\n" in done.stdout and "1 epochs" not in done.stdout
     assert "study: about" in done.stdout  # the time left, after the first of two seeds
+    assert "job: about" in done.stdout and "left for 6 more seed(s), 5 of them" in done.stdout
     assert "seed 1 (2 of 2): epoch 1/1" in done.stderr  # progress lines name the seed
     record = json.loads((tmp_path / "mnist_v5_train500.json").read_text())
     assert sorted(record["seeds"]) == ["0", "1"]
@@ -48,6 +50,7 @@ def test_help_shows_the_defaults(tinyconv_command) -> None:
         (["--train-subset", "99999999"], ["--train-subset", "60,000"]),
         (["--device", "gpu"], ["'gpu'", "cpu"]),
         (["--stack", "2", "--workers", "2"], ["--stack", "--workers"]),
+        (["--seeds-after", "-1"], ["--seeds-after", "at least 0"]),
     ],
 )
 def test_a_bad_option_is_one_error_line(

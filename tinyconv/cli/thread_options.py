@@ -1,9 +1,10 @@
 """``--threads``: one option for every command that computes, applied by one rule.
 
 :func:`add_threads_argument` adds it; :func:`apply_thread_option` sets torch's threads
-(:func:`tinyconv.workers.apply_threads`) and, on a terminal, warns when other processes
-keep the cores busy (:func:`tinyconv.workers.busy_machine_warning`). Off a terminal the
-warning stays silent, so logs and scripts that read stderr see only errors.
+(:func:`tinyconv.workers.apply_threads`: by default the cores other processes leave free)
+and, on a terminal, warns when a ``--threads`` asked for is more than other processes
+leave (:func:`tinyconv.workers.busy_machine_warning`). Off a terminal the warning stays
+silent, so logs and scripts that read stderr see only errors.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ def add_threads_argument(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="T",
-        help="torch CPU threads (default: torch's, one per core); on a busy machine "
-        "--threads 1 is often faster",
+        help="torch CPU threads (default: the cores other processes leave free, read when "
+        "the command starts)",
     )
 
 
 def apply_thread_option(args: argparse.Namespace) -> int:
-    """Apply ``--threads`` and warn on a terminal if the machine is busy.
+    """Apply ``--threads`` (default: the free cores) and warn on a terminal if it asks too many.
 
     Args:
         args: Parsed arguments with ``threads``.
@@ -45,7 +46,8 @@ def apply_thread_option(args: argparse.Namespace) -> int:
     from tinyconv.workers import apply_threads, busy_machine_warning
 
     threads = apply_threads(args.threads)
-    warning = busy_machine_warning(threads)
-    if warning and sys.stderr.isatty():
-        print(warning, file=sys.stderr)
+    if args.threads is not None and sys.stderr.isatty():
+        warning = busy_machine_warning(threads)
+        if warning:
+            print(warning, file=sys.stderr)
     return threads

@@ -63,6 +63,7 @@ def run_study(
     on_seed: Callable[[dict[str, Any]], None] | None = None,
     stack: int = 1,
     workers: int = 1,
+    seeds_after: int = 0,
 ) -> dict[str, Any]:
     """Train ``recipe`` once per seed, checkpointing every epoch and saving each finished seed.
 
@@ -91,6 +92,9 @@ def run_study(
             every epoch like a single seed. A seed that began alone resumes alone.
         workers: Train seeds in this many worker processes, torch threads divided
             between them (per-epoch checkpoints and resume as usual); not with ``stack``.
+        seeds_after: Seeds of the same size that later studies of the same job will
+            train (``make reproduce`` runs two recipes): the time left after each seed
+            counts them too.
 
     Returns:
         The whole results file content: every seed finished so far, by this process or
@@ -165,9 +169,13 @@ def run_study(
         nonlocal trained
         finish(result, model)
         trained += 1
+        per_seed = (time.perf_counter() - started) / trained
         if left:
-            per_seed = (time.perf_counter() - started) / trained
             say(f"study: about {format_duration(per_seed * left)} left for {left} more seed(s)")
+        if seeds_after:
+            job = left + seeds_after
+            say(f"job: about {format_duration(per_seed * job)} left for {job} more seed(s), "
+                f"{seeds_after} of them in the studies after this one")  # fmt: skip
 
     try:
         if workers > 1:

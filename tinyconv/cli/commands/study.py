@@ -55,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
     )
     parser.add_argument("--seeds", type=int, default=1, help="run seeds first..first+N-1")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed")
+    parser.add_argument(
+        "--seeds-after", type=int, default=0, metavar="N",
+        help="seeds later studies of the same job will train, counted in the time left "
+        "(make reproduce passes them)",
+    )  # fmt: skip
     parser.add_argument("--device", default=_default("device"), help="auto, cpu, cuda, cuda:1, mps")
     parser.add_argument(
         "--out",
@@ -166,6 +171,8 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         value = getattr(args, option)
         if value is not None and value < 1:
             raise UsageError(f"--{option} must be at least 1, got {value}")
+    if args.seeds_after < 0:
+        raise UsageError(f"--seeds-after must be at least 0, got {args.seeds_after}")
     if args.stack > 1 and args.workers > 1:
         raise UsageError("--stack and --workers cannot both be above 1; choose one")
     resolve_device(args.device)  # an unusable device fails before any data is read
@@ -203,6 +210,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         on_seed=report,
         stack=args.stack,
         workers=args.workers,
+        seeds_after=args.seeds_after,
     )
     if data["seeds"]:
         print(format_aggregate(recipe.name, aggregate(data)))
