@@ -221,7 +221,12 @@ def save(
 
 def _read(source: Path) -> Any:
     if not source.is_file():
-        raise FileNotFoundError(f"no model file at {str(source)!r}; check the path")
+        from tinyconv.pretrained import SHIPPED
+
+        raise FileNotFoundError(
+            f"no model file at {str(source)!r}; check the path, or give the name of a model "
+            f"tinyconv ships ({', '.join(sorted(SHIPPED))})"
+        )
     try:
         return torch.load(source, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged file can fail anywhere in the unpickler
@@ -280,8 +285,10 @@ def load(path: str | os.PathLike[str]) -> TinyNet:
     """Read a model file (or a ``fit`` checkpoint of a TinyNet) back into a model.
 
     Args:
-        path: A file written by :func:`save`, or a checkpoint written by
-            :func:`tinyconv.train.fit` for a TinyNet.
+        path: A file written by :func:`save`, a checkpoint written by
+            :func:`tinyconv.train.fit` for a TinyNet, or, when no such file exists, the
+            name of a model tinyconv ships (``"mnist_v5"``: see
+            :data:`tinyconv.pretrained.SHIPPED`).
 
     Returns:
         The model on the CPU in eval mode, with ``class_names``, ``normalization``,
@@ -302,6 +309,10 @@ def load(path: str | os.PathLike[str]) -> TinyNet:
         tinyconv.errors.ModelFileError: ...
     """
     source = Path(path)
+    if not source.exists():
+        from tinyconv.pretrained import shipped_path
+
+        source = shipped_path(str(path)) or source
     record, weights = _record_and_weights(source, _read(source))
     try:
         model = build_from_architecture(record.get("architecture"))  # type: ignore[arg-type]
