@@ -30,7 +30,10 @@ from tinyconv.parameters import check_budget
 from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
 from tinyconv.train.config import TrainConfig
 
-RECIPE_FORMAT_VERSION = 1
+RECIPE_FORMAT_VERSION = 2
+"""Version 2 made hash dropout masks the default; a version-1 recipe without
+``train.dropout_masks`` drew torch's masks, and reads back so."""
+READABLE_VERSIONS = (1, 2)
 """Version of the dict layout of :meth:`Recipe.to_dict`."""
 
 
@@ -185,10 +188,10 @@ class Recipe:
         """
         if not isinstance(data, Mapping):
             raise SpecError(f"a recipe must be a JSON object, got {type(data).__name__}")
-        if data.get("version") != RECIPE_FORMAT_VERSION:
+        if data.get("version") not in READABLE_VERSIONS:
             raise SpecError(
                 f"recipe format version {data.get('version')!r} is not supported; this "
-                f"tinyconv reads version {RECIPE_FORMAT_VERSION}"
+                f"tinyconv reads versions {', '.join(map(str, READABLE_VERSIONS))}"
             )
         known = {field.name for field in dataclasses.fields(cls)} | {"version"}
         unknown = sorted(set(data) - known)
@@ -196,8 +199,12 @@ class Recipe:
         if unknown or missing:
             problem = f"unknown keys {unknown}" if unknown else f"missing keys {missing}"
             raise SpecError(f"recipe has {problem}; known keys: {', '.join(sorted(known))}")
+        train_dict = data["train"]
+        if data["version"] == 1 and isinstance(train_dict, Mapping):
+            # version 1 predates the hash masks' default: its runs drew torch's masks
+            train_dict = {"dropout_masks": "torch", **train_dict}
         try:
-            train = TrainConfig.from_dict(data["train"])
+            train = TrainConfig.from_dict(train_dict)
         except (TypeError, ValueError) as error:
             raise SpecError(f"recipe 'train': {error}") from error
         dataset = check_dataset_name(data.get("dataset", "mnist"))  # reads no data

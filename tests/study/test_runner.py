@@ -217,14 +217,20 @@ def test_aggregate_reports_final_epoch_statistics() -> None:
 def test_old_results_and_other_execution_settings_continue_the_same_study(
     tmp_path: Path, mnist_train: ImageDataset, mnist_test: ImageDataset
 ) -> None:
-    from tinyconv.recipes import RECIPES
+    from tinyconv.recipes import RECIPES, get_recipe
 
     recorded = json.loads((REPO / "results" / "cpu" / "mnist_v5.json").read_text())
     assert "compile_mode" not in recorded["recipe"]["train"]  # written before the field
     shutil.copy(REPO / "results" / "cpu" / "mnist_v5.json", tmp_path / "mnist_v5.json")
+    # written in recipe format 1, before hash masks became the default: its seeds drew
+    # torch's masks, so the ready recipe (hash masks now) is another setting, named so
+    with pytest.raises(ResultsMismatchError, match=r"drew 'torch' dropout masks.*tinyconv study"):
+        run_study(RECIPES["mnist_v5"], [0], mnist_train, mnist_test, out_dir=tmp_path)
+    as_recorded = get_recipe(str(tmp_path / "mnist_v5.json"))  # the results file as the recipe
+    assert as_recorded.train.dropout_masks == "torch" and as_recorded.name == "mnist_v5"
     lines: list[str] = []
     data = run_study(
-        RECIPES["mnist_v5"], [0], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append
+        as_recorded, [0], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append
     )
     assert lines == [
         "seed 0: already finished on cpu (date, tinyconv version and commit not recorded: an "
@@ -232,15 +238,15 @@ def test_old_results_and_other_execution_settings_continue_the_same_study(
     ]
     assert data["seeds"]["0"] == recorded["seeds"]["0"]
     # how seeds execute (device, compiling) is no other setting
-    train = replace(RECIPES["mnist_v5"].train, compile=True, compile_mode="reduce-overhead")
-    compiled = replace(RECIPES["mnist_v5"], train=replace(train, device="cuda", sync_every=7))
+    train = replace(as_recorded.train, compile=True, compile_mode="reduce-overhead")
+    compiled = replace(as_recorded, train=replace(train, device="cuda", sync_every=7))
     lines.clear()
     run_study(compiled, [1], mnist_train, mnist_test, out_dir=tmp_path, on_event=lines.append)
     assert lines == [
         "seed 1: already finished on cpu (date, tinyconv version and commit not recorded: an "
         "older tinyconv wrote it), skipped"
     ]
-    other = replace(RECIPES["mnist_v5"], train=replace(RECIPES["mnist_v5"].train, lr=0.2))
+    other = replace(as_recorded, train=replace(as_recorded.train, lr=0.2))
     with pytest.raises(ResultsMismatchError, match="different setting"):
         run_study(other, [0], mnist_train, mnist_test, out_dir=tmp_path)
 

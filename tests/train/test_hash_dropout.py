@@ -155,8 +155,17 @@ def test_the_key_is_one_draw_from_the_devices_generator() -> None:
     assert key.dtype == torch.int32 and key.dim() == 0
 
 
-def test_torch_masks_stay_the_default() -> None:
-    assert TrainConfig().dropout_masks == "torch"
+def test_hash_masks_are_the_default_and_a_format_1_recipe_keeps_the_torch_masks_it_drew() -> None:
+    from tinyconv.recipe import RECIPE_FORMAT_VERSION, Recipe
+    from tinyconv.recipes import get_recipe
+
+    assert TrainConfig().dropout_masks == "hash" and RECIPE_FORMAT_VERSION == 2
+    written = get_recipe("mnist_v5").to_dict()
+    assert written["version"] == 2 and written["train"]["dropout_masks"] == "hash"
+    old = {**written, "version": 1, "train": dict(written["train"])}
+    del old["train"]["dropout_masks"]  # as the results files of format 1 hold them
+    assert Recipe.from_dict(old).train.dropout_masks == "torch"
+    assert Recipe.from_dict({**old, "version": 2}).train.dropout_masks == "hash"
 
 
 def test_fit_swaps_the_dropouts_for_the_run_and_puts_them_back() -> None:

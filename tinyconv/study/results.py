@@ -252,15 +252,35 @@ def check_setting(
         ResultsMismatchError: Naming what differs and the fix.
     """
     differ = [] if data.get("epochs") == epochs else ["epochs"]
-    if _comparable_recipe(data.get("recipe")) != _comparable_recipe(recipe):
+    recorded, adding = _comparable_recipe(data.get("recipe")), _comparable_recipe(recipe)
+    if recorded != adding:
         differ.insert(0, "recipe")
     if differ:
         source = "" if where is None else f" ({str(where)!r} holds another)"
         raise ResultsMismatchError(
             f"{path} holds results of a different setting ({_what_differs(differ)})"
-            f"{source}; use another --out folder, or delete {path.name} and the folder "
-            f"{path.stem}/ beside it to start over"
+            f"{source}{_masks_hint(path, recorded, adding)}; use another --out folder, or "
+            f"delete {path.name} and the folder {path.stem}/ beside it to start over"
         )
+
+
+def _masks_hint(path: Path, recorded: Any, adding: Any) -> str:
+    """Where only the dropout masks differ: how to continue those results exactly."""
+    try:
+        masks = recorded["train"]["dropout_masks"], adding["train"]["dropout_masks"]
+        same_otherwise = {**recorded, "train": {**recorded["train"], "dropout_masks": None}} == {
+            **adding,
+            "train": {**adding["train"], "dropout_masks": None},
+        }
+    except (KeyError, TypeError):
+        return ""
+    if masks[0] == masks[1] or not same_otherwise:
+        return ""
+    return (
+        f": its seeds drew {masks[0]!r} dropout masks, these runs {masks[1]!r} (the default "
+        f"since recipe format 2); to add seeds to it exactly, give it as the recipe: "
+        f"tinyconv study {path} --out {path.parent}"
+    )
 
 
 def _what_differs(differ: list[str]) -> str:

@@ -97,10 +97,11 @@ class TrainConfig:
         label_smoothing: Cross-entropy label smoothing in ``[0, 1)`` (training loss only).
         grad_clip: Max global gradient L2 norm, or ``None`` for no clipping.
         seed: Seed for Python ``random`` and torch (CPU and CUDA).
-        dropout_masks: How dropout masks are drawn: ``"torch"`` (default, ``F.dropout``'s
-            ``bernoulli_``) or ``"hash"`` (:mod:`~tinyconv.train.hash_dropout`: the same
-            keep probability and independence from a counter-based hash, several times
-            faster on the CPU; another random draw, so not bit-identical to ``"torch"``).
+        dropout_masks: How dropout masks are drawn: ``"hash"`` (default,
+            :mod:`~tinyconv.train.hash_dropout`: the same keep probability and
+            independence from a counter-based hash, several times faster on the CPU) or
+            ``"torch"`` (``F.dropout``'s ``bernoulli_``: what every run before recipe format
+            2 drew; another random draw, so not bit-identical to ``"hash"``).
         device: ``"auto"`` (cuda, then mps, then cpu) or an explicit device string.
         compile: Wrap the forward pass in ``torch.compile``.
         compile_mode: The ``torch.compile`` mode when ``compile`` is on: ``"default"``,
@@ -143,7 +144,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     grad_clip: float | None = None
     seed: int = 0
-    dropout_masks: DropoutMasks = "torch"
+    dropout_masks: DropoutMasks = "hash"
     device: str = "auto"
     compile: bool = False
     compile_mode: CompileMode = "default"

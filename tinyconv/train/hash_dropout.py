@@ -18,7 +18,8 @@ in the logical (contiguous) element order, so it does not depend on the memory f
 
 The masks differ from ``F.dropout``'s (another generator), so a run with hash masks is
 another random draw of the same training: :class:`~tinyconv.train.TrainConfig`'s
-``dropout_masks`` chooses, and ``"torch"`` stays the default (see
+``dropout_masks`` chooses. ``"hash"`` is the default since recipe format 2 (a
+version-1 recipe reads back with the ``"torch"`` masks its runs drew; see
 ``benchmarks/README.md``). Two masks of one run coincide only when their 32-bit keys do
 (probability ``2**-32`` per pair).
 """

@@ -102,8 +102,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         "--dropout-masks",
         choices=("torch", "hash"),
         default=None,
-        help="draw dropout masks with torch's generator or the counter-based hash "
-        "(faster on the CPU; another draw, so another study: <name>_hash)",
+        help="draw dropout masks with the counter-based hash (every recipe's default: "
+        "fast on the CPU) or torch's generator (what results before recipe format 2 drew); "
+        "other masks than the recipe's are another study: <name>_<masks>",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     add_dataset_arguments(
