@@ -122,7 +122,7 @@ def test_a_fit_on_costs_the_features_explain_recovers_them(
     assert fitted["arena"] == pytest.approx([1.5, 16, 8, 64], abs=1e-6)  # ARENA_FEATURES, 1
 
 
-def test_a_kept_batchnorm_is_a_1x1_depthwise_conv_and_a_pool_adds_a_quantize() -> None:
+def test_a_kept_batchnorm_is_a_1x1_depthwise_conv_and_a_pool_after_dropout_a_quantize() -> None:
     net = build(
         [
             ConvSpec(out_channels=4),
@@ -149,8 +149,12 @@ def test_a_kept_batchnorm_is_a_1x1_depthwise_conv_and_a_pool_adds_a_quantize() -
     ]
     pooled = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
     ops = deployed_ops(pooled, (3, 8, 8))
+    assert [op.kind for op in ops] == ["TRANSPOSE", "CONV_2D", "MAX_POOL_2D", "RESHAPE"]
+    assert ops[1].macs == 4 * 6 * 6 * 3 * 9
+    pooled.insert(2, nn.Dropout(0.1))  # behind a dropout the pool's output is requantised
+    ops = deployed_ops(pooled, (3, 8, 8))
     assert [op.kind for op in ops] == ["TRANSPOSE", "CONV_2D", "MAX_POOL_2D", "QUANTIZE", "RESHAPE"]
-    assert ops[1].macs == 4 * 6 * 6 * 3 * 9 and ops[3].input_elements == 4 * 3 * 3
+    assert ops[3].input_elements == 4 * 3 * 3
 
 
 def test_a_model_without_an_input_shape_or_a_trace_is_refused_by_name() -> None:

@@ -11,9 +11,9 @@ tinyconv builds (checked against every converted model under ``results/mcu``):
   ``CONV_2D``; a linear layer is a ``FULLY_CONNECTED``;
 - a BatchNorm the fold keeps becomes a 1x1 ``DEPTHWISE_CONV_2D`` (its scale and shift);
 - a ReLU or ReLU6 right after a convolution, linear layer or pooling is fused into it;
-- a max-pool is a ``MAX_POOL_2D``; after a convolution (with its fused ReLU) or a kept
-  BatchNorm it is followed by a ``QUANTIZE`` of its output (the int8 converter gives
-  that pool's output a scale of its own; after a product, for one, it does not);
+- a max-pool is a ``MAX_POOL_2D``; when its input passes through a dropout (an identity
+  in eval mode) it is followed by a ``QUANTIZE`` of its output (the int8 converter gives
+  that pool's output a scale of its own; without the dropout it does not);
 - a mean is a ``MEAN``, a sigmoid a ``LOGISTIC``, a product a ``MUL``, a sum an ``ADD``;
 - the graph starts with a ``RESHAPE`` (one input channel: NCHW and NHWC hold the same
   bytes) or a ``TRANSPOSE``, and ends with the ``RESHAPE`` of the flatten;
@@ -147,34 +147,30 @@ def _module_ops(
     return _simple(node, kind or type(module).__name__.upper(), source, output, modules)
 
 
-def _writer(node: torch.fx.Node, modules: dict[str, nn.Module]) -> torch.fx.Node | None:
-    """The node that writes ``node``'s input, looking back through free operations."""
+def _through_dropout(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
+    """Whether ``node``'s input passes through a dropout, looking back through free ops."""
     source = node.all_input_nodes[0] if node.all_input_nodes else None
     while source is not None and (
         (source.op == "call_module" and isinstance(modules.get(str(source.target)), _FREE_MODULES))
         or _name(source) in _FREE_OPS
     ):
+        module = modules.get(str(source.target)) if source.op == "call_module" else None
+        if isinstance(module, nn.Dropout) or _name(source) == "dropout":
+            return True
         source = source.all_input_nodes[0] if source.all_input_nodes else None
-    return source
+    return False
 
 
 def _simple(
     node: torch.fx.Node, kind: str, source: int, output: int, modules: dict[str, nn.Module]
 ) -> list[DeployedOp]:
     op = DeployedOp(kind, node.name, input_elements=source, output_elements=output)
-    writer = _writer(node, modules)
-    if kind == "MAX_POOL_2D" and writer is not None and _after_convolution(writer, modules):
+    if kind == "MAX_POOL_2D" and _through_dropout(node, modules):
         requantize = DeployedOp(
             "QUANTIZE", node.name, input_elements=output, output_elements=output
         )
         return [op, requantize]
     return [op]
-
-
-def _after_convolution(writer: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
-    """Whether a convolution (its fused ReLU included) or a kept BatchNorm wrote a tensor."""
-    module = modules.get(str(writer.target)) if writer.op == "call_module" else None
-    return _is_fused(writer, modules) or isinstance(module, nn.Conv2d | nn.BatchNorm2d)
 
 
 def _is_fused(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:

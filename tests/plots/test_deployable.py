@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinyconv as tc
 from tinyconv.mcu.frontier import deployable_points, deployable_rst
 from tinyconv.plots import AccuracyPoint, accuracy_cost_figure, pareto_front_labels
 
@@ -57,11 +58,18 @@ def test_committed_studies_take_the_measured_costs_of_their_architecture(tmp_pat
     v5 = REPO / "results" / "mnist_v5.json"
     report = json.loads((REPO / "results/mcu/mnist_v5.cortex-m4.json").read_text())
     new = json.loads(v5.read_text())
+    from dataclasses import replace
+
+    from tinyconv import ConvSpec, GAPHeadSpec
     from tinyconv.recipes import get_recipe
 
-    new["recipe"] = get_recipe("mnist_2k_onecycle").to_dict()  # never run on the emulator
+    unmeasured = replace(  # an architecture never run on the emulator
+        get_recipe("mnist_v5"), specs=(ConvSpec(out_channels=4), ConvSpec(out_channels=8),
+                                       GAPHeadSpec(num_classes=10)),
+    )  # fmt: skip
+    new["recipe"] = unmeasured.to_dict()
     for record in new["seeds"].values():
-        record["params"] = 1980
+        record["params"] = tc.count_parameters(unmeasured.build_model())
     (tmp_path / "mnist_2k.json").write_text(json.dumps(new))
     measured, estimated = deployable_points(
         [(v5, "versions"), (tmp_path / "mnist_2k.json", "candidates")], REPO / "results/mcu"

@@ -169,9 +169,10 @@ def test_every_committed_results_file_resumes(
     if "provenance" in first:  # written by a tinyconv that records where and when
         facts = first["provenance"]
         when = facts["finished_at"].replace("T", " ")[:16]
+        dirty = " (with uncommitted changes)" if facts.get("git_dirty") else ""
         assert lines[0] == (
             f"seed {seeds[0]}: already finished on {device} on {when} UTC with tinyconv "
-            f"{facts['tinyconv_version']} at commit {facts['git_commit'][:12]}, skipped"
+            f"{facts['tinyconv_version']} at commit {facts['git_commit'][:12]}{dirty}, skipped"
         )
     else:
         assert lines[0] == (
