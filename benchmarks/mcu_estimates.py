@@ -20,7 +20,6 @@ Two steps, each resumable:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import subprocess
@@ -41,13 +40,10 @@ from tinyconv.device_estimate import (
     model_features,
     op_features,
 )
+from tinyconv.mcu.frontier import architecture_key
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "results/mcu/shipped"
-
-
-def _key(model: Any) -> str:
-    return hashlib.sha256(repr(model).encode()).hexdigest()
 
 
 def architectures() -> dict[str, str]:
@@ -60,9 +56,9 @@ def architectures() -> dict[str, str]:
 
     found: dict[str, str] = {}
     for path in sorted((REPO / "results").rglob("*.model.pt")):
-        found.setdefault(_key(tinyconv.load(path)), str(path.relative_to(REPO)))
+        found.setdefault(architecture_key(tinyconv.load(path)), str(path.relative_to(REPO)))
     for name in sorted(RECIPES):
-        found.setdefault(_key(get_recipe(name).build_model(seed=0)), f"recipe:{name}")
+        found.setdefault(architecture_key(get_recipe(name).build_model(seed=0)), f"recipe:{name}")
     return {
         ref.removeprefix("results/").removesuffix(".model.pt").replace(":", "__"): ref
         for ref in found.values()
@@ -233,10 +229,13 @@ def main() -> int:
                     for k in ("flash", "arena", "instructions")
                 )
             )
-    command = "python benchmarks/mcu_estimates.py " + " ".join(sys.argv[1:])
-    COSTS_FILE.write_text(json.dumps({"command": command.strip(), "cores": cores}, indent=1) + "\n")
+    command = ("python benchmarks/mcu_estimates.py " + " ".join(sys.argv[1:])).strip()
     out = REPO / "results/mcu/estimates.json"
-    out.write_text(json.dumps({"command": command.strip(), "cores": table}, indent=1) + "\n")
+    for path, fitted in ((COSTS_FILE, cores), (out, table)):  # other cores' entries stay
+        kept = json.loads(path.read_text())["cores"] if path.is_file() else {}
+        path.write_text(
+            json.dumps({"command": command, "cores": {**kept, **fitted}}, indent=1) + "\n"
+        )
     return 0
 
 

@@ -4,7 +4,10 @@ TFLite's converter, after :func:`~tinyconv.fold.fold_batchnorm`, turns a tinycon
 into a short list of builtin operators; which ones, with which shapes, decides what a
 microcontroller pays for it (:mod:`tinyconv.device_estimate`). The list comes from the
 folded model's ``torch.fx`` graph, by the rules the converter follows for the models
-tinyconv builds (checked against every converted model under ``results/mcu``):
+tinyconv builds (checked against every converted model under ``results/mcu``: one-channel
+28x28 inputs, ReLU, SE blocks and convolution heads; other operators, such as a
+``TRANSPOSE`` for RGB input, a ``FULLY_CONNECTED`` head or another activation, are named
+but were never measured):
 
 - a convolution from one input channel becomes a ``DEPTHWISE_CONV_2D`` with a channel
   multiplier, as does a grouped one with a group per input channel; any other is a
@@ -217,7 +220,11 @@ def deployed_ops(
     folded, _ = fold_batchnorm(model)
     traced = torch.fx.symbolic_trace(folded)
     first = next(folded.parameters(), None)
-    probe = torch.zeros((1, *input_shape), dtype=first.dtype if first is not None else None)
+    probe = torch.zeros(
+        (1, *input_shape),
+        dtype=first.dtype if first is not None else None,
+        device=first.device if first is not None else None,
+    )
     with eval_mode(traced), torch.no_grad():
         ShapeProp(traced).propagate(probe)
     modules = dict(traced.named_modules())

@@ -244,7 +244,9 @@ def estimate_device(
 
     Args:
         model: A model ``torch.fx`` can trace (every model :func:`tinyconv.build` makes),
-            trained or not: the figures depend on its shapes only.
+            trained or not: the figures depend on its shapes and on which BatchNorms
+            fold (one before a max-pool folds only where all its scales are positive,
+            which an untrained model's are; a kept one adds a 1x1 depthwise operator).
         core: A core with fitted coefficients (see ``device_estimate.json``).
         input_shape: One input image ``(C, H, W)``; default: the model's own.
 
@@ -264,8 +266,9 @@ def estimate_device(
     costs = _costs()
     if core not in costs["cores"]:
         raise ModelGraphError(
-            f"no device estimate for {core}: coefficients exist for "
-            f"{', '.join(sorted(costs['cores']))}; run tinyconv mcu --cpu {core} to measure"
+            f"no device estimate for {core}: coefficients are fitted for "
+            f"{', '.join(sorted(costs['cores']))} only; tinyconv mcu --cpu {core} measures "
+            "a model on it"
         )
     fitted = costs["cores"][core]
     shape = input_shape

@@ -309,7 +309,7 @@ def load(path: str | os.PathLike[str]) -> TinyNet:
         tinyconv.errors.ModelFileError: ...
     """
     source = Path(path)
-    if not source.exists():
+    if not source.is_file():
         from tinyconv.pretrained import shipped_path
 
         source = shipped_path(str(path)) or source

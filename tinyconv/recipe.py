@@ -31,10 +31,11 @@ from tinyconv.specs import BlockSpec, specs_from_list, specs_to_list
 from tinyconv.train.config import TrainConfig
 
 RECIPE_FORMAT_VERSION = 2
-"""Version 2 made hash dropout masks the default; a version-1 recipe without
-``train.dropout_masks`` drew torch's masks, and reads back so."""
+"""Version of the dict layout of :meth:`Recipe.to_dict`. Version 2 made hash dropout masks
+the default; a version-1 recipe without ``train.dropout_masks`` drew torch's masks, and
+reads back so."""
 READABLE_VERSIONS = (1, 2)
-"""Version of the dict layout of :meth:`Recipe.to_dict`."""
+"""The versions :meth:`Recipe.from_dict` reads."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -27,7 +27,8 @@ def split_threads(workers: int, threads: int | None = None) -> int:
     Args:
         workers: Worker processes on this machine.
         threads: Threads to share out; ``None`` takes this process's torch thread count
-            (what ``--threads`` or ``OMP_NUM_THREADS`` set, else the machine's cores).
+            (what ``--threads`` or ``OMP_NUM_THREADS`` set, else the free cores a command
+            took, else torch's default).
 
     Returns:
         ``threads // workers``, at least 1.
@@ -106,6 +107,8 @@ def busy_cores(sample_s: float = 0.25) -> float | None:
                 fields = [int(v) for v in stat.readline().split()[1:]]
         except (OSError, ValueError):
             return None
+        if len(fields) < 4:
+            return None
         idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
         return sum(fields[:8]) - idle, sum(fields[:8])
 
@@ -122,6 +125,14 @@ def busy_cores(sample_s: float = 0.25) -> float | None:
         return None
 
 
+def _usable_cores() -> int:
+    """The CPUs this process may run on (its affinity where the platform says)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def free_cores(busy: float | None = None, cores: int | None = None) -> int:
     """The cores other processes leave free: the default torch threads of a command.
 
@@ -131,7 +142,7 @@ def free_cores(busy: float | None = None, cores: int | None = None) -> int:
 
     Args:
         busy: Cores other processes keep busy (default: :func:`busy_cores`).
-        cores: CPU cores (default: ``os.cpu_count()``).
+        cores: CPU cores (default: the ones this process may run on).
 
     Returns:
         ``cores - round(busy)``, at least 1; all cores when ``busy`` cannot be read.
@@ -140,10 +151,10 @@ def free_cores(busy: float | None = None, cores: int | None = None) -> int:
         >>> free_cores(busy=2.1, cores=2), free_cores(busy=0.2, cores=2), free_cores(0.6, 16)
         (1, 2, 15)
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or _usable_cores()
     if busy is None:
         busy = busy_cores()
-    return cores if busy is None else max(1, min(cores, cores - round(busy)))
+    return cores if busy is None else max(1, min(cores, cores - int(busy + 0.5)))
 
 
 def busy_machine_warning(threads: int, busy: float | None = None, cores: int | None = None) -> str:
@@ -181,8 +192,9 @@ def apply_threads(threads: int | None) -> int:
     """Set this process's torch threads and return them; ``None``: the free cores.
 
     The one place a command turns ``--threads`` into torch's setting. Without
-    ``--threads`` a command takes :func:`free_cores`: every core on an idle machine, one
-    thread when other processes hold the cores (``OMP_NUM_THREADS``, if set, wins).
+    ``--threads`` a command takes :func:`free_cores`, at most torch's own default (the
+    physical cores): all of them on an idle machine, one thread when other processes
+    hold the cores (``OMP_NUM_THREADS``, if set, wins).
 
     Args:
         threads: Threads asked for, or ``None``.
@@ -200,7 +212,9 @@ def apply_threads(threads: int | None) -> int:
     from tinyconv.errors import UsageError
 
     if threads is None:
-        threads = torch.get_num_threads() if os.environ.get("OMP_NUM_THREADS") else free_cores()
+        threads = torch.get_num_threads()  # torch's default: physical cores, or OMP_NUM_THREADS
+        if not os.environ.get("OMP_NUM_THREADS"):
+            threads = min(threads, free_cores())
     elif threads < 1:
         raise UsageError(f"--threads must be at least 1, got {threads}")
     torch.set_num_threads(threads)

@@ -64,7 +64,8 @@ def test_committed_studies_take_the_measured_costs_of_their_architecture(tmp_pat
     from tinyconv.recipes import get_recipe
 
     unmeasured = replace(  # an architecture never run on the emulator
-        get_recipe("mnist_v5"), specs=(ConvSpec(out_channels=4), ConvSpec(out_channels=8),
+        get_recipe("mnist_v5"), name="unmeasured",
+        specs=(ConvSpec(out_channels=4), ConvSpec(out_channels=8),
                                        GAPHeadSpec(num_classes=10)),
     )  # fmt: skip
     new["recipe"] = unmeasured.to_dict()

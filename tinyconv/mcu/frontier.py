@@ -22,14 +22,15 @@ from pathlib import Path
 
 from tinyconv.device_estimate import estimate_device
 from tinyconv.formatting import list_table, percent
+from tinyconv.mcu.cores import CORES
 from tinyconv.model_file import load
 from tinyconv.plots.frontier import AccuracyPoint, pareto_front_labels, point_from_results
 from tinyconv.recipe import Recipe
 
-__all__ = ["DeployablePoint", "deployable_points", "deployable_rst"]
+__all__ = ["DeployablePoint", "architecture_key", "deployable_points", "deployable_rst"]
 
-CLOCK_MHZ = 64.0
-"""Clock of the time column: the Cortex-M4 of an nRF52840, as ``tinyconv mcu`` assumes."""
+CLOCK_MHZ = CORES["cortex-m4"].clock_mhz
+"""Clock of the time column: the Cortex-M4's typical part, as ``tinyconv mcu`` assumes."""
 ARENA_GOAL, FLASH_GOAL, ACCURACY_GOAL = 16 * 1024, 32 * 1024, 0.994
 
 
@@ -54,8 +55,21 @@ class DeployablePoint:
     source: str
 
 
-def _key(model: object) -> str:
-    return hashlib.sha256(repr(model).encode()).hexdigest()
+def architecture_key(model: object) -> str:
+    """What a model's device costs depend on, as a digest: two models with equal keys cost the same.
+
+    A TinyNet's architecture (input size, channels, specs; not its weights), else the
+    printed module.
+
+    Args:
+        model: A model.
+
+    Returns:
+        A hex digest.
+    """
+    describe = getattr(model, "architecture", None)
+    text = json.dumps(describe(), sort_keys=True) if callable(describe) else repr(model)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _measured(reports_dir: Path, core: str) -> dict[str, tuple[dict, str]]:
@@ -73,7 +87,7 @@ def _measured(reports_dir: Path, core: str) -> dict[str, tuple[dict, str]]:
             if not file.is_file():
                 continue
             model = load(file)
-        found.setdefault(_key(model), (report, str(path.relative_to(reports_dir))))
+        found.setdefault(architecture_key(model), (report, str(path.relative_to(reports_dir))))
     return found
 
 
@@ -102,8 +116,8 @@ def deployable_points(
         point = point_from_results(path, kind=kind)
         recipe = Recipe.from_dict(json.loads(Path(path).read_text())["recipe"])
         model = recipe.build_model(seed=0)
-        if _key(model) in measured:
-            report, source = measured[_key(model)]
+        if architecture_key(model) in measured:
+            report, source = measured[architecture_key(model)]
             costs = (report["flash"]["model"], report["ram"]["arena"],
                      report["instructions"]["mean"])  # fmt: skip
             points.append(DeployablePoint(point, *costs, measured=True, source=source))

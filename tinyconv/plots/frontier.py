@@ -247,12 +247,18 @@ def pareto_front_labels(points: Sequence[AccuracyPoint], costs: Mapping[str, flo
     Returns:
         The front's labels, from the cheapest to the most accurate.
 
+    Raises:
+        ValueError: If two points share a label.
+
     Example:
         >>> points = [AccuracyPoint("a", "k", 10, (0.99,)), AccuracyPoint("b", "k", 10, (0.98,)),
         ...           AccuracyPoint("c", "k", 10, (0.995,))]
         >>> pareto_front_labels(points, {"a": 1.0, "b": 2.0, "c": 3.0})
         ['a', 'c']
     """
+    labels = [point.label for point in points]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"point labels must be unique, got {labels}; costs are keyed by label")
     front: list[str] = []
     best = float("-inf")
     for point in sorted(points, key=lambda p: (costs[p.label], -p.mean)):
@@ -425,7 +431,7 @@ def _place_labels(
 ) -> None:
     """Write each point's label beside its mean where it covers the least of the others.
 
-    Greedy, in the order of the parameter counts: each label takes the first of a few
+    Greedy, from left to right along the x axis: each label takes the first of a few
     positions around its point (right before left, above before below) that overlaps no
     label placed before, no mean marker and nothing outside the axes, else the position
     that overlaps least. Positions are measured after one layout pass of the figure.

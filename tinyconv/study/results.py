@@ -276,9 +276,10 @@ def _masks_hint(path: Path, recorded: Any, adding: Any) -> str:
         return ""
     if masks[0] == masks[1] or not same_otherwise:
         return ""
+    default = " (every recipe's default since recipe format 2)" if masks[1] == "hash" else ""
     return (
-        f": its seeds drew {masks[0]!r} dropout masks, these runs {masks[1]!r} (the default "
-        f"since recipe format 2); to add seeds to it exactly, give it as the recipe: "
+        f": its seeds drew {masks[0]!r} dropout masks, these runs {masks[1]!r}{default}; to "
+        f"add seeds to it exactly, give it as the recipe, with the options it ran with: "
         f"tinyconv study {path} --out {path.parent}"
     )
 
