@@ -33,6 +33,7 @@ import torch.fx
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from tinyconv._fx_nodes import node_elements, node_op_name
 from tinyconv.errors import ModelGraphError
 from tinyconv.eval_mode import eval_mode
 from tinyconv.fold import fold_batchnorm
@@ -98,17 +99,6 @@ class DeployedOp:
         return self.output_elements // self.channels if self.channels else self.output_elements
 
 
-def _elements(node: torch.fx.Node) -> int:
-    meta = node.meta.get("tensor_meta")
-    return math.prod(meta.shape) if hasattr(meta, "shape") else 0
-
-
-def _name(node: torch.fx.Node) -> str:
-    if node.op == "call_method":
-        return str(node.target)
-    return getattr(node.target, "__name__", "") if node.op == "call_function" else ""
-
-
 def _conv(node: torch.fx.Node, conv: nn.Conv2d, source: int, output: int) -> DeployedOp:
     per_output = (conv.in_channels // conv.groups) * math.prod(conv.kernel_size)
     depthwise = conv.in_channels == 1 or conv.groups == conv.in_channels
@@ -123,8 +113,8 @@ def _conv(node: torch.fx.Node, conv: nn.Conv2d, source: int, output: int) -> Dep
 def _module_ops(
     node: torch.fx.Node, module: nn.Module, modules: dict[str, nn.Module]
 ) -> list[DeployedOp]:
-    source = _elements(node.all_input_nodes[0]) if node.all_input_nodes else 0
-    output = _elements(node)
+    source = node_elements(node.all_input_nodes[0]) if node.all_input_nodes else 0
+    output = node_elements(node)
     if isinstance(module, nn.Conv2d):
         return [_conv(node, module, source, output)]
     if isinstance(module, nn.Linear):
@@ -155,10 +145,10 @@ def _through_dropout(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool
     source = node.all_input_nodes[0] if node.all_input_nodes else None
     while source is not None and (
         (source.op == "call_module" and isinstance(modules.get(str(source.target)), _FREE_MODULES))
-        or _name(source) in _FREE_OPS
+        or node_op_name(source) in _FREE_OPS
     ):
         module = modules.get(str(source.target)) if source.op == "call_module" else None
-        if isinstance(module, nn.Dropout) or _name(source) == "dropout":
+        if isinstance(module, nn.Dropout) or node_op_name(source) == "dropout":
             return True
         source = source.all_input_nodes[0] if source.all_input_nodes else None
     return False
@@ -232,15 +222,15 @@ def deployed_ops(
     for node in traced.graph.nodes:
         if node.op == "placeholder":
             first_kind = "RESHAPE" if input_shape[0] == 1 else "TRANSPOSE"
-            ops.append(DeployedOp(first_kind, node.name, input_elements=_elements(node),
-                                  output_elements=_elements(node)))  # fmt: skip
+            ops.append(DeployedOp(first_kind, node.name, input_elements=node_elements(node),
+                                  output_elements=node_elements(node)))  # fmt: skip
         elif node.op == "call_module":
             ops += _module_ops(node, modules[str(node.target)], modules)
         elif node.op in ("call_method", "call_function"):
-            name = _name(node)
+            name = node_op_name(node)
             if name in _FREE_OPS:
                 continue
-            source = _elements(node.all_input_nodes[0]) if node.all_input_nodes else 0
+            source = node_elements(node.all_input_nodes[0]) if node.all_input_nodes else 0
             kind = _FUNCTION_KINDS.get(name, name.upper())
-            ops += _simple(node, kind, source, _elements(node), modules)
+            ops += _simple(node, kind, source, node_elements(node), modules)
     return tuple(ops)

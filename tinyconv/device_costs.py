@@ -11,7 +11,6 @@ the flash that per-channel int8 weights take.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -19,6 +18,7 @@ import torch.fx
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from tinyconv._fx_nodes import node_elements, node_op_name
 from tinyconv.eval_mode import eval_mode
 
 __all__ = [
@@ -57,28 +57,22 @@ class ActivationStep:
     live_elements: int
 
 
-def _op_name(node: torch.fx.Node) -> str:
-    if node.op == "call_method":
-        return str(node.target)
-    return getattr(node.target, "__name__", "") if node.op == "call_function" else ""
-
-
 def _is_module(node: torch.fx.Node, modules: dict[str, nn.Module], kinds: tuple) -> bool:
     return node.op == "call_module" and isinstance(modules.get(str(node.target)), kinds)
 
 
 def _is_view(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
-    return _is_module(node, modules, _ALIAS_MODULES) or _op_name(node) in _ALIAS_OPS
+    return _is_module(node, modules, _ALIAS_MODULES) or node_op_name(node) in _ALIAS_OPS
 
 
 def _is_fusing(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
-    return _is_module(node, modules, _FUSING_MODULES) or _op_name(node) in _FUSING_OPS
+    return _is_module(node, modules, _FUSING_MODULES) or node_op_name(node) in _FUSING_OPS
 
 
 def _is_fused_activation(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
     return (
         _is_module(node, modules, _FUSED_ACTIVATION_MODULES)
-        or _op_name(node) in _FUSED_ACTIVATION_OPS
+        or node_op_name(node) in _FUSED_ACTIVATION_OPS
     )
 
 
@@ -88,11 +82,6 @@ def _readers(node: torch.fx.Node, modules: dict[str, nn.Module]) -> list[torch.f
     for user in node.users:
         found += _readers(user, modules) if _is_view(user, modules) else [user]
     return found
-
-
-def _elements(node: torch.fx.Node) -> int:
-    meta = node.meta.get("tensor_meta")
-    return math.prod(meta.shape) if hasattr(meta, "shape") else 0
 
 
 def _module_path(node: torch.fx.Node) -> str:
@@ -198,7 +187,7 @@ def activation_steps(model: nn.Module, input_shape: tuple[int, ...]) -> tuple[Ac
         if node.op not in ("call_module", "call_method", "call_function"):
             continue
         k = index[node]
-        live = sum(_elements(b) for b in buffers if index[b] <= k <= last_use[b])
+        live = sum(node_elements(b) for b in buffers if index[b] <= k <= last_use[b])
         steps.append(ActivationStep(node.name, _module_path(node), live))
     return tuple(steps)
 

@@ -15,6 +15,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.device_budget_options import add_device_budget_arguments
 
 if TYPE_CHECKING:
     import optuna
@@ -61,14 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch threads to share out between the workers (default: all CPUs)",
     )  # fmt: skip
     parser.add_argument("--max-params", type=int, default=None, metavar="N", help="budget")
-    parser.add_argument(
-        "--max-flash", type=int, default=None, metavar="BYTES",
-        help="refuse trials whose model flash on a Cortex-M4 (estimated) is larger",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-arena", type=int, default=None, metavar="BYTES",
-        help="refuse trials whose TFLite Micro arena on a Cortex-M4 (estimated) is larger",
-    )  # fmt: skip
+    add_device_budget_arguments(parser, "a trial over it on a Cortex-M4 is not trained")
     parser.add_argument("--epochs", type=int, default=None, metavar="E", help="epochs per trial")
     parser.add_argument(
         "--train-subset", type=int, default=None, metavar="N",

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from tinyconv.cli.dataset_options import add_dataset_arguments, register_dataset_dirs
+from tinyconv.cli.device_budget_options import add_device_budget_arguments
 
 NAME = "summary"
 HELP = "per-layer shapes, parameters, receptive field and MACs of a recipe, spec or model file"
@@ -24,14 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("target", help="recipe name, recipe/spec JSON file, or model file")
     parser.add_argument("--depth", type=int, default=1, help="1: blocks; 2: also their parts")
     parser.add_argument("--max-params", type=int, default=None, help="check this budget")
-    parser.add_argument(
-        "--max-flash", type=int, default=None, metavar="BYTES",
-        help="check the model's estimated flash (its int8 .tflite) on --cpu",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-arena", type=int, default=None, metavar="BYTES",
-        help="check the estimated TFLite Micro tensor arena on --cpu",
-    )  # fmt: skip
+    add_device_budget_arguments(parser, "checked on --cpu")
     parser.add_argument(
         "--cpu", default="cortex-m4", help="core of the device estimate (default: cortex-m4)"
     )
