@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -11,6 +12,7 @@ from optuna.trial import TrialState
 
 from tinyconv.recipe import Recipe
 from tinyconv.search import Objective, SearchSettings, load_search, run_search
+from tinyconv.search.errors import SettingsError
 from tinyconv.search.trials import recipe_from_params
 from tinyconv.workers import split_threads
 
@@ -52,15 +54,20 @@ def test_a_space_mostly_over_budget_costs_seconds(tmp_path: Path, train_only_roo
 def test_a_device_budget_refuses_trials_by_the_estimate_before_training(
     tmp_path: Path, train_only_root: Path
 ) -> None:
-    settings = settings_for(tmp_path, train_only_root, "tiny", trials=3, max_arena=1000)
-    assert settings.identity()["max_arena"] == 1000 and "max_flash" not in settings.identity()
+    # the tiny space's arenas are estimated at 2,986-3,757 bytes: its first width decides
+    settings = settings_for(tmp_path, train_only_root, "tiny", trials=4, max_arena=3300)
+    assert settings.identity()["max_arena"] == 3300 and "max_flash" not in settings.identity()
     study = run_search(settings)
-    trials = study.get_trials(states=(TrialState.PRUNED,))
-    assert len(trials) == 3, [t.state for t in study.trials]
-    for trial in trials:
+    over = [t for t in study.trials if t.user_attrs.get("over_budget")]
+    assert over and all(t.params["c1"] > 4 for t in over), [t.params for t in study.trials]
+    for trial in over:
+        assert trial.state == TrialState.PRUNED
         assert trial.user_attrs["over_budget_unit"] == "arena bytes"
         assert trial.user_attrs["params"] < 2000  # the model's parameters, not its bytes
         assert "recipe" not in trial.user_attrs and trial.intermediate_values == {}
+    assert all(t.params["c1"] == 4 for t in study.trials if t.state == TrialState.COMPLETE)
+    with pytest.raises(SettingsError, match=r"1,000 arena bytes on a Cortex-M4.*--max-arena"):
+        run_search(replace(settings, max_arena=1000))  # no model of the space fits: refused
 
 
 def test_the_test_set_is_never_loaded(tmp_path: Path, train_only_root: Path) -> None:

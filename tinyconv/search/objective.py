@@ -110,7 +110,9 @@ def check_budget_reachable(settings: SearchSettings, space: Space | None = None)
 
     Builds the models of :data:`BUDGET_PROBES` random points of the space (an in-memory
     Optuna study with a seeded random sampler; no data, no training: about a second) and
-    counts their parameters.
+    counts their parameters; with a device budget (``max_flash``, ``max_arena``) it also
+    estimates their Cortex-M4 costs (:func:`~tinyconv.device_estimate.estimate_device`,
+    a few seconds more).
 
     Args:
         settings: The search settings (``space``, ``max_params``).
@@ -120,8 +122,8 @@ def check_budget_reachable(settings: SearchSettings, space: Space | None = None)
         The fewest parameters among the probed models.
 
     Raises:
-        SettingsError: If every probed model is over ``settings.max_params``; the message
-            gives the smallest count found and the fix.
+        SettingsError: If every probed model is over ``settings.max_params`` (or over a
+            device budget); the message gives the smallest count found and the fix.
         SpaceError: If the space fails.
 
     Example:
@@ -134,11 +136,15 @@ def check_budget_reachable(settings: SearchSettings, space: Space | None = None)
     space = space or resolve_space(settings.space)
     probe = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     smallest = None
+    device_budgets = {"flash bytes": settings.max_flash, "arena bytes": settings.max_arena}
+    least: dict[str, int] = {}
     for _ in range(BUDGET_PROBES):
         trial = probe.ask()
         recipe = recipe_from_trial(space, trial, settings.space)
+        model = None
         try:
-            params = count_parameters(recipe.build_model(seed=0))
+            model = recipe.build_model(seed=0)
+            params = count_parameters(model)
         except BudgetExceededError as error:
             params = error.total
         except (TinyconvError, ValueError):
@@ -146,6 +152,8 @@ def check_budget_reachable(settings: SearchSettings, space: Space | None = None)
         probe.tell(trial, 0.0)
         if params is not None and (smallest is None or params < smallest):
             smallest = params
+        if model is not None and any(v is not None for v in device_budgets.values()):
+            _least_device_costs(model, least)
     budget = settings.max_params
     if budget is not None and smallest is not None and smallest > budget:
         raise SettingsError(
@@ -153,7 +161,30 @@ def check_budget_reachable(settings: SearchSettings, space: Space | None = None)
             f"the smallest of {BUDGET_PROBES} sampled has {smallest:,}; raise --max-params "
             "or search a space of smaller models"
         )
+    for unit, option in (("flash bytes", "--max-flash"), ("arena bytes", "--max-arena")):
+        budget = device_budgets[unit]
+        if budget is not None and unit in least and least[unit] > budget:
+            raise SettingsError(
+                f"no model of space {settings.space!r} meets the budget of {budget:,} {unit} "
+                f"on a Cortex-M4: the smallest of {BUDGET_PROBES} sampled is estimated at "
+                f"{least[unit]:,}; raise {option} or search a space of smaller models"
+            )
     return smallest if smallest is not None else 0
+
+
+def _least_device_costs(model: object, least: dict[str, int]) -> None:
+    """Lower ``least``'s flash and arena bytes to the model's estimate where it is smaller."""
+    from tinyconv.device_estimate import estimate_device
+
+    try:
+        estimate = estimate_device(model)  # type: ignore[arg-type]
+    except TinyconvError:
+        return  # a model the estimate cannot read: its trial is refused, or not, by itself
+    for unit, value in (
+        ("flash bytes", estimate.flash_bytes),
+        ("arena bytes", estimate.arena_bytes),
+    ):
+        least[unit] = min(least.get(unit, value), value)
 
 
 def first_prunable_epoch(epochs: int) -> int:
