@@ -210,7 +210,9 @@ def test_ctrl_c_leaves_nothing_and_promises_no_continuation(
     done = interrupt_when_staging(
         args + (["--int8"] if command == "export" else []), tmp_path, mnist_root
     )
-    assert done.returncode == 130, done.stderr
+    # 130 from the command's own handler; now and then the interpreter, after the handler
+    # has printed its line, ends by the signal itself (-2): a shell shows 130 for both
+    assert done.returncode in (130, -signal.SIGINT), done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         "error: interrupted; this command does not resume: run it again to start over"
     )
