@@ -29,17 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import tinyconv
-from tinyconv.deployed_graph import deployed_ops
+from tinyconv.deployed_graph import deployed_ops, model_input_shape
 from tinyconv.device_costs import peak_activation_elements
-from tinyconv.device_estimate import (
-    ARENA_FEATURES,
-    COSTS_FILE,
-    FLASH_FEATURES,
-    cost_class,
-    fit_costs,
-    model_features,
-    op_features,
-)
+from tinyconv.device_estimate import COSTS_FILE, fit_costs, predict
 from tinyconv.mcu.frontier import architecture_key
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,43 +119,20 @@ def run(cores: list[str], images: int, data_dir: str | None) -> None:
             )
 
 
-def _observation(report: dict[str, Any]) -> tuple[Any, int, dict[str, Any]]:
+def _observation(report: dict[str, Any]) -> tuple[Any, tuple[Any, int, dict[str, Any]]]:
+    """The report's model and what fit_costs takes of it: operators, peak, measured."""
     model = load_model(report["model"])
     ops = deployed_ops(model)
     got = [(op.kind, op.macs) for op in ops]
     want = [(op["operator"], op["macs"]) for op in report["instructions"]["per_operator"]]
     if got != want:
         raise SystemExit(f"{report['model']}: deployed_ops {got} but the firmware ran {want}")
-    shape = (model.in_channels, *model.input_size)
     measured = {
         "flash_model": report["flash"]["model"],
         "arena": report["ram"]["arena"],
         "instructions": [op["instructions"] for op in report["instructions"]["per_operator"]],
     }
-    return ops, peak_activation_elements(model, shape), measured
-
-
-def _predict(costs: dict[str, Any], ops: Any, peak: int) -> dict[str, float]:
-    features = model_features(ops, peak)
-    flash = costs["flash"][-1] + sum(
-        c * features[n] for c, n in zip(costs["flash"], FLASH_FEATURES, strict=False)
-    )
-    arena = costs["arena"][-1] + sum(
-        c * features[n] for c, n in zip(costs["arena"], ARENA_FEATURES, strict=False)
-    )
-    instructions = sum(
-        max(
-            0.0,
-            sum(
-                c * f
-                for c, f in zip(
-                    costs["operators"].get(cost_class(op), []), op_features(op), strict=False
-                )
-            ),
-        )
-        for op in ops
-    )
-    return {"flash": flash, "arena": arena, "instructions": instructions}
+    return model, (ops, peak_activation_elements(model, model_input_shape(model)), measured)
 
 
 def fit(core: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -172,11 +141,16 @@ def fit(core: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         p.name.removesuffix(f".{core}.json"): _observation(json.loads(p.read_text()))
         for p in reports
     }
-    costs = fit_costs(list(observations.values()))
+    costs = fit_costs([observed for _, observed in observations.values()])
     rows = []
-    for name, (ops, peak, measured) in observations.items():
-        others = [obs for other, obs in observations.items() if other != name]
-        estimate = _predict(fit_costs(others), ops, peak)
+    for name, (model, (ops, peak, measured)) in observations.items():
+        others = [observed for other, (_, observed) in observations.items() if other != name]
+        guess = predict(fit_costs(others), ops, peak)  # what estimate_device would say
+        estimate = {
+            "flash": guess["flash_bytes"],
+            "arena": guess["arena_bytes"],
+            "instructions": guess["instructions"],
+        }
         real = {
             "flash": measured["flash_model"],
             "arena": measured["arena"],
@@ -185,11 +159,9 @@ def fit(core: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         rows.append(
             {
                 "model": name,
-                "params": tinyconv.count_parameters(
-                    load_model(json.loads((SHIPPED / f"{name}.{core}.json").read_text())["model"])
-                ),
+                "params": tinyconv.count_parameters(model),
                 **{f"{k}_measured": real[k] for k in real},
-                **{f"{k}_estimated": round(estimate[k]) for k in real},
+                **{f"{k}_estimated": estimate[k] for k in real},
                 **{f"{k}_error": estimate[k] / real[k] - 1 for k in real},
             }
         )

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from tinyconv.deployed_graph import DeployedOp, deployed_ops
+from tinyconv.deployed_graph import DeployedOp, deployed_ops, model_input_shape
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.errors import ModelGraphError
 
@@ -45,6 +45,7 @@ __all__ = [
     "fit_costs",
     "model_features",
     "op_features",
+    "predict",
 ]
 
 COSTS_FILE = Path(__file__).with_name("device_estimate.json")
@@ -271,11 +272,31 @@ def estimate_device(
             "a model on it"
         )
     fitted = costs["cores"][core]
-    shape = input_shape
+    shape = model_input_shape(model, input_shape)
     ops = deployed_ops(model, shape)
-    if shape is None:
-        shape = (int(model.in_channels), *(int(s) for s in model.input_size))
-    features = model_features(ops, peak_activation_elements(model, shape))
+    predicted = predict(fitted, ops, peak_activation_elements(model, shape))
+    return DeviceEstimate(
+        core=core,
+        **predicted,
+        errors=dict(fitted["errors"]),
+        measured_models=int(fitted["models"]),
+    )
+
+
+def predict(fitted: Mapping[str, Any], ops: Sequence[DeployedOp], peak_int8: int) -> dict[str, Any]:
+    """Apply one core's fitted coefficients to a model's operators and activation peak.
+
+    Args:
+        fitted: One core's entry of ``device_estimate.json`` (or of :func:`fit_costs`).
+        ops: The model's deployed operators.
+        peak_int8: Its int8 activation peak in bytes.
+
+    Returns:
+        ``flash_bytes``, ``arena_bytes``, ``instructions``, ``operators`` (``(kind,
+        instructions)`` each) and ``uncalibrated`` (classes with no fitted cost, counted
+        as 0), as :class:`DeviceEstimate` holds them.
+    """
+    features = model_features(ops, peak_int8)
     per_op, missing = [], []
     for op in ops:
         coefficients = fitted["operators"].get(cost_class(op))
@@ -287,17 +308,13 @@ def estimate_device(
         per_op.append((op.kind, max(0, round(value))))
 
     def linear(name: str, names: tuple[str, ...]) -> int:
-        coefficients = fitted[name]
-        return max(0, math.ceil(sum(c * f for c, f in zip(
-            coefficients, [features[n] for n in names] + [1.0], strict=True))))  # fmt: skip
+        values = [features[n] for n in names] + [1.0]
+        return max(0, math.ceil(sum(c * f for c, f in zip(fitted[name], values, strict=True))))
 
-    return DeviceEstimate(
-        core=core,
-        flash_bytes=linear("flash", FLASH_FEATURES),
-        arena_bytes=linear("arena", ARENA_FEATURES),
-        instructions=sum(value for _, value in per_op),
-        operators=tuple(per_op),
-        uncalibrated=tuple(dict.fromkeys(missing)),
-        errors=dict(fitted["errors"]),
-        measured_models=int(fitted["models"]),
-    )
+    return {
+        "flash_bytes": linear("flash", FLASH_FEATURES),
+        "arena_bytes": linear("arena", ARENA_FEATURES),
+        "instructions": sum(value for _, value in per_op),
+        "operators": tuple(per_op),
+        "uncalibrated": tuple(dict.fromkeys(missing)),
+    }
