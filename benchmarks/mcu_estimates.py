@@ -32,7 +32,7 @@ import tinyconv
 from tinyconv.deployed_graph import deployed_ops, model_input_shape
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.device_estimate import COSTS_FILE, fit_costs, predict
-from tinyconv.mcu.frontier import architecture_key
+from tinyconv.mcu.frontier import architecture_key, report_model
 
 REPO = Path(__file__).resolve().parents[1]
 SHIPPED = REPO / "results/mcu/shipped"
@@ -55,15 +55,6 @@ def architectures() -> dict[str, str]:
         ref.removeprefix("results/").removesuffix(".model.pt").replace(":", "__"): ref
         for ref in found.values()
     }
-
-
-def load_model(reference: str) -> Any:
-    """The model a report names: a model file, or a ready recipe's architecture."""
-    from tinyconv.recipes import get_recipe
-
-    if reference.startswith("recipe:"):
-        return get_recipe(reference.removeprefix("recipe:").split(" ")[0]).build_model(seed=0)
-    return tinyconv.load(REPO / reference.split(" (")[0])
 
 
 def _briefly_trained(recipe: str, work: Path, data_dir: str | None) -> Path:
@@ -121,7 +112,7 @@ def run(cores: list[str], images: int, data_dir: str | None) -> None:
 
 def _observation(report: dict[str, Any]) -> tuple[Any, tuple[Any, int, dict[str, Any]]]:
     """The report's model and what fit_costs takes of it: operators, peak, measured."""
-    model = load_model(report["model"])
+    model = report_model(report["model"], REPO)
     ops = deployed_ops(model)
     got = [(op.kind, op.macs) for op in ops]
     want = [(op["operator"], op["macs"]) for op in report["instructions"]["per_operator"]]

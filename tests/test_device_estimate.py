@@ -16,6 +16,7 @@ from tinyconv import ConvSpec, GAPHeadSpec, SESpec, build
 from tinyconv.deployed_graph import DeployedOp, deployed_ops
 from tinyconv.device_estimate import COSTS_FILE, estimate_device, fit_costs, op_features
 from tinyconv.errors import ModelGraphError
+from tinyconv.mcu.frontier import report_model
 from tinyconv.parameters import BudgetExceededError, check_budget
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,11 +24,7 @@ REPORTS = sorted((REPO / "results/mcu").rglob("*.cortex-m*.json"))
 
 
 def _model(report: dict) -> nn.Module:
-    """A report's model: a model file, or ``recipe:NAME`` (the architecture is what counts)."""
-    reference = report["model"].split(" (")[0]
-    if reference.startswith("recipe:"):
-        return tc.recipes.get_recipe(reference.removeprefix("recipe:")).build_model(seed=0)
-    return tc.load(REPO / reference)
+    return report_model(report["model"], REPO)
 
 
 @pytest.mark.parametrize("path", REPORTS, ids=lambda p: str(p.relative_to(REPO / "results/mcu")))

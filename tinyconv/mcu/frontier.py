@@ -19,6 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tinyconv.device_estimate import estimate_device
 from tinyconv.formatting import list_table, percent
@@ -27,7 +28,13 @@ from tinyconv.model_file import load
 from tinyconv.plots.frontier import AccuracyPoint, pareto_front_labels, point_from_results
 from tinyconv.recipe import Recipe
 
-__all__ = ["DeployablePoint", "architecture_key", "deployable_points", "deployable_rst"]
+__all__ = [
+    "DeployablePoint",
+    "architecture_key",
+    "deployable_points",
+    "deployable_rst",
+    "report_model",
+]
 
 CLOCK_MHZ = CORES["cortex-m4"].clock_mhz
 """Clock of the time column: the Cortex-M4's typical part, as ``tinyconv mcu`` assumes."""
@@ -72,22 +79,35 @@ def architecture_key(model: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _measured(reports_dir: Path, core: str) -> dict[str, tuple[dict, str]]:
-    """Each measured architecture's report, by architecture key (the first one found)."""
+def report_model(reference: str, repository: str | os.PathLike[str]) -> Any:
+    """The model a microcontroller report names, or ``None`` if its file is not there.
+
+    Args:
+        reference: The report's ``model``: a model file relative to ``repository``, or
+            ``recipe:NAME`` (a ready recipe, whose architecture is what was run), each
+            maybe followed by `` (a note)``.
+        repository: The folder model paths are relative to.
+
+    Returns:
+        The model (a recipe's built untrained: only its architecture counts), or ``None``.
+    """
     from tinyconv.recipes import get_recipe
 
+    name = reference.split(" (")[0]
+    if name.startswith("recipe:"):
+        return get_recipe(name.removeprefix("recipe:")).build_model(seed=0)
+    file = Path(repository) / name
+    return load(file) if file.is_file() else None
+
+
+def _measured(reports_dir: Path, core: str) -> dict[str, tuple[dict, str]]:
+    """Each measured architecture's report, by architecture key (the first one found)."""
     found: dict[str, tuple[dict, str]] = {}
     for path in sorted(reports_dir.rglob(f"*.{core}.json")):
         report = json.loads(path.read_text())
-        reference = str(report.get("model", "")).split(" (")[0]
-        if reference.startswith("recipe:"):
-            model = get_recipe(reference.removeprefix("recipe:")).build_model(seed=0)
-        else:
-            file = reports_dir.parents[1] / reference
-            if not file.is_file():
-                continue
-            model = load(file)
-        found.setdefault(architecture_key(model), (report, str(path.relative_to(reports_dir))))
+        model = report_model(str(report.get("model", "")), reports_dir.parents[1])
+        if model is not None:
+            found.setdefault(architecture_key(model), (report, str(path.relative_to(reports_dir))))
     return found
 
 
