@@ -163,7 +163,7 @@ def busy_machine_warning(threads: int, busy: float | None = None, cores: int | N
     Args:
         threads: The torch threads this process will use.
         busy: Cores other processes keep busy (default: :func:`busy_cores`).
-        cores: CPU cores (default: ``os.cpu_count()``).
+        cores: CPU cores (default: the ones this process may run on).
 
     Returns:
         One line to print, or ``""`` when the cores are free enough.
@@ -174,7 +174,7 @@ def busy_machine_warning(threads: int, busy: float | None = None, cores: int | N
         >>> busy_machine_warning(1, busy=2.1, cores=2), busy_machine_warning(2, busy=0.2, cores=2)
         ('', '')
     """
-    cores = cores or os.cpu_count() or 1
+    cores = cores or _usable_cores()
     if busy is None:
         busy = busy_cores()
     if busy is None:
