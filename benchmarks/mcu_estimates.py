@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import tinyconv
-from tinyconv.deployed_graph import deployed_ops, model_input_shape
+from tinyconv.deployed_graph import deployed_ops
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.device_estimate import COSTS_FILE, fit_costs, predict
+from tinyconv.layer_info import input_shape
 from tinyconv.mcu.frontier import architecture_key, report_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def _observation(report: dict[str, Any]) -> tuple[Any, tuple[Any, int, dict[str,
         "arena": report["ram"]["arena"],
         "instructions": [op["instructions"] for op in report["instructions"]["per_operator"]],
     }
-    return model, (ops, peak_activation_elements(model, model_input_shape(model)), measured)
+    return model, (ops, peak_activation_elements(model, input_shape(model)), measured)
 
 
 def fit(core: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -33,12 +33,12 @@ import torch.fx
 from torch import nn
 from torch.fx.passes.shape_prop import ShapeProp
 
+from tinyconv import layer_info
 from tinyconv._fx_nodes import node_elements, node_op_name
-from tinyconv.errors import ModelGraphError
 from tinyconv.eval_mode import eval_mode
 from tinyconv.fold import fold_batchnorm
 
-__all__ = ["DeployedOp", "deployed_ops", "model_input_shape"]
+__all__ = ["DeployedOp", "deployed_ops"]
 
 _FREE_MODULES = (nn.Identity, nn.Dropout)
 _FREE_OPS = {"view", "reshape", "squeeze", "unsqueeze", "contiguous", "dropout"}
@@ -175,30 +175,6 @@ def _is_fused(node: torch.fx.Node, modules: dict[str, nn.Module]) -> bool:
     return isinstance(writer, _FUSING) and len(source.users) == 1
 
 
-def model_input_shape(
-    model: nn.Module, input_shape: tuple[int, ...] | None = None
-) -> tuple[int, ...]:
-    """One input image's shape ``(C, H, W)``: ``input_shape`` if given, else the model's own.
-
-    Args:
-        model: A :class:`~tinyconv.TinyNet` (``in_channels``, ``input_size``) or any model.
-        input_shape: The shape, for a model that does not say it.
-
-    Returns:
-        The shape.
-
-    Raises:
-        ModelGraphError: If neither gives it.
-    """
-    if input_shape is not None:
-        return tuple(input_shape)
-    if not hasattr(model, "in_channels") or not hasattr(model, "input_size"):
-        raise ModelGraphError(
-            f"{type(model).__name__} does not say its input shape; pass input_shape=(C, H, W)"
-        )
-    return (int(model.in_channels), *(int(s) for s in model.input_size))
-
-
 def deployed_ops(
     model: nn.Module, input_shape: tuple[int, ...] | None = None
 ) -> tuple[DeployedOp, ...]:
@@ -225,7 +201,7 @@ def deployed_ops(
         [('RESHAPE', 0), ('DEPTHWISE_CONV_2D', 48672), ('CONV_2D', 331776), ('MEAN', 0),
          ('CONV_2D', 80), ('RESHAPE', 0)]
     """
-    input_shape = model_input_shape(model, input_shape)
+    input_shape = layer_info.input_shape(model, input_shape)
     folded, _ = fold_batchnorm(model)
     traced = torch.fx.symbolic_trace(folded)
     first = next(folded.parameters(), None)

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from tinyconv.deployed_graph import DeployedOp, deployed_ops, model_input_shape
+from tinyconv import layer_info
+from tinyconv.deployed_graph import DeployedOp, deployed_ops
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.errors import ModelGraphError
 
@@ -272,7 +273,7 @@ def estimate_device(
             "a model on it"
         )
     fitted = costs["cores"][core]
-    shape = model_input_shape(model, input_shape)
+    shape = layer_info.input_shape(model, input_shape)
     ops = deployed_ops(model, shape)
     predicted = predict(fitted, ops, peak_activation_elements(model, shape))
     return DeviceEstimate(

@@ -52,10 +52,10 @@ class ModelFileError(TinyconvError, ValueError):
 
 
 class ModelGraphError(TinyconvError, ValueError):
-    """A model whose graph ``torch.fx`` cannot trace, where an analysis needs that graph.
+    """A model an analysis cannot read: its graph does not trace, or it has no input shape.
 
     BatchNorm folding and the device estimates read a model's dataflow; every model
-    :func:`tinyconv.build` makes can be traced.
+    :func:`tinyconv.build` makes can be traced and says its input shape.
 
     Example:
         >>> issubclass(ModelGraphError, ValueError)

@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.errors import ModelGraphError
 from tinyconv.eval_mode import eval_mode
 from tinyconv.receptive_field import ReceptiveField
 
@@ -88,8 +89,12 @@ def row_modules(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
     return walk("", model, 0)
 
 
-def input_shape(model: nn.Module, input_size: tuple[int, ...] | None) -> tuple[int, ...]:
-    """Return the shape of one input image: ``input_size``, or a TinyNet's own.
+def input_shape(model: nn.Module, input_size: tuple[int, ...] | None = None) -> tuple[int, ...]:
+    """Return the shape of one input image: ``input_size``, or the model's own.
+
+    The one place an analysis (summary, deployed graph, device estimate, export) asks a
+    model for its input shape; a :class:`~tinyconv.TinyNet` answers with
+    :attr:`~tinyconv.TinyNet.input_shape`.
 
     Args:
         model: The model.
@@ -99,22 +104,25 @@ def input_shape(model: nn.Module, input_size: tuple[int, ...] | None) -> tuple[i
         ``(C, H, W)`` as integers.
 
     Raises:
-        ValueError: If ``input_size`` is missing for a model without ``in_channels`` and
-            ``input_size`` attributes, or is not three numbers.
+        ModelGraphError: If ``input_size`` is missing for a model without an
+            ``input_shape``, or is not three numbers (a ``ValueError``).
 
     Example:
         >>> input_shape(ConvBlock(1, 8), [1, 28, 28])
         (1, 28, 28)
     """
     if input_size is None:
-        if hasattr(model, "in_channels") and hasattr(model, "input_size"):
-            return (int(model.in_channels), *map(int, model.input_size))
-        raise ValueError(
-            f"summary needs input_size=(C, H, W) for a {type(model).__name__}; "
-            "only a TinyNet remembers its own input size"
+        own = getattr(model, "input_shape", None)
+        if own is not None:
+            return tuple(int(n) for n in own)
+        raise ModelGraphError(
+            f"a {type(model).__name__} does not say its input shape; give it as (C, H, W) "
+            "(only a TinyNet remembers its own)"
         )
     if len(input_size) != 3:
-        raise ValueError(f"input_size must be (C, H, W) for one image, got {input_size!r}")
+        raise ModelGraphError(
+            f"the input shape must be (C, H, W) for one image, got {input_size!r}"
+        )
     return tuple(int(n) for n in input_size)
 
 

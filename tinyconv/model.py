@@ -107,7 +107,22 @@ class TinyNet(nn.Sequential):
             ModelInputError: Naming the expected and the received shape, dtype or value
                 range, and the fix (a ``ValueError``).
         """
-        check_model_input(x, self, (self.in_channels, *self.input_size), self.normalization)
+        check_model_input(x, self, self.input_shape, self.normalization)
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """One input image's shape ``(in_channels, height, width)``.
+
+        The one place a model's input shape is derived: export, the device estimate,
+        pruning and distillation ask the model for it.
+
+        Example:
+            >>> from tinyconv import GAPHeadSpec
+            >>> build([GAPHeadSpec(num_classes=3)], in_channels=2, input_size=(8, 6)).input_shape
+            (2, 8, 6)
+        """
+        height, width = self.input_size
+        return (int(self.in_channels), int(height), int(width))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         r"""Return class logits for a batch of images.

@@ -148,8 +148,7 @@ def _check_fit(teacher: TinyNet, student: TinyNet, source: str) -> None:
     names = (teacher.class_names, student.class_names)
     if None not in names and tuple(names[0]) != tuple(names[1]):  # type: ignore[arg-type]
         raise refuse("classes", teacher.class_names, student.class_names, same_data)
-    shape = (teacher.in_channels, *teacher.input_size)
-    wanted = (student.in_channels, *student.input_size)
+    shape, wanted = teacher.input_shape, student.input_shape
     if shape != wanted:
         raise refuse("input shape", shape, wanted, same_data)
     if not _same_normalization(teacher.normalization, student.normalization):

@@ -215,7 +215,7 @@ def prune_to_budget(
     tp = require("torch_pruning", "compress")
     work = copy.deepcopy(model).cpu().eval()
     before, widths_before = count_parameters(work), block_widths(work)
-    example = torch.zeros(1, work.in_channels, *work.input_size)
+    example = torch.zeros(1, *work.input_shape)
     graph = tp.DependencyGraph().build_dependency(work, example_inputs=example)
     importance = tp.importance.GroupMagnitudeImportance(p=2)
     floors = _floors(graph, work, max_pruning_ratio)

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinyconv import layer_info
 from tinyconv._extras import require
 from tinyconv.atomic import atomic_write
 from tinyconv.eval_mode import eval_mode
@@ -33,16 +34,6 @@ INPUT_NAME = "image"
 
 OUTPUT_NAME = "logits"
 """Name of the ONNX model's output: class logits ``[B, num_classes]``."""
-
-
-def _input_shape(model: nn.Module) -> tuple[int, int, int]:
-    try:
-        return (int(model.in_channels), *map(int, model.input_size))  # type: ignore[return-value]
-    except (AttributeError, TypeError) as error:
-        raise ExportError(
-            f"cannot tell the input shape of a {type(model).__name__}; export a TinyNet "
-            "(made by tinyconv.build or read by tinyconv.load)"
-        ) from error
 
 
 def export_onnx(
@@ -81,7 +72,7 @@ def export_onnx(
     """
     require("onnx", "export")
     require("onnxscript", "export")
-    channels, height, width = input_shape or _input_shape(model)
+    channels, height, width = input_shape or layer_info.input_shape(model)
     as_it_is = input_shape is not None and isinstance(model, torch.fx.GraphModule)
     example = torch.zeros(2, channels, height, width)
     batch = torch.export.Dim("batch", min=1, max=1 << 16)

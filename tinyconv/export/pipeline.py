@@ -33,7 +33,7 @@ from tinyconv.export.errors import (
 )
 from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
 from tinyconv.export.latency import onnx_latency, torch_latency
-from tinyconv.export.onnx import _input_shape, export_onnx, onnx_logits, onnx_session
+from tinyconv.export.onnx import export_onnx, onnx_logits, onnx_session
 from tinyconv.export.qat import (
     check_settings,
     mismatches_allowed,
@@ -134,7 +134,7 @@ def _resolve(model_or_path: nn.Module | str | os.PathLike[str]) -> tuple[TinyNet
 def _normalised(
     data: ImageDataset, model: TinyNet, count: int | None, error: type[ExportError]
 ) -> torch.Tensor:
-    shape = (model.in_channels, *model.input_size)
+    shape = model.input_shape
     if data.image_shape != shape:
         got = "x".join(map(str, data.image_shape))
         raise error(
@@ -312,7 +312,7 @@ def _export(
     if qat_epochs:
         pass  # the fine-tuning's observers calibrate, on training images
     elif int8 and isinstance(calibration_images, torch.Tensor):
-        calibration = check_calibration_images(calibration_images, _input_shape(model))
+        calibration = check_calibration_images(calibration_images, model.input_shape)
         calibration_source = "given images"
     elif int8:
         count = int(calibration_images)  # type: ignore[arg-type]
@@ -356,7 +356,7 @@ def _export(
                 train_images=qat_train_images,
             )  # fmt: skip
             int8_model = aware.model.converted()
-            shape = _input_shape(model)
+            shape = model.input_shape
             export_onnx(int8_model, staged / files["onnx_int8"], input_shape=shape)
             calibration_count = aware.train_images
             calibration_source = (

@@ -314,9 +314,7 @@ def quantization_aware(
     norm = _normalization(model, train_set)
     train_set = dataclasses.replace(train_set, mean=norm.mean, std=norm.std)
     val_set = dataclasses.replace(val_set, mean=norm.mean, std=norm.std)
-    from tinyconv.export.onnx import _input_shape  # its one owner: a TinyNet's (C, H, W)
-
-    aware = QuantizationAwareNet(folded, _input_shape(model))
+    aware = QuantizationAwareNet(folded, model.input_shape)
     if not rounding:
         from torchao.quantization.pt2e import disable_fake_quant
 

@@ -27,7 +27,7 @@ from torch import nn
 from tinyconv._extras import require
 from tinyconv.export._native_output import native_output
 from tinyconv.export.errors import ExportError
-from tinyconv.export.onnx import _input_shape
+from tinyconv.layer_info import input_shape
 
 __all__ = ["batchnorm_as_depthwise", "tflite_bytes"]
 
@@ -123,7 +123,7 @@ def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> b
     :func:`~tinyconv.export.fold_batchnorm` so that only the ones that cannot fold remain.
 
     Args:
-        model: A TinyNet in eval mode (its ``in_channels`` and ``input_size`` give the
+        model: A TinyNet in eval mode (its ``input_shape`` gives the
             input shape ``[1, C, H, W]``, in PyTorch's channels-first layout).
         calibration: ``None`` for an fp32 file; else float images ``[N, C, H, W]``
             normalised as in training (training images, never test images) that fix the
@@ -147,7 +147,7 @@ def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> b
     import copy
 
     litert_torch = _litert_torch()
-    channels, height, width = _input_shape(model)
+    channels, height, width = input_shape(model)
     prepared, _ = batchnorm_as_depthwise(copy.deepcopy(model).eval())
     sample = (torch.zeros(1, channels, height, width),)
     root = logging.getLogger()

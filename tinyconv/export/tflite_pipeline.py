@@ -280,7 +280,7 @@ def _export_tflite(
         source=source,
         class_names=model.class_names or test.class_names,
     )
-    estimate = peak_activation_elements(folded, (model.in_channels, *model.input_size))
+    estimate = peak_activation_elements(folded, model.input_shape)
     kept = list(batchnorm_as_depthwise(folded)[1])  # folded is not used after this
     report = TfliteReport(
         model=source,
