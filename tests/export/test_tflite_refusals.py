@@ -62,13 +62,13 @@ def test_report_says_which_operators_stayed_float(
 def test_a_file_that_fails_verification_is_not_written(
     silu_net: tinyconv.TinyNet, mnist_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tinyconv.export import tflite_pipeline
+    from tinyconv.export import tflite_target
     from tinyconv.export.int8_drop import Int8Drop
 
     # the verdict of a real int8 drop (60 images lost, 10 gained of 100): over the limit,
     # one image and the noise; the drop rule itself is tested in test_int8_drop.py
     verdict = Int8Drop(images=100, lost=60, gained=10, limit_points=0.10)
-    monkeypatch.setattr(tflite_pipeline, "int8_drop", lambda *args: verdict)
+    monkeypatch.setattr(tflite_target, "int8_drop", lambda *args: verdict)
     out = tmp_path / "out"
     with pytest.raises(VerificationError, match=r"points \(60 - 10 = 50 of 100 images.*no file"):
         export_tflite(

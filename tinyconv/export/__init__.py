@@ -1,5 +1,9 @@
 """Deploy to a device: BatchNorm folding, ONNX and .tflite export, int8, device costs.
 
+One pipeline (:func:`export_as`, :mod:`tinyconv.export.pipeline`) resolves the model, its
+test images and reference logits once, then a target writes the files:
+:class:`OnnxTarget` or :class:`TfliteTarget` (an :class:`ExportTarget`).
+
 :func:`export_model` goes from a trained model (or model file) to an fp32 and an int8
 ONNX file and an :class:`ExportReport` of what a device pays: bytes of weights and files,
 peak activation memory at batch 1, MACs, batch-1 latency and test accuracy of each stage.
@@ -24,7 +28,8 @@ from tinyconv.export.latency import measure_latency
 from tinyconv.export.litert import litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
 from tinyconv.export.onnx import export_onnx
-from tinyconv.export.pipeline import export_model
+from tinyconv.export.onnx_target import OnnxTarget, export_model
+from tinyconv.export.pipeline import ExportTarget, export_as
 from tinyconv.export.qat import (
     QuantizationAwareNet,
     QuantizationAwareResult,
@@ -34,17 +39,21 @@ from tinyconv.export.qat import (
 from tinyconv.export.quantize import quantize_int8
 from tinyconv.export.session import onnx_session, tiny_model_session
 from tinyconv.export.tflite_graph import io_quantization, quantize_input
-from tinyconv.export.tflite_pipeline import export_tflite
 from tinyconv.export.tflite_report import TfliteReport
+from tinyconv.export.tflite_target import TfliteTarget, export_tflite
 from tinyconv.fold import FoldReport, fold_batchnorm
 
 __all__ = [
     "ExportError",
     "ExportReport",
+    "ExportTarget",
     "FoldReport",
+    "OnnxTarget",
     "QuantizationAwareNet",
     "QuantizationAwareResult",
     "TfliteReport",
+    "TfliteTarget",
+    "export_as",
     "export_model",
     "export_onnx",
     "export_tflite",

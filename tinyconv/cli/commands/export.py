@@ -14,13 +14,14 @@ HELP = (
 )
 
 
-def _default(function: str, parameter: str) -> object:
-    """The default of ``parameter`` in ``tinyconv.export.<function>`` (never a copy)."""
-    import inspect
+def _default(target: str, setting: str) -> object:
+    """The default of ``setting`` in ``tinyconv.export.<target>`` (never a copy)."""
+    import dataclasses
 
     from tinyconv import export  # imports none of the extras
 
-    return inspect.signature(getattr(export, function)).parameters[parameter].default
+    (found,) = (f for f in dataclasses.fields(getattr(export, target)) if f.name == setting)
+    return found.default
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--calibration-images",
         type=int,
-        default=_default("export_model", "calibration_images"),
+        default=_default("OnnxTarget", "calibration_images"),
         metavar="N",
         help="training images that calibrate post-training int8 (never test images; "
         "unused with --qat-epochs, whose fine-tuning sets the ranges)",
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qat-epochs",
         type=int,
-        default=_default("export_model", "qat_epochs"),
+        default=_default("OnnxTarget", "qat_epochs"),
         metavar="E",
         help="onnx with --int8: make the int8 model by E epochs of quantization-aware "
         "fine-tuning on the training images (a validation split held out and scored) "
@@ -69,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--qat-lr",
         type=float,
-        default=_default("export_model", "qat_lr"),
+        default=_default("OnnxTarget", "qat_lr"),
         metavar="LR",
         help="learning rate of the quantization-aware fine-tuning (constant SGD)",
     )
@@ -83,7 +84,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-int8-drop",
         type=float,
-        default=_default("export_model", "max_int8_drop_points"),
+        default=_default("OnnxTarget", "max_int8_drop_points"),
         metavar="POINTS",
         help="refuse an int8 file that scores more than POINTS below fp32 on the test images, "
         "more than one image below and more than the noise of the comparison (both formats)",
@@ -103,21 +104,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--latency-runs",
         type=int,
-        default=_default("export_model", "latency_runs"),
+        default=_default("OnnxTarget", "latency_runs"),
         metavar="N",
         help="timed runs per runtime",
     )
     parser.add_argument(
         "--micro-images",
         type=int,
-        default=_default("export_tflite", "micro_images"),
+        default=_default("TfliteTarget", "micro_images"),
         metavar="N",
         help="tflite: run the first N test images in TFLite Micro too",
     )
 
 
 def run(args: argparse.Namespace) -> int:
-    """Export, print the report and where it was saved.
+    """Export with the target ``--format`` names, print the report and where it was saved.
 
     Args:
         args: Parsed arguments.
@@ -125,64 +126,50 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         0 on success (known errors propagate as TinyconvError and print as one line).
     """
-    from tinyconv._extras import require
     from tinyconv.export.errors import ExportError
 
     register_dataset_dirs(args)
     apply_thread_option(args)
+    if args.format == "tflite" and args.qat_epochs:
+        raise ExportError(
+            "--qat-epochs makes an ONNX int8 model; drop --format tflite (its int8 is "
+            "post-training only)"
+        )
+    _require_extras(args)
+    from tinyconv.export import OnnxTarget, TfliteTarget, export_as
+
     if args.format == "tflite":
-        if args.qat_epochs:
-            raise ExportError(
-                "--qat-epochs makes an ONNX int8 model; drop --format tflite (its int8 is "
-                "post-training only)"
-            )
-        return _run_tflite(args)
+        target = TfliteTarget(
+            int8=args.int8, calibration_images=args.calibration_images,
+            micro_images=args.micro_images, max_int8_drop_points=args.max_int8_drop,
+        )  # fmt: skip
+    else:
+        target = OnnxTarget(
+            int8=args.int8, calibration_images=args.calibration_images,
+            latency_runs=args.latency_runs, qat_epochs=args.qat_epochs, qat_lr=args.qat_lr,
+            qat_train_images=args.qat_train_images, max_int8_drop_points=args.max_int8_drop,
+        )  # fmt: skip
+    report = export_as(
+        args.model, args.out, target, dataset=args.dataset, data_root=args.data_dir,
+        test_images=args.test_images, overwrite=args.overwrite,
+    )  # fmt: skip
+    print(report)
+    print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
+    return 0
+
+
+def _require_extras(args: argparse.Namespace) -> None:
+    """Name the missing extra in one line before any work."""
+    if args.format == "tflite":
+        from tinyconv.export.tflite_graph import require_tflite_extra
+
+        require_tflite_extra()
+        return
+    from tinyconv._extras import require
+
     for module in ("onnx", "onnxscript", "onnxruntime"):
         require(module, "export")
     if args.qat_epochs:
         from tinyconv.export.qat import require_torchao
 
         require_torchao()
-    from tinyconv.export import export_model
-
-    report = export_model(
-        args.model,
-        args.out,
-        int8=args.int8,
-        calibration_images=args.calibration_images,
-        data_root=args.data_dir,
-        test_images=args.test_images,
-        latency_runs=args.latency_runs,
-        dataset=args.dataset,
-        overwrite=args.overwrite,
-        qat_epochs=args.qat_epochs,
-        qat_lr=args.qat_lr,
-        qat_train_images=args.qat_train_images,
-        max_int8_drop_points=args.max_int8_drop,
-    )
-    print(report)
-    print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
-    return 0
-
-
-def _run_tflite(args: argparse.Namespace) -> int:
-    from tinyconv.export.tflite_graph import require_tflite_extra
-
-    require_tflite_extra()
-    from tinyconv.export import export_tflite
-
-    report = export_tflite(
-        args.model,
-        args.out,
-        int8=args.int8,
-        calibration_images=args.calibration_images,
-        data_root=args.data_dir,
-        test_images=args.test_images,
-        micro_images=args.micro_images,
-        max_int8_drop_points=args.max_int8_drop,
-        dataset=getattr(args, "dataset", None),
-        overwrite=args.overwrite,
-    )
-    print(report)
-    print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
-    return 0

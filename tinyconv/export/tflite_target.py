@@ -1,47 +1,45 @@
-"""``export_tflite``: from a trained model to verified .tflite files, firmware sources and a report.
+"""The .tflite target: :class:`TfliteTarget` and :func:`export_tflite`.
 
-The steps: check the model is a trained TinyNet in eval mode; fold its BatchNorms
-(:func:`~tinyconv.export.fold_batchnorm`); convert the folded copy to an fp32 .tflite
-and, with ``int8``, quantize it (PT2E, calibrated on training images) to an int8 .tflite
-with int8 input and output; verify each file in LiteRT on the test images and in TFLite
-Micro on the first of them; read TFLite Micro's arena; write the deployed file (int8 if
-made) as a C source and header. A file that fails verification is refused: the output
-folder is built aside and moved into place whole only after every check passed
-(:func:`tinyconv.outputs.output_folder`), so an error or Ctrl-C leaves nothing behind, and
-a folder that holds files already is refused unless ``overwrite`` (then replaced whole).
+From the job (:mod:`tinyconv.export.job`: the trained model, its folded copy, test images
+and reference logits) it converts the folded copy to an fp32 .tflite and, with ``int8``,
+quantizes it (PT2E, calibrated on training images) to an int8 .tflite with int8 input and
+output; verifies each file in LiteRT on the test images and in TFLite Micro on the first
+of them; reads TFLite Micro's arena; writes the deployed file (int8 if made) as a C source
+and header, and a :class:`~tinyconv.export.TfliteReport`. A file that fails verification
+is refused (nothing is written: :func:`~tinyconv.export.export_as` moves the folder into
+place only after every check passed). :func:`export_tflite` is
+:func:`~tinyconv.export.export_as` with this target.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from tinyconv.data import load_dataset
 from tinyconv.data.normalization import Normalization
-from tinyconv.data.registry import model_dataset
-from tinyconv.data.scoring import check_model_fits
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.device_estimate import estimate_device
 from tinyconv.errors import ModelGraphError
 from tinyconv.export.c_array import firmware_sources
 from tinyconv.export.errors import CalibrationDataError, ExportError, VerificationError
 from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, int8_drop
+from tinyconv.export.job import ExportJob
 from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
-from tinyconv.export.pipeline import _normalised, _resolve, check_trained, export_folder
+from tinyconv.export.pipeline import export_as
 from tinyconv.export.tflite import batchnorm_as_depthwise, tflite_bytes
 from tinyconv.export.tflite_graph import io_quantization, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
-from tinyconv.fold import fold_batchnorm
-from tinyconv.model import TinyNet
 from tinyconv.provenance import environment
 
-__all__ = ["FP32_LOGIT_TOLERANCE", "export_tflite"]
+__all__ = ["FP32_LOGIT_TOLERANCE", "TfliteTarget", "export_tflite"]
 
 FP32_LOGIT_TOLERANCE = 1e-3
 """Largest |logit difference| allowed between the fp32 .tflite in LiteRT and PyTorch."""
@@ -120,6 +118,65 @@ def _cortex_m4_estimate(model: nn.Module) -> dict[str, object] | None:
     }
 
 
+@dataclass(frozen=True)
+class TfliteTarget:
+    """.tflite files verified in LiteRT and TFLite Micro, with C sources for firmware.
+
+    Writes ``<stem>.tflite`` (fp32), with ``int8`` also ``<stem>.int8.tflite``;
+    ``<stem>_model.h`` and ``<stem>_model.c`` (the deployed file, int8 if made, as a C
+    array with its arena and input constants); and ``<stem>.tflite.json``.
+
+    Args:
+        int8: Also write the int8 file (int8 input and output).
+        calibration_images: How many training images (the first N) calibrate int8.
+        micro_images: Verify in TFLite Micro on the first N test images scored.
+        max_int8_drop_points: Refuse an int8 file whose LiteRT accuracy is more than this
+            many points below PyTorch's fp32 accuracy, more than one image below and more
+            than the noise (:func:`~tinyconv.export.int8_drop.int8_drop`); ``None``:
+            record only.
+
+    Example:
+        >>> from tinyconv.export import TfliteTarget, export_as
+        >>> export_as("mnist_v5", "deploy", TfliteTarget(int8=True))  # doctest: +SKIP
+    """
+
+    int8: bool = True
+    calibration_images: int = 1000
+    micro_images: int = 1000
+    max_int8_drop_points: float | None = MAX_INT8_DROP_POINTS
+
+    def check(self) -> None:
+        """Refuse settings this target cannot use, before any export work.
+
+        Raises:
+            CalibrationDataError: For a calibration count below 1.
+            ExportError: For ``micro_images`` below 1 or a bad drop limit.
+        """
+        check_drop_limit(self.max_int8_drop_points)
+        if self.micro_images < 1:
+            raise ExportError(f"micro_images must be >= 1, got {self.micro_images}")
+        if self.int8 and self.calibration_images < 1:
+            raise CalibrationDataError(
+                f"calibration_images must be >= 1, got {self.calibration_images}"
+            )
+
+    def write(self, job: ExportJob, staged: Path) -> TfliteReport:
+        """Convert, verify and write ``job``'s model as .tflite files and C sources.
+
+        Args:
+            job: The resolved model (:func:`~tinyconv.export.job.prepare_export`).
+            staged: The folder to write into.
+
+        Returns:
+            The report (also written as ``<stem>.tflite.json``).
+
+        Raises:
+            VerificationError: If a file disagrees with PyTorch or LiteRT beyond the limits.
+            MissingExtraError: If the ``[tflite]`` extra is not installed.
+        """
+        return _write(self, job, staged)
+
+
 def export_tflite(
     model_or_path: nn.Module | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
@@ -136,24 +193,20 @@ def export_tflite(
 ) -> TfliteReport:
     """Export a trained model to verified .tflite files, C sources and a report.
 
-    Writes into ``out_dir``: ``<name>.tflite`` (fp32), with ``int8`` also
-    ``<name>.int8.tflite``; ``<name>_model.h`` and ``<name>_model.c`` (the deployed file,
-    int8 if made, as a C array with its arena and input constants); and
-    ``<name>.tflite.json``. All or nothing: the folder is built aside and moved into place
-    whole; a folder that holds files already is refused unless ``overwrite``.
+    :func:`~tinyconv.export.export_as` with a :class:`TfliteTarget` of these settings.
+    All or nothing: the folder is built aside and moved into place whole; a folder that
+    holds files already is refused unless ``overwrite``.
 
     Args:
-        model_or_path: A trained TinyNet in eval mode, or a model file (``tinyconv.save``).
+        model_or_path: A trained TinyNet in eval mode, a model file (``tinyconv.save``)
+            or the name of a model tinyconv ships.
         out_dir: Output folder (created; must be new or empty unless ``overwrite``).
-        int8: Also write the int8 file (int8 input and output).
-        calibration_images: How many training images (the first N) calibrate int8.
+        int8: As :class:`TfliteTarget`.
+        calibration_images: As :class:`TfliteTarget`.
         data_root: Where the dataset lives (default ``$TINYCONV_DATA``).
         test_images: Verify in LiteRT on the first N test images (``None``: all).
-        micro_images: Verify in TFLite Micro on the first N of those.
-        max_int8_drop_points: Refuse an int8 file whose LiteRT accuracy is more than this
-            many points below PyTorch's fp32 accuracy, more than one image below and more
-            than the noise (:func:`~tinyconv.export.int8_drop.int8_drop`); ``None``:
-            record only.
+        micro_images: As :class:`TfliteTarget`.
+        max_int8_drop_points: As :class:`TfliteTarget`.
         name: Base name of the files (default: the model file's name, or ``model``).
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records).
@@ -173,56 +226,32 @@ def export_tflite(
         OutputPathError: If ``out_dir`` is a file, holds other files, or is read-only.
         ExportError: For other input it cannot handle.
     """
-    model, source, default_name = _resolve(model_or_path)
-    check_trained(model)
-    check_drop_limit(max_int8_drop_points)
-    with export_folder(out_dir, overwrite=overwrite) as staged:
-        return _export_tflite(
-            model, source, name or default_name, staged,
-            int8=int8, calibration_images=calibration_images, data_root=data_root,
-            test_images=test_images, micro_images=micro_images,
-            max_int8_drop_points=max_int8_drop_points, dataset=dataset,
-        )  # fmt: skip
+    target = TfliteTarget(
+        int8=int8, calibration_images=calibration_images, micro_images=micro_images,
+        max_int8_drop_points=max_int8_drop_points,
+    )  # fmt: skip
+    return export_as(
+        model_or_path, out_dir, target, name=name, dataset=dataset, data_root=data_root,
+        test_images=test_images, overwrite=overwrite,
+    )  # fmt: skip
 
 
-def _export_tflite(
-    model: TinyNet,
-    source: str,
-    stem: str,
-    staged: Path,
-    *,
-    int8: bool,
-    calibration_images: int,
-    data_root: str | os.PathLike[str] | None,
-    test_images: int | None,
-    micro_images: int,
-    max_int8_drop_points: float | None,
-    dataset: str | None,
-) -> TfliteReport:
-    """Everything :func:`export_tflite` does once its output folder is open."""
-    files = {"tflite_fp32": f"{stem}.tflite"}
+def _write(target: TfliteTarget, job: ExportJob, staged: Path) -> TfliteReport:
+    """Everything :meth:`TfliteTarget.write` does."""
+    int8, stem, model, folded = target.int8, job.stem, job.model, job.folded
+    files = {"tflite_fp32": job.file(".tflite")}
     if int8:
-        files["tflite_int8"] = f"{stem}.int8.tflite"
-    files |= {"header": f"{stem}_model.h", "source": f"{stem}_model.c"}
-    files["report"] = f"{stem}.tflite.json"
-    for label, value in (("test_images", test_images), ("micro_images", micro_images)):
-        if value is not None and value < 1:
-            raise ExportError(f"{label} must be >= 1, got {value}")
-    if int8 and calibration_images < 1:
-        raise CalibrationDataError(f"calibration_images must be >= 1, got {calibration_images}")
-    data_name = model_dataset(model, dataset, label=source).name
-    test = load_dataset(data_name, data_root, train=False)
-    check_model_fits(model, test)
-    x_test, y_test = _normalised(test, model, test_images, ExportError), test.labels[:test_images]
-    folded, fold_report = fold_batchnorm(model)
-    with torch.inference_mode():
-        reference = model(x_test).numpy()
-    sample = x_test[:micro_images]
+        files["tflite_int8"] = job.file(".int8.tflite")
+    files |= {"header": job.file("_model.h"), "source": job.file("_model.c")}
+    files["report"] = job.file(".tflite.json")
+    x_test, y_test, reference, test = job.images, job.labels, job.reference, job.test
+    data_name, source = job.dataset, job.source
+    max_int8_drop_points = target.max_int8_drop_points
+    sample = x_test[: target.micro_images]
     datas = {"fp32": tflite_bytes(folded)}
     calibration = {}
     if int8:
-        train = load_dataset(data_name, data_root, train=True)  # never test images
-        images = _normalised(train, model, calibration_images, CalibrationDataError)
+        images = job.training_images(target.calibration_images)  # never test images
         datas["int8"] = tflite_bytes(folded, images)
         calibration = {
             "images": len(images),
@@ -281,7 +310,7 @@ def _export_tflite(
         class_names=model.class_names or test.class_names,
     )
     estimate = peak_activation_elements(folded, model.input_shape)
-    kept = list(batchnorm_as_depthwise(folded)[1])  # folded is not used after this
+    kept = list(batchnorm_as_depthwise(copy.deepcopy(folded))[1])  # it rewrites in place
     report = TfliteReport(
         model=source,
         dataset=data_name,
@@ -290,7 +319,7 @@ def _export_tflite(
         ops={kind: [str(op) for op in tflite_ops(data)] for kind, data in datas.items()},
         float_ops=[str(op) for op in tflite_ops(deployed) if op.computes_in_float] if int8 else [],
         kept_batchnorms=kept,
-        fold=fold_report.to_dict(),
+        fold=job.fold.to_dict(),
         arena=arenas,
         estimate={
             "peak_activation_bytes_fp32": 4 * estimate,
