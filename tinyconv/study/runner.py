@@ -9,8 +9,10 @@ can share a study. While a seed trains it is checkpointed after every epoch to
 ``seed<N>.ckpt``; a killed seed continues from its last finished epoch and ends exactly as
 an unbroken run would. ``stack=K`` trains new seeds K at a time as one stacked network,
 checkpointed the same way (``seeds<a>-<b>.ckpt``); ``workers=N`` trains seeds in N processes
-(:func:`tinyconv.workers.process_pool`), each with its checkpoints as above. Training
-itself is :func:`tinyconv.experiment.train_recipe`'s. The results
+(:func:`tinyconv.workers.process_pool`), each with its checkpoints as above. A study is
+claim -> train -> record: claiming and recording belong to
+:class:`~tinyconv.study.ledger.StudyLedger`, training to
+:func:`tinyconv.experiment.train_recipe`. The results
 file itself (format, paths, loading, aggregating) belongs to :mod:`tinyconv.study.results`.
 """
 
@@ -18,7 +20,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import as_completed
 from pathlib import Path
@@ -26,27 +27,14 @@ from typing import Any
 
 from tinyconv.data import ImageDataset
 from tinyconv.experiment import train_recipe
-from tinyconv.model_file import save
 from tinyconv.outputs import check_writable_folder
-from tinyconv.provenance import (
-    PROVENANCE_KEY,
-    describe_origin,
-    pin_code_state,
-    provenance,
-)
+from tinyconv.provenance import pin_code_state
 from tinyconv.recipe import Recipe
-from tinyconv.study.claims import FileLock, claim_holder, claim_seed
+from tinyconv.study.ledger import StudyLedger, TimeLeft
 from tinyconv.study.records import seed_record
-from tinyconv.study.results import (
-    DEFAULT_OUT_DIR,
-    check_sizes,
-    load_study,
-    record_seed,
-    results_path,
-    seed_paths,
-)
-from tinyconv.train import History, load_checkpoint
-from tinyconv.train.progress import format_count, format_duration
+from tinyconv.study.results import DEFAULT_OUT_DIR, seed_paths
+from tinyconv.train import load_checkpoint
+from tinyconv.train.progress import format_count
 from tinyconv.workers import process_pool, split_threads
 
 
@@ -113,114 +101,79 @@ def run_study(
     check_writable_folder(out_dir)  # a file or read-only folder: one error before training
     pin_code_state()  # the commit of the code this study runs, not of the checkout at its end
     say = on_event or (lambda line: None)
-    path = results_path(out_dir, recipe)
-    data = load_study(path, recipe.to_dict(), recipe.train.epochs)
     sizes = {"train_samples": len(train_set), "test_samples": len(test_set)}
-    check_sizes(path, data, sizes)
-    claims: dict[int, FileLock] = {}
-    skipped: set[int] = set()
-
-    def finish(result: dict[str, Any], model: Any) -> None:
-        nonlocal data
-        paths = seed_paths(out_dir, recipe, result["seed"])
-        result[PROVENANCE_KEY] = provenance()
-        save(model, paths["model"], overwrite=True)
-        History.from_list(result["history"]).to_csv(paths["csv"])
-        data = record_seed(path, data, result)
-        paths["checkpoint"].unlink(missing_ok=True)  # the model file and results hold the seed
-        claim = claims.pop(result["seed"], None)
-        if claim is not None:
-            claim.release()
-        if on_seed is not None:
-            on_seed(result)
-
-    def claimed(seed: int) -> bool:
-        """Skip a finished seed or one another process trains; else claim it (True)."""
-        nonlocal data
-        if seed in claims or seed in skipped:
-            return seed in claims
-        skipped.add(seed)
-        if str(seed) not in data["seeds"]:
-            claim = claim_seed(seed_paths(out_dir, recipe, seed)["claim"])
-            if claim is None:
-                holder = claim_holder(seed_paths(out_dir, recipe, seed)["claim"])
-                say(f"seed {seed}: being trained by {holder}, skipped")
-                return False
-            claims[seed] = claim
-            skipped.discard(seed)
-            data = load_study(path, recipe.to_dict(), recipe.train.epochs)  # finished since?
-            if str(seed) not in data["seeds"]:
-                return True
-            claims.pop(seed).release()
-            skipped.add(seed)
-        say(f"seed {seed}: already finished {describe_origin(data['seeds'][str(seed)])}, skipped")
-        return False
-
-    seeds = list(dict.fromkeys(seeds))
-    position = {seed: index for index, seed in enumerate(seeds, start=1)}
-    started, trained = time.perf_counter(), 0
-
-    def label(group: list[int]) -> str:
-        if len(group) == 1:
-            return f"seed {group[0]} ({position[group[0]]} of {len(seeds)})"
-        return f"seeds {', '.join(map(str, group))} of {len(seeds)}"
+    ledger = StudyLedger(recipe, out_dir, sizes, say)
+    clock = TimeLeft(say, seeds_after)
 
     def done(result: dict[str, Any], model: Any, left: int) -> None:
-        nonlocal trained
-        finish(result, model)
-        trained += 1
-        per_seed = (time.perf_counter() - started) / trained
-        if left:
-            say(f"study: about {format_duration(per_seed * left)} left for {left} more seed(s)")
-        if seeds_after:
-            job = left + seeds_after
-            say(f"job: about {format_duration(per_seed * job)} left for {job} more seed(s), "
-                f"{seeds_after} of them in the studies after this one")  # fmt: skip
+        ledger.record(result, model)
+        if on_seed is not None:
+            on_seed(result)
+        clock.seed_finished(left)
 
+    seeds = list(dict.fromkeys(seeds))
     try:
         if workers > 1:
-            todo = [seed for seed in seeds if claimed(seed)]
+            todo = ledger.claimed(seeds)
             runs = _in_workers(recipe, todo, train_set, test_set, out_dir, device, workers, say)
-            for left, (result, model) in enumerate(runs, start=1):
-                done(result, model, len(todo) - left)
-            return data
-
-        def began_alone(seed: int) -> bool:
-            return stack > 1 and seed_paths(out_dir, recipe, seed)["checkpoint"].exists()
-
-        alone = [seed for seed in seeds if began_alone(seed)]  # they resume alone, last
-        pending = [seed for seed in seeds if seed not in alone]
-        while pending or alone:
-            group: list[int] = []
-            if pending:
-                while pending and len(group) < stack:
-                    seed = pending.pop(0)
-                    if claimed(seed):
-                        group.append(seed)
-            elif claimed(seed := alone.pop(0)):
-                group = [seed]
-            if not group:
-                continue
-            checkpoint = _checkpoint(out_dir, recipe, group, say)
+            for finished, (result, model) in enumerate(runs, start=1):
+                done(result, model, len(todo) - finished)
+            return ledger.data
+        for group, checkpoint, label, left_after in _groups(seeds, stack, ledger, say):
             runs = train_recipe(
-                recipe,
-                group,
-                train_set,
-                test_set,
-                eval_name="test",
-                device=device,
-                progress=progress,
-                checkpoint_path=checkpoint,
-                label=label(group),
-            )
-            left = sum(1 for seed in pending + alone if str(seed) not in data["seeds"])
+                recipe, group, train_set, test_set, eval_name="test", device=device,
+                progress=progress, checkpoint_path=checkpoint, label=label,
+            )  # fmt: skip
+            left = left_after()
             for run in runs:
                 done(seed_record(run, device, (len(train_set), len(test_set))), run.model, left)
             checkpoint.unlink(missing_ok=True)
     finally:
-        for claim in claims.values():
-            claim.release()
-    return data
+        ledger.release()
+    return ledger.data
+
+
+def _groups(
+    seeds: list[int], stack: int, ledger: StudyLedger, say: Callable[[str], None]
+) -> Iterator[tuple[list[int], Path, str, Callable[[], int]]]:
+    """The groups to train in turn (``stack`` seeds, or one).
+
+    Seeds are claimed as their group comes up, so a seed another process finishes
+    meanwhile is skipped. A seed that began alone (a single-seed checkpoint) resumes
+    alone, after the others.
+
+    Yields:
+        ``(group, checkpoint, label, left_after)``: ``left_after()`` counts the seeds
+        after this group not finished yet (asked once the group has trained).
+    """
+    recipe, out_dir = ledger.recipe, ledger.out_dir
+    position = {seed: index for index, seed in enumerate(seeds, start=1)}
+
+    def began_alone(seed: int) -> bool:
+        return stack > 1 and seed_paths(out_dir, recipe, seed)["checkpoint"].exists()
+
+    alone = [seed for seed in seeds if began_alone(seed)]
+    pending = [seed for seed in seeds if seed not in alone]
+
+    def left_after() -> int:
+        return sum(1 for seed in pending + alone if not ledger.finished(seed))
+
+    while pending or alone:
+        group: list[int] = []
+        if pending:
+            while pending and len(group) < stack:
+                seed = pending.pop(0)
+                if ledger.claim(seed):
+                    group.append(seed)
+        elif ledger.claim(seed := alone.pop(0)):
+            group = [seed]
+        if not group:
+            continue
+        if len(group) == 1:
+            label = f"seed {group[0]} ({position[group[0]]} of {len(seeds)})"
+        else:
+            label = f"seeds {', '.join(map(str, group))} of {len(seeds)}"
+        yield group, _checkpoint(out_dir, recipe, group, say), label, left_after
 
 
 def _checkpoint(
