@@ -27,7 +27,8 @@ import torch
 
 import tinyconv as tc
 from tinyconv.atomic import atomic_write
-from tinyconv.data import ImageDataset, load_dataset, train_val_split
+from tinyconv.data import ImageDataset, load_dataset
+from tinyconv.data.split import ValidationSplit
 from tinyconv.recipe import Recipe
 from tinyconv.recipes import get_recipe
 
@@ -55,7 +56,7 @@ def save_records(path: Path, records: dict[str, dict[str, object]]) -> None:
 def split(dataset: str) -> tuple[ImageDataset, ImageDataset]:
     """The training set of ``dataset`` as (training part, validation part)."""
     full = load_dataset(dataset, train=True)  # type: ignore[arg-type]
-    return train_val_split(full, VAL_SIZE, seed=SPLIT_SEED)
+    return ValidationSplit(VAL_SIZE, SPLIT_SEED).carve(full)
 
 
 def validate(

@@ -36,9 +36,10 @@ import tinyconv as tc
 from tinyconv.atomic import atomic_write
 from tinyconv.compress import prune_model_file
 from tinyconv.compress.pruning_run import MODEL_FILE
-from tinyconv.data import TensorLoader, load_dataset, train_val_split
+from tinyconv.data import TensorLoader, load_dataset
+from tinyconv.data.split import ValidationSplit
 from tinyconv.recipes import RECIPES
-from tinyconv.train import evaluate, fit
+from tinyconv.train import evaluate
 
 SOURCES = {
     "mnist_v5": "results/cpu/mnist_v5/seed{seed}.model.pt",
@@ -79,13 +80,10 @@ def scratch(source_recipe: str, specs: tuple, seed: int, epochs: int, budget: in
     recipe = dataclasses.replace(recipe, name=f"{source_recipe}_pruned{budget}_scratch",
                                  specs=specs, max_params=budget)  # fmt: skip
     full = load_dataset(recipe.dataset, root, train=True)
-    train_set, val_set = train_val_split(full, VAL_SIZE, seed=SPLIT_SEED)
-    model = recipe.build_model(seed=seed)
-    config = dataclasses.replace(recipe.train, seed=seed, device="cpu", progress=False)
-    loader = TensorLoader(train_set, config.batch_size, shuffle=True, seed=seed,
-                          augment=recipe.augmentation())  # fmt: skip
-    history = fit(model, loader, config, eval_loader=TensorLoader(val_set, 1000),
-                  checkpoint_path=out / f"{stem}.ckpt.pt", resume=True)  # fmt: skip
+    train_set, val_set = ValidationSplit(VAL_SIZE, SPLIT_SEED).carve(full)
+    (run,) = tc.train_recipe(recipe, [seed], train_set, val_set, eval_name="val", device="cpu",
+                             progress=False, checkpoint_path=out / f"{stem}.ckpt.pt")  # fmt: skip
+    model, history = run.model, run.history
     model.metadata.update(seed=seed, epochs=epochs, val_acc=history.final.eval_acc)
     path = out / f"{stem}.model.pt"
     tc.save(model.cpu().eval(), path, overwrite=True)

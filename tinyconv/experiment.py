@@ -13,15 +13,28 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
+from torch import nn
 
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import UsageError
 from tinyconv.model import TinyNet
 from tinyconv.recipe import Recipe
-from tinyconv.train import Callback, History, fit, fit_stacked, load_checkpoint, resolve_device
+from tinyconv.train import (
+    Callback,
+    History,
+    TrainConfig,
+    fit,
+    fit_stacked,
+    load_checkpoint,
+    resolve_device,
+)
+
+__all__ = ["TrainedSeed", "fine_tune", "train_recipe"]
 
 
 @dataclass(frozen=True)
@@ -107,15 +120,9 @@ def train_recipe(
         raise ValueError("train_recipe needs at least one seed")
     models = [recipe.build_model(seed=seed) for seed in seeds]
     config = dataclasses.replace(recipe.train, seed=seeds[0], device=device, progress=progress)
-    target = resolve_device(device)
     augment = recipe.augmentation()
-    loaders = [
-        TensorLoader(
-            train_set, config.batch_size, shuffle=True, seed=seed, device=target, augment=augment
-        )
-        for seed in seeds
-    ]
-    eval_loader = TensorLoader(eval_set, recipe.eval_batch_size, device=target)
+    loaders = [_training_loader(train_set, config, seed, augment) for seed in seeds]
+    eval_loader = TensorLoader(eval_set, recipe.eval_batch_size, device=resolve_device(device))
     resumed = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         resumed = load_checkpoint(checkpoint_path).epoch
@@ -145,3 +152,66 @@ def train_recipe(
         TrainedSeed(seed, model.cpu().eval(), history, resumed, together)
         for seed, model, history in zip(seeds, models, histories, strict=True)
     ]
+
+
+def fine_tune(
+    model: nn.Module,
+    train_set: ImageDataset,
+    val_set: ImageDataset,
+    config: TrainConfig,
+    *,
+    augment: Callable[..., torch.Tensor] | None = None,
+    eval_batch_size: int = 1000,
+    checkpoint_path: str | os.PathLike[str] | None = None,
+    label: str = "",
+) -> History:
+    """Train an existing model further through the engine, scored on a validation split.
+
+    The one entry of every fine-tuning (a pruned model, quantization-aware int8): the
+    same shuffled, augmented loader :func:`train_recipe` gives a seed (``config.seed``
+    shuffles and augments), the validation split scored after every epoch as ``"val"``,
+    checkpointed every epoch and resumed with ``checkpoint_path``.
+
+    Args:
+        model: The model to train further (changed in place, left in training mode).
+        train_set: Training images (never test images).
+        val_set: The validation split (:class:`~tinyconv.data.split.ValidationSplit`).
+        config: Epochs, optimizer, schedule, seed and device of the fine-tuning.
+        augment: The training augmentation (a recipe's :meth:`~tinyconv.Recipe.augmentation`),
+            or ``None``.
+        eval_batch_size: Images per batch when scoring.
+        checkpoint_path: Where to checkpoint (and resume from), or ``None``.
+        label: Prefix of the progress display.
+
+    Returns:
+        One record per epoch.
+
+    Example:
+        >>> import torch
+        >>> from tinyconv import ConvSpec, GAPHeadSpec, build
+        >>> images = torch.randint(0, 256, (64, 1, 28, 28), dtype=torch.uint8)
+        >>> data = ImageDataset(images, torch.arange(64) % 10, "toy", tuple("0123456789"), 0.1, 0.3)
+        >>> model = build([ConvSpec(out_channels=4, stride=4), GAPHeadSpec(num_classes=10)])
+        >>> config = TrainConfig(epochs=2, batch_size=32, device="cpu", progress=False)
+        >>> [record["eval_name"] for record in fine_tune(model, data, data, config).to_list()]
+        ['val', 'val']
+    """
+    loader = _training_loader(train_set, config, config.seed, augment)
+    val_loader = TensorLoader(val_set, eval_batch_size, device=resolve_device(config.device))
+    return fit(
+        model.train(), loader, config, eval_loader=val_loader, eval_name="val",
+        checkpoint_path=checkpoint_path, resume=checkpoint_path is not None, label=label,
+    )  # fmt: skip
+
+
+def _training_loader(
+    train_set: ImageDataset,
+    config: TrainConfig,
+    seed: int,
+    augment: Callable[..., torch.Tensor] | None,
+) -> TensorLoader:
+    """The shuffled, augmented training loader of one seed: its order and augmentation."""
+    return TensorLoader(
+        train_set, config.batch_size, shuffle=True, seed=seed,
+        device=resolve_device(config.device), augment=augment,
+    )  # fmt: skip

@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 from tinyconv.atomic import atomic_write
 from tinyconv.compress.errors import PruneError
 from tinyconv.compress.prune import prune_to_budget
-from tinyconv.data import Normalization, TensorLoader, dataset_info, load_dataset, train_val_split
-from tinyconv.data.split import default_val_size
+from tinyconv.data import Normalization, TensorLoader, dataset_info, load_dataset
+from tinyconv.data.split import ValidationSplit
 from tinyconv.errors import SpecError
+from tinyconv.experiment import fine_tune
 from tinyconv.model_file import load, save
 from tinyconv.outputs import check_writable_folder
-from tinyconv.train import evaluate, fit, resolve_device
+from tinyconv.train import evaluate, resolve_device
 
 if TYPE_CHECKING:
     from tinyconv.recipe import Recipe
@@ -170,7 +171,8 @@ def prune_model_file(
         dataset: The registered dataset to fine-tune on, for a model file that records
             none (one that records another is refused).
         val_size: Validation images carved (stratified) from the training set (``None``:
-            :func:`~tinyconv.data.split.default_val_size`, 5,000 or a tenth of fewer).
+            :func:`~tinyconv.data.split.default_val_size`, 5,000 or a tenth of fewer;
+            :class:`~tinyconv.data.split.ValidationSplit`).
         split_seed: Seed of that split.
         seed: Seed of the fine-tuning.
         train_subset: Fine-tune on the first N of the remaining training images only.
@@ -185,6 +187,7 @@ def prune_model_file(
             dataset, a model without a recorded recipe when none is given, a model
             normalised otherwise than its dataset's pipeline, or bad sizes.
         ModelFileError: If the model file cannot be read.
+        SplitError: If ``val_size`` or ``train_subset`` do not fit the training images.
         DatasetNotFoundError: If the dataset is not under ``data_root``.
         MissingExtraError: If Torch-Pruning is not installed.
     """
@@ -198,8 +201,6 @@ def prune_model_file(
             )
     if epochs is not None and (isinstance(epochs, bool) or epochs < 0):
         raise PruneError(f"epochs must be >= 0, got {epochs!r}")
-    if train_subset is not None and train_subset < 1:
-        raise PruneError(f"train_subset must be >= 1, got {train_subset!r}")
     model = load(source)
     if dataset is not None:
         if model.dataset is not None and model.dataset != dataset:
@@ -213,15 +214,7 @@ def prune_model_file(
     _check_normalization(model, dataset, source)
     epochs = chosen.train.epochs if epochs is None else epochs
     full = load_dataset(dataset, data_root, train=True)  # type: ignore[arg-type]
-    val_size = default_val_size(len(full)) if val_size is None else val_size
-    if not 1 <= val_size < len(full):
-        raise PruneError(
-            f"val_size must be in [1, {len(full) - 1}] for {len(full):,} training images, "
-            f"got {val_size}"
-        )
-    train_set, val_set = train_val_split(full, val_size, seed=split_seed)
-    if train_subset is not None:
-        train_set = train_set.subset(range(min(train_subset, len(train_set))))
+    train_set, val_set = ValidationSplit(val_size, split_seed, train_subset).carve(full)
     target = resolve_device(device)
     val_loader = TensorLoader(val_set, chosen.eval_batch_size, device=target)
     val_source = evaluate(model.to(target), val_loader).accuracy
@@ -233,24 +226,11 @@ def prune_model_file(
     if epochs > 0:
         scaled = chosen.with_epochs(epochs)
         config = dataclasses.replace(scaled.train, seed=seed, device=device, progress=progress)
-        loader = TensorLoader(
-            train_set,
-            config.batch_size,
-            shuffle=True,
-            seed=seed,
-            device=target,
-            augment=scaled.augmentation(),
-        )
         out.mkdir(parents=True, exist_ok=True)
-        records = fit(
-            pruned.train(),
-            loader,
-            config,
-            eval_loader=val_loader,
-            eval_name="val",
-            checkpoint_path=out / CHECKPOINT_FILE,
-            resume=True,
-        )
+        records = fine_tune(
+            pruned, train_set, val_set, config, augment=scaled.augmentation(),
+            eval_batch_size=chosen.eval_batch_size, checkpoint_path=out / CHECKPOINT_FILE,
+        )  # fmt: skip
         history = records.to_list()
     pruned = pruned.cpu().eval()
     val_tuned = history[-1]["eval_acc"] if history else None

@@ -14,6 +14,7 @@ __all__ = [
     "DatasetMismatchError",
     "DatasetNotFoundError",
     "DatasetRegistryError",
+    "SplitError",
 ]
 
 
@@ -67,5 +68,14 @@ class DatasetMismatchError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(DatasetMismatchError, TinyconvError)
+        True
+    """
+
+
+class SplitError(TinyconvError, ValueError):
+    """A validation split or training subset that does not fit the training images.
+
+    Example:
+        >>> issubclass(SplitError, ValueError)
         True
     """

@@ -9,11 +9,20 @@ depends only on ``(dataset, val_size, seed, stratified)``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from .errors import SplitError
 from .image_dataset import ImageDataset
 
-__all__ = ["DEFAULT_VAL_IMAGES", "default_val_size", "resolve_val_count", "train_val_split"]
+__all__ = [
+    "DEFAULT_VAL_IMAGES",
+    "ValidationSplit",
+    "default_val_size",
+    "resolve_val_count",
+    "train_val_split",
+]
 
 DEFAULT_VAL_IMAGES = 5000
 """Validation images carved from an MNIST-sized training set when none is asked for."""
@@ -22,9 +31,8 @@ DEFAULT_VAL_IMAGES = 5000
 def default_val_size(num_samples: int) -> int:
     """The validation split to carve when none is given: 5,000 images, or a tenth of fewer.
 
-    One rule for every command that fine-tunes or chooses on a validation split
-    (``prune``, quantization-aware ``export``), so a dataset of a few hundred images
-    gets a split it can afford instead of an error.
+    The default of :class:`ValidationSplit`, so a dataset of a few hundred images gets a
+    split it can afford instead of an error.
 
     Args:
         num_samples: Training images available.
@@ -141,3 +149,79 @@ def train_val_split(
     train_indices = torch.nonzero(~is_val).flatten()
     val_indices = torch.nonzero(is_val).flatten()
     return dataset.subset(train_indices), dataset.subset(val_indices)
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """How a command carves a validation split (and a training subset) from a training set.
+
+    The one rule of every command that chooses or fine-tunes on a validation split:
+    search, prune, quantization-aware export and the frontier's validation runs. The
+    split is stratified and seeded (:func:`train_val_split`); the training subset is the
+    first ``train_subset`` images of what is left.
+
+    Args:
+        size: Validation images (``None``: :func:`default_val_size`, 5,000 or a tenth of
+            fewer).
+        seed: Seed of the split.
+        train_subset: Train on the first N images left after the split only (``None``:
+            all of them).
+
+    Example:
+        >>> import torch
+        >>> data = ImageDataset(torch.zeros(100, 1, 2, 2, dtype=torch.uint8),
+        ...                     torch.arange(100) % 2, "toy", ("a", "b"), 0.0, 1.0)
+        >>> train, val = ValidationSplit(size=20, train_subset=50).carve(data)
+        >>> len(train), len(val)
+        (50, 20)
+        >>> ValidationSplit(size=100).carve(data)  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        tinyconv.data.errors.SplitError: a 100-image validation split leaves no training ...
+    """
+
+    size: int | None = None
+    seed: int = 0
+    train_subset: int | None = None
+
+    def val_count(self, num_samples: int) -> int:
+        """The validation images this split carves from ``num_samples``.
+
+        Raises:
+            SplitError: If that leaves no training image or no validation image.
+        """
+        count = default_val_size(num_samples) if self.size is None else self.size
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+            raise SplitError(f"the validation split must be >= 1 images, got {count!r}")
+        if count >= num_samples:
+            raise SplitError(
+                f"a {count}-image validation split leaves no training images out of "
+                f"{num_samples:,}; give a smaller split (at most {num_samples - 1:,})"
+            )
+        return count
+
+    def carve(self, full: ImageDataset) -> tuple[ImageDataset, ImageDataset]:
+        """Split ``full`` into (training part, validation part).
+
+        Args:
+            full: The training set.
+
+        Returns:
+            ``(train, val)``: ``train`` cut to ``train_subset`` if set.
+
+        Raises:
+            SplitError: If the split or the subset does not fit ``full``.
+        """
+        count = self.val_count(len(full))
+        subset = self.train_subset
+        if subset is not None and (isinstance(subset, bool) or subset < 1):
+            raise SplitError(f"the training subset must be >= 1 images, got {subset!r}")
+        train, val = train_val_split(full, count, seed=self.seed)
+        if subset is not None:
+            if subset > len(train):
+                raise SplitError(
+                    f"a training subset of {subset:,} is more than the {len(train):,} "
+                    f"training images left after a {count:,}-image validation split; give "
+                    f"at most {len(train):,}, or leave it out to train on all of them"
+                )
+            train = train.subset(range(subset))
+        return train, val

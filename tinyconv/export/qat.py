@@ -38,11 +38,12 @@ import torch
 from torch import nn
 
 from tinyconv._extras import require
-from tinyconv.data import ImageDataset, TensorLoader, load_dataset, train_val_split
+from tinyconv.data import ImageDataset, TensorLoader, load_dataset
 from tinyconv.data.scoring import _normalization
-from tinyconv.data.split import default_val_size
+from tinyconv.data.split import ValidationSplit
+from tinyconv.experiment import fine_tune
 from tinyconv.export.errors import ExportError
-from tinyconv.train import TrainConfig, evaluate, fit
+from tinyconv.train import TrainConfig, evaluate
 
 __all__ = [
     "QAT_SPLIT_SEED",
@@ -340,7 +341,7 @@ def quantization_aware(
         device="cpu",
         progress=progress,
     )
-    history = fit(aware.train(), loader, config, eval_loader=val_loader, eval_name="val")
+    history = fine_tune(aware, train_set, val_set, config, augment=augment)
     return QuantizationAwareResult(
         model=aware.eval(),
         epochs=epochs,
@@ -390,19 +391,12 @@ def quantization_aware_on_dataset(
 
     Raises:
         ExportError: For bad epochs, learning rate or ``train_images``.
+        SplitError: If the split or ``train_images`` do not fit the training images.
         DatasetNotFoundError: If the dataset is not under ``data_root``.
     """
     check_settings(epochs, lr, train_images)
     full = load_dataset(dataset, data_root, train=True)
-    if len(full) < 2:
-        raise ExportError(
-            f"quantization-aware fine-tuning needs at least 2 {dataset} training images (one "
-            f"to train on, one to validate), found {len(full)}"
-        )
-    val_size = default_val_size(len(full))
-    train, val = train_val_split(full, val_size, seed=QAT_SPLIT_SEED)
-    if train_images is not None:
-        train = train.subset(range(min(train_images, len(train))))
+    train, val = ValidationSplit(seed=QAT_SPLIT_SEED, train_subset=train_images).carve(full)
     from tinyconv.errors import SpecError
     from tinyconv.recipes import recipe_of_model  # a recipe imports its dataset's pipeline
 

@@ -28,7 +28,8 @@ from collections.abc import Callable
 
 import optuna
 
-from tinyconv.data import ImageDataset, load_dataset, train_val_split
+from tinyconv.data import ImageDataset, load_dataset
+from tinyconv.data.split import ValidationSplit
 from tinyconv.errors import TinyconvError
 from tinyconv.experiment import train_recipe
 from tinyconv.parameters import BudgetExceededError, check_budget, count_parameters
@@ -269,24 +270,13 @@ class Objective:
             validation part.
 
         Raises:
-            SettingsError: If ``val_size`` or ``train_subset`` do not fit the data.
+            SplitError: If ``val_size`` or ``train_subset`` do not fit the data.
         """
         if dataset not in self._data:
             settings = self.settings
             full = load_dataset(dataset, settings.data_dir, train=True)  # type: ignore[arg-type]
-            if settings.val_size >= len(full):
-                raise SettingsError(
-                    f"val_size {settings.val_size} leaves no training images out of {len(full)}"
-                )
-            train, val = train_val_split(full, settings.val_size, seed=settings.split_seed)
-            if settings.train_subset is not None:
-                if settings.train_subset > len(train):
-                    raise SettingsError(
-                        f"train_subset {settings.train_subset} is more than the {len(train)} "
-                        f"training images left after a {settings.val_size}-image validation split"
-                    )
-                train = train.subset(range(settings.train_subset))
-            self._data[dataset] = (train, val)
+            split = ValidationSplit(settings.val_size, settings.split_seed, settings.train_subset)
+            self._data[dataset] = split.carve(full)
         return self._data[dataset]
 
     def _check_not_surplus(self, trial: optuna.Trial) -> None:

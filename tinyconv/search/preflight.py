@@ -59,8 +59,8 @@ def check_search(settings: SearchSettings) -> None:
         UnknownStorageError: If the storage URL is of no known kind.
         OutputPathError: If the output folder or the journal's folder cannot be written.
         SpaceError: If the space is unknown or fails to give a recipe.
-        SettingsError: If no model of the space meets the budget, or ``val_size`` or
-            ``train_subset`` do not fit the data.
+        SettingsError: If no model of the space meets the budget.
+        SplitError: If ``val_size`` or ``train_subset`` do not fit the data.
         DatasetNotFoundError: If the recipe's training files are not found.
         DatasetRegistryError: If the recipe names a dataset that is not registered.
 
