@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyconv.data import ImageDataset, train_val_split
-from tinyconv.data.split import resolve_val_count
+from tinyconv.data.errors import SplitError
+from tinyconv.data.split import ValidationSplit, default_val_size, resolve_val_count
 
 
 def make(labels: list[int], num_classes: int | None = None) -> ImageDataset:
@@ -92,3 +93,36 @@ def test_bad_sizes_are_rejected(val_size: object, error: type[Exception], match:
 def test_dataset_of_one_cannot_be_split() -> None:
     with pytest.raises(ValueError, match="larger dataset"):
         train_val_split(make([0]), 0.5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(2, 400),
+    size=st.one_of(st.none(), st.integers(-2, 450)),
+    subset=st.one_of(st.none(), st.integers(-1, 450)),
+    seed=st.integers(0, 100),
+)
+def test_validation_split_law_every_command_shares(
+    n: int, size: int | None, subset: int | None, seed: int
+) -> None:
+    data = make([i % 3 for i in range(n)])
+    split = ValidationSplit(size, seed, subset)
+    count = default_val_size(n) if size is None else size
+    fits = 1 <= count < n and (subset is None or 1 <= subset <= n - count)
+    if not fits:
+        with pytest.raises(SplitError, match=r"validation split|training subset"):
+            split.carve(data)
+        return
+    train, val = split.carve(data)
+    assert len(val) == count and len(train) == (n - count if subset is None else subset)
+    whole_train, same_val = train_val_split(data, count, seed=seed)
+    assert sample_ids(same_val) == sample_ids(val)  # the plain split, cut to the subset
+    assert sample_ids(train) == sample_ids(whole_train)[: len(train)]
+
+
+def test_a_subset_larger_than_what_the_split_leaves_names_the_largest_that_fits() -> None:
+    data = make([i % 2 for i in range(100)])
+    with pytest.raises(SplitError, match=r"subset of 95 is more than the 90 .* at most 90"):
+        ValidationSplit(size=10, train_subset=95).carve(data)
+    with pytest.raises(SplitError, match=r"100-image validation split leaves no training"):
+        ValidationSplit(size=100).carve(data)
