@@ -34,7 +34,7 @@ from .normalization import Normalization
 from .registry import dataset_names, model_dataset, register_dataset
 from .root import resolve_data_root
 from .scoring import Predictions, score_images
-from .split import train_val_split
+from .split import ValidationSplit, train_val_split
 from .torchvision_datasets import TorchvisionSource
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "Rotation",
     "TensorLoader",
     "TorchvisionSource",
+    "ValidationSplit",
     "dataset_info",
     "dataset_names",
     "load_dataset",
