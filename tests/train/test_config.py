@@ -42,6 +42,7 @@ BAD_VALUES = [
     ("channels_last", None, "True or False"),
     ("progress", "auto", "True, False or None"),
     ("sync_every", 0, "an int >= 1"),
+    ("capture", "yes", "True or False"),
 ]
 
 

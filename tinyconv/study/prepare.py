@@ -41,6 +41,7 @@ def prepare_study(
     train_subset: int | None = None,
     compile_mode: str | None = None,
     dropout_masks: str | None = None,
+    capture: bool = False,
 ) -> PreparedStudy:
     """Apply a run's options to ``recipe`` and load its data.
 
@@ -50,6 +51,9 @@ def prepare_study(
         epochs: Train this many epochs instead of the recipe's (schedule rescaled).
         train_subset: Train on the first N training images only (smoke runs).
         compile_mode: Train with ``torch.compile`` in this mode.
+        capture: Record each seed's training step as a CUDA graph
+            (:attr:`tinyconv.train.TrainConfig.capture`); how the seeds run, not what they
+            compute: the same study.
         dropout_masks: Draw dropout masks this way (``"torch"`` or ``"hash"``, see
             :attr:`tinyconv.train.TrainConfig.dropout_masks`); another way is another
             study, kept apart as ``<name>_hash``.
@@ -69,6 +73,8 @@ def prepare_study(
     if compile_mode is not None:  # how the seeds run, not what they compute: same study
         train = dataclasses.replace(recipe.train, compile=True, compile_mode=compile_mode)
         recipe = dataclasses.replace(recipe, train=train)
+    if capture:  # how the seeds run, not what they compute: same study
+        recipe = dataclasses.replace(recipe, train=dataclasses.replace(recipe.train, capture=True))
     if dropout_masks is not None and dropout_masks != recipe.train.dropout_masks:
         train = dataclasses.replace(recipe.train, dropout_masks=dropout_masks)
         recipe = dataclasses.replace(recipe, name=f"{recipe.name}_{dropout_masks}", train=train)

@@ -23,7 +23,7 @@ OptimizerName = Literal["sgd", "adam", "adamw"]
 SchedulerName = Literal["none", "step", "onecycle"]
 
 EXECUTION_FIELDS: frozenset[str] = frozenset(
-    {"device", "compile", "compile_mode", "channels_last", "progress", "sync_every"}
+    {"device", "compile", "compile_mode", "channels_last", "progress", "sync_every", "capture"}
 )
 """``TrainConfig`` fields that say how a run executes, not what it computes (beyond float
 noise): a resumed run or a study's next seed may change them."""
@@ -114,6 +114,13 @@ class TrainConfig:
         sync_every: Look at the on-device finiteness flag every this many steps (and at the
             end of each epoch). ``None`` means every step on the CPU, where looking costs
             nothing, and every 50 steps on an accelerator, where it is a host sync.
+        capture: Record the whole training step (forward, loss, backward, optimizer step)
+            once as a CUDA graph and replay it for every full batch
+            (:class:`~tinyconv.train.captured.CapturedStep`): no per-step kernel launches
+            from Python, no compile. SGD only, without ``compile`` or callbacks. The same
+            batches, augmentations and masks as without it; the weights agree to float
+            noise (the fused optimizer kernel rounds differently). On a device without CUDA
+            graphs the same step runs eagerly, bit for bit the default path's.
 
     Example:
         >>> config = TrainConfig(epochs=3, optimizer="adam", lr=1e-3)
@@ -151,6 +158,7 @@ class TrainConfig:
     channels_last: bool = False
     progress: bool | Literal["lines"] | None = None
     sync_every: int | None = None
+    capture: bool = False
 
     def __post_init__(self) -> None:
         inf = math.inf
@@ -193,6 +201,13 @@ class TrainConfig:
             _require_bool("progress", self.progress, optional=True)
         if self.sync_every is not None:
             _require_int("sync_every", self.sync_every, 1)
+        _require_bool("capture", self.capture)
+        if self.capture and (self.compile or self.optimizer != "sgd"):
+            raise ValueError(
+                "TrainConfig.capture=True records the training step as a CUDA graph itself, "
+                f"for optimizer='sgd' without compile; got optimizer={self.optimizer!r}, "
+                f"compile={self.compile!r}"
+            )
 
     @property
     def peak_lr(self) -> float:

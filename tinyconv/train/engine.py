@@ -17,6 +17,7 @@ that guard it and its one error type, so a reader sees every step of a run in on
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -28,20 +29,22 @@ import torch
 from torch import Tensor
 
 from tinyconv.errors import TinyconvError
-from tinyconv.train.callbacks import Batch, Callback, TrainState
+from tinyconv.train.callbacks import Callback, TrainState
+from tinyconv.train.captured import CapturedStep
 from tinyconv.train.checkpoint import (
     CheckpointExistsError,
     check_resumable,
     load_checkpoint,
     save_checkpoint,
 )
-from tinyconv.train.compiled import begin_step, compiled_forward
+from tinyconv.train.compiled import compiled_forward
 from tinyconv.train.config import TrainConfig
 from tinyconv.train.device import resolve_device
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.optim import build_optimizer, build_scheduler
 from tinyconv.train.progress import Progress, describe
 from tinyconv.train.seed import rng_state, seed_everything, set_rng_state
+from tinyconv.train.step_body import EpochSums, train_step
 from tinyconv.train.steps import StepStrategy
 
 logger = logging.getLogger(__name__)
@@ -130,6 +133,11 @@ def run_training(
         strategy, eval_loader, eval_name, callbacks, checkpoint_path, resume, overwrite
     )
     strategy.check_labels(eval_loader)
+    if config.capture and callbacks:
+        raise ValueError(
+            "callbacks run Python in every step and a captured step runs none; train with "
+            "capture=False to use callbacks (distillation, QAT, pruning masks)"
+        )
     device = resolve_device(config.device)
     seed_everything(config.seed)
     module = strategy.prepare(device)
@@ -157,63 +165,49 @@ def run_training(
     forward = compiled_forward(module, config)
     progress = Progress(config.progress, label)
     sync_every = config.sync_every or (1 if device.type == "cpu" else ACCELERATOR_SYNC_EVERY)
-    # float64 sums on the device: identical to summing Python floats, with no sync per step
-    sum_dtype = torch.float32 if device.type == "mps" else torch.float64
     members = strategy.members
+    sums = EpochSums.on(members, device)
+    captured = (
+        CapturedStep(forward, strategy, optimizer, config, sums, device) if config.capture else None
+    )
 
     for epoch in range(done + 1, config.epochs + 1):
         started = time.perf_counter()
         strategy.set_epoch(epoch)
-        lr = optimizer.param_groups[0]["lr"]
+        lr = float(optimizer.param_groups[0]["lr"])  # a device tensor when captured
         bars = [
             progress.bar(loader, steps, f"epoch {epoch}/{config.epochs}", show=index == 0)
             for index, loader in enumerate(strategy.loaders)
         ]
         forward.train()
-        loss_sum = torch.zeros(members, dtype=sum_dtype, device=device)
-        correct = torch.zeros(members, dtype=torch.long, device=device)
-        first_bad = torch.zeros(members, dtype=torch.long, device=device)  # 0: all finite
-        bad_loss = torch.zeros(members, dtype=torch.float32, device=device)
+        sums.reset()
         samples = 0
+
+        # the host sync, once per ``sync_every`` steps, before a bad step is taken
+        check_loss = functools.partial(_look_at_losses, sums, bars, strategy, epoch, steps, lr,
+                                       checkpoint_path, saved_epoch)  # fmt: skip
         for step, batches in enumerate(zip(*bars, strict=True), start=1):
             x, y = strategy.batch(batches, device, config.channels_last, epoch, step)
-            begin_step(config)
-            logits = forward(x)
-            losses = strategy.losses(logits, y, config.label_smoothing, epoch, step)
-            loss = losses.sum()  # member k's weights see only member k's loss
-            if callbacks:
-                batch = Batch(epoch, step, x, y, logits, strategy.model_for_callbacks, config)
-                for callback in callbacks:
-                    term = callback.loss_term(batch)
-                    if term is not None:
-                        loss = loss + term
-                        losses = losses + term.detach()
-            detached = losses.detach()
-            newly_bad = (first_bad == 0) & ~torch.isfinite(detached)
-            first_bad = torch.where(newly_bad, step, first_bad)
-            bad_loss = torch.where(newly_bad, detached.float(), bad_loss)
-            if step % sync_every == 0 or step == steps:
-                _raise_if_non_finite(first_bad, bad_loss, bars, strategy, epoch, steps, lr,
-                                     checkpoint_path, saved_epoch)  # fmt: skip
-                bars[0].set_postfix(loss=f"{float(detached.mean()):.4f}", refresh=False)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if config.grad_clip is not None:
-                strategy.clip_gradients(config.grad_clip)
-            optimizer.step()
+            looks = step % sync_every == 0 or step == steps
+            if captured is not None:
+                captured.step(x, y, epoch=epoch, step=step)
+                if looks:
+                    _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr,
+                                         checkpoint_path, saved_epoch)  # fmt: skip
+            else:
+                optimizer.zero_grad(set_to_none=True)
+                train_step(
+                    forward, strategy, optimizer, config, sums, x, y, epoch=epoch, step=step,
+                    callbacks=callbacks, check_loss=check_loss if looks else None,
+                )  # fmt: skip
             if scheduler is not None and interval == "batch":
                 scheduler.step()
-            loss_sum += detached.to(sum_dtype) * y.shape[0]
-            correct += strategy.hits(logits.detach(), y)
             samples += y.shape[0]
-            if callbacks:
-                for callback in callbacks:
-                    callback.on_step_end(batch)
         if samples == 0:
             raise ValueError(
                 f"train_loader has len {steps} but yielded no samples in epoch {epoch}"
             )
-        _raise_if_non_finite(first_bad, bad_loss, bars, strategy, epoch, steps, lr,
+        _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr,
                              checkpoint_path, saved_epoch)  # fmt: skip
         if scheduler is not None and interval == "epoch":
             scheduler.step()
@@ -223,8 +217,8 @@ def run_training(
         records = [
             EpochRecord(
                 epoch=epoch,
-                train_loss=float(loss_sum[k]) / samples,
-                train_acc=int(correct[k]) / samples,
+                train_loss=float(sums.loss[k]) / samples,
+                train_acc=int(sums.correct[k]) / samples,
                 eval_loss=None if scores is None else scores[k].loss,
                 eval_acc=None if scores is None else scores[k].accuracy,
                 eval_name=None if scores is None else eval_name,
@@ -298,9 +292,24 @@ def _check_schedule_length(
         )
 
 
+def _look_at_losses(
+    sums: EpochSums,
+    bars: list[Any],
+    strategy: StepStrategy,
+    epoch: int,
+    steps: int,
+    lr: float,
+    path: str | os.PathLike[str] | None,
+    saved_epoch: int | None,
+    detached: Tensor,
+) -> None:
+    """Raise for a non-finite loss so far; show the step's loss on the bar."""
+    _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr, path, saved_epoch)
+    bars[0].set_postfix(loss=f"{float(detached.mean()):.4f}", refresh=False)
+
+
 def _raise_if_non_finite(
-    first_bad: Tensor,
-    bad_loss: Tensor,
+    sums: EpochSums,
     bars: list[Any],
     strategy: StepStrategy,
     epoch: int,
@@ -309,8 +318,8 @@ def _raise_if_non_finite(
     path: str | os.PathLike[str] | None,
     saved_epoch: int | None,
 ) -> None:
-    bad_steps = first_bad.tolist()  # the host sync, once per ``sync_every`` steps
-    for index, (step, loss) in enumerate(zip(bad_steps, bad_loss.tolist(), strict=True)):
+    bad_steps = sums.first_bad.tolist()  # the host sync, once per ``sync_every`` steps
+    for index, (step, loss) in enumerate(zip(bad_steps, sums.bad_loss.tolist(), strict=True)):
         if step:
             for bar in bars:
                 bar.close()

@@ -99,6 +99,13 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
         "max-autotune-no-cudagraphs",
     )
     parser.add_argument(
+        "--capture",
+        action="store_true",
+        help="record each seed's training step once as a CUDA graph and replay it (SGD "
+        "recipes, --device cuda; no compile): the same study, launched from Python once "
+        "instead of every step",
+    )
+    parser.add_argument(
         "--dropout-masks",
         choices=("torch", "hash"),
         default=None,
@@ -176,7 +183,19 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         raise UsageError(f"--seeds-after must be at least 0, got {args.seeds_after}")
     if args.stack > 1 and args.workers > 1:
         raise UsageError("--stack and --workers cannot both be above 1; choose one")
-    resolve_device(args.device)  # an unusable device fails before any data is read
+    device = resolve_device(args.device)  # an unusable device fails before any data is read
+    if args.capture and (device.type != "cuda" or args.compile):
+        raise UsageError(
+            "--capture records the training step as a CUDA graph: it needs a CUDA device "
+            f"(--device cuda; this run would train on {device.type}) and no --compile"
+        )
+    if args.capture and (recipe.train.optimizer != "sgd" or recipe.distill is not None):
+        raise UsageError(
+            f"--capture records SGD steps without callbacks; {recipe.name} trains with "
+            f"{recipe.train.optimizer}"
+            + (" and a teacher" if recipe.distill else "")
+            + ": leave out --capture"
+        )
     apply_thread_option(args)
     prepared = prepare_study(
         recipe,
@@ -185,6 +204,7 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
         train_subset=args.train_subset,
         compile_mode=args.compile,
         dropout_masks=args.dropout_masks,
+        capture=args.capture,
     )
     recipe = prepared.recipe
     print(f"{recipe.name}: {recipe.description}")
