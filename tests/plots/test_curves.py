@@ -59,6 +59,15 @@ def test_band_bounds_are_min_and_max_over_seeds_and_line_is_the_mean() -> None:
     np.testing.assert_allclose(lr.get_ydata(), seed_table("lr").mean(axis=0))
     assert acc_ax.get_xlabel() == "epoch" and "%" in acc_ax.get_ylabel()
     assert "mnist_v5" in fig.get_suptitle() and "5 seeds" in fig.get_suptitle()
+    assert "on MNIST" in fig.get_suptitle()
+
+
+def test_a_figure_names_the_dataset_its_results_trained_on() -> None:
+    fashion = REPO_ROOT / "results" / "fashion" / "fashion_v5.json"
+    assert "fashion_v5 on FashionMNIST:" in learning_curves(fashion).get_suptitle()
+    assert "on FashionMNIST" in compare_recipes([fashion]).axes[0].get_title()
+    mixed = compare_recipes([fashion, REPO_ROOT / "results" / "mnist_v5.json"])
+    assert "on several datasets" in mixed.axes[0].get_title()
 
 
 def test_comparison_puts_every_recipe_on_one_axis_with_its_final_mean() -> None:

@@ -25,7 +25,7 @@ from tinyconv.plots.curves import (
     read_results,
     seed_curves,
 )
-from tinyconv.study.seed_stats import results_target
+from tinyconv.study.seed_stats import results_dataset, results_target
 
 __all__ = ["compare_recipes"]
 
@@ -36,7 +36,7 @@ def compare_recipes(
     results: Sequence[ResultsLike],
     *,
     target: float | Literal["dataset"] | None = "dataset",
-    dataset: str = "MNIST",
+    dataset: str | None = None,
 ) -> Figure:
     """Draw the test accuracy per epoch of several recipes on one axis.
 
@@ -45,7 +45,8 @@ def compare_recipes(
         target: Target accuracy as a fraction; ``"dataset"`` (the default) takes the
             target of the recipes' dataset from the dataset registry (no line if they
             differ or it has none); ``None`` for no line.
-        dataset: Name of the data for the title.
+        dataset: Name of the data for the title (default: the display name of the
+            recipes' dataset, or "several datasets").
 
     Returns:
         The figure (one axes); each legend entry gives the recipe's final-epoch mean ± std.
@@ -62,6 +63,10 @@ def compare_recipes(
     if not results:
         raise ValueError("compare_recipes needs at least one results file")
     contents = [read_results(item) for item in results]
+    if dataset is None:
+        infos = {results_dataset(data) for data in contents}
+        only = infos.pop() if len(infos) == 1 else None
+        dataset = "several datasets" if only is None else only.display_name
     if target == "dataset":
         targets = {results_target(data) for data in contents}
         target = targets.pop() if len(targets) == 1 else None

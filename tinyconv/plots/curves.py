@@ -30,7 +30,7 @@ from tinyconv.plots._style import (
 )
 from tinyconv.plots.errors import ReportInputError
 from tinyconv.study.results import load_results
-from tinyconv.study.seed_stats import results_target
+from tinyconv.study.seed_stats import results_dataset, results_target
 from tinyconv.train.history import History
 
 __all__ = ["SeedCurves", "learning_curves", "read_results", "seed_curves"]  # and helpers for plots
@@ -353,7 +353,7 @@ def learning_curves(
     results: ResultsLike,
     *,
     target: float | Literal["dataset"] | None = "dataset",
-    dataset: str = "MNIST",
+    dataset: str | None = None,
 ) -> Figure:
     """Draw a recipe's accuracy and loss per epoch over all its seeds.
 
@@ -366,7 +366,8 @@ def learning_curves(
         target: Target accuracy as a fraction; ``"dataset"`` (the default) takes the
             target of the results' dataset from the dataset registry (99.4 % for MNIST,
             none if it has none); ``None`` for no line.
-        dataset: Name of the data for the title.
+        dataset: Name of the data for the title (default: the display name of the
+            results' dataset).
 
     Returns:
         The figure (1 row, 2 axes plus the learning-rate twin).
@@ -382,6 +383,9 @@ def learning_curves(
     data = read_results(results)
     if target == "dataset":
         target = results_target(data)
+    if dataset is None:
+        info = results_dataset(data)
+        dataset = "its dataset" if info is None else info.display_name
     curves = seed_curves(data)
     train_acc, eval_acc = 100 * curves.train_acc, 100 * curves.eval_acc
     seeds = len(curves.seeds)

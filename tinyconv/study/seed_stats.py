@@ -11,10 +11,42 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tinyconv.errors import TinyconvError
 from tinyconv.study.results import ResultsFileError
+
+if TYPE_CHECKING:
+    from tinyconv.data import DatasetInfo
+
+
+def results_dataset(data: Mapping[str, Any]) -> DatasetInfo | None:
+    """Return the registered dataset a results file's recipe trained on.
+
+    The one reader of "which dataset are these results about" for tables and figures.
+
+    Args:
+        data: Content of a results file.
+
+    Returns:
+        The dataset's facts (``None`` if the file names no recipe, or its dataset is not
+        registered in this process).
+
+    Example:
+        >>> results_dataset({"recipe": {"dataset": "fashion_mnist"}}).display_name
+        'FashionMNIST'
+    """
+    from tinyconv.data import dataset_info
+    from tinyconv.recipe import Recipe
+
+    recipe = data.get("recipe")
+    if not isinstance(recipe, Mapping):
+        return None
+    name = recipe.get("dataset", Recipe.dataset)  # a recipe's dataset has a default
+    try:
+        return dataset_info(name)
+    except TinyconvError:
+        return None
 
 
 def results_target(data: Mapping[str, Any]) -> float | None:
@@ -31,17 +63,8 @@ def results_target(data: Mapping[str, Any]) -> float | None:
         >>> results_target({"recipe": {"dataset": "fashion_mnist"}})
         0.925
     """
-    from tinyconv.data import dataset_info
-    from tinyconv.recipe import Recipe
-
-    recipe = data.get("recipe")
-    if not isinstance(recipe, Mapping):
-        return None
-    name = recipe.get("dataset", Recipe.dataset)  # a recipe's dataset has a default
-    try:
-        return dataset_info(name).target_accuracy
-    except TinyconvError:
-        return None
+    info = results_dataset(data)
+    return None if info is None else info.target_accuracy
 
 
 def aggregate(data: Mapping[str, Any], target: float | None = None) -> dict[str, Any]:

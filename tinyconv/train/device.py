@@ -106,3 +106,16 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
             "(torch.backends.mps.is_available() is False); use device='auto' or 'cpu'"
         )
     return device
+
+
+def sum_dtype(device: str | torch.device) -> torch.dtype:
+    """The dtype of running sums on ``device``: float64, float32 on MPS (it has no float64).
+
+    Float64 sums of float32 losses on the device equal summing Python floats, without a
+    host sync per step; training, evaluation and stacked evaluation all sum this way.
+
+    Example:
+        >>> sum_dtype("cpu")
+        torch.float64
+    """
+    return torch.float32 if torch.device(device).type == "mps" else torch.float64

@@ -17,6 +17,7 @@ from torch import Tensor, nn
 
 from tinyconv.data.normalization import Normalization
 from tinyconv.eval_mode import eval_mode
+from tinyconv.train.device import sum_dtype
 
 
 @dataclass(frozen=True)
@@ -81,9 +82,8 @@ def evaluate(
         (0.6666666666666666, [1.0, 0.5], 3)
     """
     device = model_device(model) if device is None else torch.device(device)
-    sum_dtype = torch.float32 if device.type == "mps" else torch.float64  # MPS has no float64
     # Everything accumulates on the device and is read once at the end: no sync per batch.
-    total_loss = torch.zeros((), dtype=sum_dtype, device=device)
+    total_loss = torch.zeros((), dtype=sum_dtype(device), device=device)
     class_seen: Tensor | None = None
     class_correct: Tensor | None = None
     label_low: Tensor | None = None
@@ -241,8 +241,7 @@ def evaluate_stacked(
     """
     net = getattr(model, "_orig_mod", model)
     count, classes = net.stack_size, net.num_classes
-    sum_dtype = torch.float32 if torch.device(device).type == "mps" else torch.float64
-    total = torch.zeros(count, dtype=sum_dtype, device=device)
+    total = torch.zeros(count, dtype=sum_dtype(device), device=device)
     seen = torch.zeros(classes, dtype=torch.long, device=device)
     hits = torch.zeros(count, classes, dtype=torch.long, device=device)
     with eval_mode(model):

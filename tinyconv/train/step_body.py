@@ -21,6 +21,7 @@ from torch.optim import Optimizer
 from tinyconv.train.callbacks import Batch, Callback
 from tinyconv.train.compiled import begin_step
 from tinyconv.train.config import TrainConfig
+from tinyconv.train.device import sum_dtype
 from tinyconv.train.steps import StepStrategy
 
 __all__ = ["EpochSums", "train_step"]
@@ -50,18 +51,14 @@ class EpochSums:
 
     @classmethod
     def on(cls, members: int, device: torch.device) -> EpochSums:
-        """Zeroed sums for ``members`` models on ``device``.
-
-        Loss sums are float64 (identical to summing Python floats, with no sync per
-        step), float32 on MPS, which has no float64.
+        """Zeroed sums for ``members`` models on ``device`` (loss sums: :func:`sum_dtype`).
 
         Example:
             >>> EpochSums.on(2, torch.device("cpu")).loss
             tensor([0., 0.], dtype=torch.float64)
         """
-        sum_dtype = torch.float32 if device.type == "mps" else torch.float64
         return cls(
-            loss=torch.zeros(members, dtype=sum_dtype, device=device),
+            loss=torch.zeros(members, dtype=sum_dtype(device), device=device),
             correct=torch.zeros(members, dtype=torch.long, device=device),
             first_bad=torch.zeros(members, dtype=torch.long, device=device),
             bad_loss=torch.zeros(members, dtype=torch.float32, device=device),
