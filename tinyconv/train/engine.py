@@ -184,7 +184,7 @@ def run_training(
         samples = 0
 
         # the host sync, once per ``sync_every`` steps, before a bad step is taken
-        check_loss = functools.partial(_look_at_losses, sums, bars, strategy, epoch, steps, lr,
+        check_loss = functools.partial(_raise_if_non_finite, sums, bars, strategy, epoch, steps, lr,
                                        checkpoint_path, saved_epoch)  # fmt: skip
         for step, batches in enumerate(zip(*bars, strict=True), start=1):
             x, y = strategy.batch(batches, device, config.channels_last, epoch, step)
@@ -292,22 +292,6 @@ def _check_schedule_length(
         )
 
 
-def _look_at_losses(
-    sums: EpochSums,
-    bars: list[Any],
-    strategy: StepStrategy,
-    epoch: int,
-    steps: int,
-    lr: float,
-    path: str | os.PathLike[str] | None,
-    saved_epoch: int | None,
-    detached: Tensor,
-) -> None:
-    """Raise for a non-finite loss so far; show the step's loss on the bar."""
-    _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr, path, saved_epoch)
-    bars[0].set_postfix(loss=f"{float(detached.mean()):.4f}", refresh=False)
-
-
 def _raise_if_non_finite(
     sums: EpochSums,
     bars: list[Any],
@@ -317,7 +301,9 @@ def _raise_if_non_finite(
     lr: float,
     path: str | os.PathLike[str] | None,
     saved_epoch: int | None,
+    detached: Tensor | None = None,
 ) -> None:
+    """Raise for a non-finite loss so far; with ``detached``, show the step's loss."""
     bad_steps = sums.first_bad.tolist()  # the host sync, once per ``sync_every`` steps
     for index, (step, loss) in enumerate(zip(bad_steps, sums.bad_loss.tolist(), strict=True)):
         if step:
@@ -337,3 +323,5 @@ def _raise_if_non_finite(
                 step=step,
                 loss=loss,
             )
+    if detached is not None:
+        bars[0].set_postfix(loss=f"{float(detached.mean()):.4f}", refresh=False)
