@@ -156,7 +156,8 @@ def test_a_kept_batchnorm_is_a_1x1_depthwise_conv_and_a_pool_after_dropout_a_qua
 
 def test_a_model_without_an_input_shape_or_a_trace_is_refused_by_name() -> None:
     with pytest.raises(
-        ModelGraphError, match=r"Sequential does not say its input shape; give it as \(C, H, W\)"
+        ModelGraphError,
+        match=r"Sequential does not say its input shape; pass input_shape=\(C, H, W\)",
     ):
         deployed_ops(nn.Sequential(nn.Conv2d(1, 2, 3)))
 

@@ -136,7 +136,9 @@ def test_summary_leaves_modes_and_batch_norm_statistics_alone(training: bool) ->
 
 def test_plain_sequential_needs_input_size() -> None:
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 2))
-    with pytest.raises(ValueError, match=r"summary needs input_size=\(C, H, W\) for a Sequential"):
+    with pytest.raises(
+        ValueError, match=r"a Sequential does not say its input shape; pass input_size=\(C, H, W\)"
+    ):
         summary(net)
     table = summary(net, input_size=(3, 8, 8))
     assert [row.output_shape for row in table.rows] == [(4, 6, 6), (4, 6, 6), (144,), (2,)]

@@ -89,7 +89,9 @@ def row_modules(model: nn.Module, depth: int) -> list[tuple[str, nn.Module]]:
     return walk("", model, 0)
 
 
-def input_shape(model: nn.Module, input_size: tuple[int, ...] | None = None) -> tuple[int, ...]:
+def input_shape(
+    model: nn.Module, input_size: tuple[int, ...] | None = None, *, given_as: str = "input_shape"
+) -> tuple[int, ...]:
     """Return the shape of one input image: ``input_size``, or the model's own.
 
     The one place an analysis (summary, deployed graph, device estimate, export) asks a
@@ -99,6 +101,7 @@ def input_shape(model: nn.Module, input_size: tuple[int, ...] | None = None) -> 
     Args:
         model: The model.
         input_size: ``(C, H, W)``, or ``None`` for a model that remembers its input.
+        given_as: The caller's name for that argument, for the message.
 
     Returns:
         ``(C, H, W)`` as integers.
@@ -116,13 +119,11 @@ def input_shape(model: nn.Module, input_size: tuple[int, ...] | None = None) -> 
         if own is not None:
             return tuple(int(n) for n in own)
         raise ModelGraphError(
-            f"a {type(model).__name__} does not say its input shape; give it as (C, H, W) "
-            "(only a TinyNet remembers its own)"
+            f"a {type(model).__name__} does not say its input shape; pass "
+            f"{given_as}=(C, H, W) (only a TinyNet remembers its own)"
         )
     if len(input_size) != 3:
-        raise ModelGraphError(
-            f"the input shape must be (C, H, W) for one image, got {input_size!r}"
-        )
+        raise ModelGraphError(f"{given_as} must be (C, H, W) for one image, got {input_size!r}")
     return tuple(int(n) for n in input_size)
 
 

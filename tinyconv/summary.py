@@ -240,7 +240,7 @@ def summary(
     """
     if depth < 1:
         raise ValueError(f"depth must be >= 1, got {depth}")
-    shape = input_shape(model, input_size)
+    shape = input_shape(model, input_size, given_as="input_size")
     infos = probe(model, row_modules(model, depth), shape)
     try:
         steps: tuple[ActivationStep, ...] | None = activation_steps(model, shape)

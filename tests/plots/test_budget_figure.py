@@ -58,5 +58,7 @@ def test_budget_figure_of_a_users_module_has_a_bar_per_summary_row() -> None:
 
 
 def test_budget_figure_of_a_users_module_needs_its_input_size() -> None:
-    with pytest.raises(ValueError, match=r"summary needs input_size=\(C, H, W\) for a Mine"):
+    with pytest.raises(
+        ValueError, match=r"a Mine does not say its input shape; pass input_size=\(C, H, W\)"
+    ):
         budget_figure(Mine())

@@ -140,9 +140,10 @@ def test_targets_come_from_the_dataset_registry() -> None:
 def test_every_committed_results_file_loads_and_aggregates(path: Path) -> None:
     data = load_results(path)
     row = aggregate(data)
-    # 15 epochs, but the teacher (8: tinyconv study mnist_teacher --epochs 8)
+    # 15 epochs, but the teacher (8: tinyconv study mnist_teacher --epochs 8) and the
+    # FashionMNIST candidate declared for the goal's 30 epochs
     assert row["seeds"] == len(data["seeds"]) > 0
-    epochs = 8 if "teacher" in path.name else 15
+    epochs = 8 if "teacher" in path.name else 30 if path.name == "fashion_wide_plain.json" else 15
     assert row["epochs"] == data["recipe"]["train"]["epochs"] == epochs
     assert 0.85 < row["final_mean"] < 1 and row["target"] in (0.994, 0.925)
 
