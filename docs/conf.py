@@ -31,7 +31,11 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(DOCS_DIR))
 
 import tinyconv  # noqa: E402
-from tinyconv.formatting import list_table  # noqa: E402
+from tinyconv.formatting import list_table, percent_spread  # noqa: E402
+from tinyconv.study.frontier_tables import (  # noqa: E402
+    frontier_summary_rst,
+    frontier_validation_rst,
+)
 from tinyconv.study.results import ResultsFileError  # noqa: E402
 from tinyconv.study.tables import results_rows, results_rst  # noqa: E402
 
@@ -238,8 +242,9 @@ def _generate_pages() -> None:
     estimates = mcu_estimates_rst(mcu / "estimates.json")
     _write_if_changed(GENERATED_DIR / "mcu_estimates.rst", estimates)
 
-    _write_if_changed(GENERATED_DIR / "frontier_validation.rst", _frontier_validation_rst())
-    _write_if_changed(GENERATED_DIR / "frontier_summary.rst", _frontier_summary_rst())
+    results = REPO_ROOT / "results"
+    _write_if_changed(GENERATED_DIR / "frontier_validation.rst", frontier_validation_rst(results))
+    _write_if_changed(GENERATED_DIR / "frontier_summary.rst", frontier_summary_rst(results))
     _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
     _write_if_changed(GENERATED_DIR / "qat.rst", _qat_rst())
     results = REPO_ROOT / "results"
@@ -391,8 +396,8 @@ def _distillation_rst(plain_path: Path, taught_path: Path, plain_label: str) -> 
     rows.append(
         [
             f"mean of {len(seeds)}",
-            f"{statistics.mean(a) * 100:.2f} %{_spread(a)}",
-            f"{statistics.mean(b) * 100:.2f} %{_spread(b)}",
+            percent_spread(a),
+            percent_spread(b),
             f"{statistics.mean(diffs) * 100:+.2f}{_spread(diffs)}",
             "",
         ]
@@ -434,7 +439,7 @@ def _pruning_summary_rst() -> str:
     def cell(values: list[float]) -> str:
         if not values:
             return "not run"
-        return f"{statistics.mean(values) * 100:.2f} %{_spread(values)} (n={len(values)})"
+        return f"{percent_spread(values)} (n={len(values)})"
 
     runs = _pruning_runs(REPO_ROOT / "results")
     for (prefix, budget), seeds in sorted(runs.items(), key=lambda kv: (kv[0][0] != "v5", kv[0])):
@@ -464,117 +469,6 @@ def _pruning_summary_rst() -> str:
                 difference,
             ]
         )
-    return list_table(header, rows)
-
-
-FRONTIER_GOALS = (
-    # (goal, dataset, parameter limit, inclusive?, target accuracy)
-    ("MNIST, < 8,000 parameters", "mnist", 8000, False, 0.995),
-    ("MNIST, ≤ 4,000 parameters", "mnist", 4000, True, 0.994),
-    ("MNIST, ≤ 2,000 parameters", "mnist", 2000, True, 0.990),
-    ("FashionMNIST, < 8,000 parameters", "fashion_mnist", 8000, False, 0.925),
-)
-"""The frontier's goals; each is met (or not) by the recipe its validation runs chose."""
-
-
-def _test_seeds(name: str) -> tuple[Path | None, dict[str, dict[str, object]]]:
-    """The committed test results of recipe ``name``: its results file and seeds, if any."""
-    import json
-
-    found: tuple[Path | None, dict[str, dict[str, object]]] = (None, {})
-    for folder in ("frontier", "search", "fashion", ".", "cpu"):  # the most seeds wins
-        path = REPO_ROOT / "results" / folder / f"{name}.json"
-        if path.is_file():
-            seeds = json.loads(path.read_text())["seeds"]
-            found = (path, seeds) if len(seeds) > len(found[1]) else found
-    return found
-
-
-def _frontier_summary_rst() -> str:
-    """Per goal: the recipe validation chose, and its five-seed test result if scored."""
-    import json
-    import statistics
-
-    from tinyconv.recipes import RECIPES
-
-    folder = REPO_ROOT / "results" / "frontier"
-    validation = folder / "validation.json"
-    runs = json.loads(validation.read_text())["runs"] if validation.is_file() else {}
-    scores: dict[str, list[float]] = {}
-    facts: dict[str, tuple[str, int]] = {}  # recipe -> (dataset, params)
-    for run in runs.values():
-        name = str(run["recipe"])
-        scores.setdefault(name, []).append(float(run["final_val_acc"]))
-        dataset = run.get("dataset") or RECIPES[name].dataset
-        facts[name] = (str(dataset), int(run["params"]))
-    header = [
-        "Goal",
-        "Chosen on validation",
-        "Params",
-        "Epochs",
-        "Seeds",
-        "Final-epoch test acc. (mean ± std)",
-        "Min",
-        "Seeds ≥ goal",
-        "Gap (points)",
-    ]
-    rows: list[list[object]] = []
-    for goal, dataset, limit, inclusive, target in FRONTIER_GOALS:
-        fits = []
-        for name, accs in scores.items():
-            params = facts[name][1]
-            within = params <= limit if inclusive else params < limit
-            if facts[name][0] == dataset and within:
-                fits.append((statistics.mean(accs), name))
-        row: list[object] = [goal]
-        if not fits:
-            row += ["no validation run yet", "", "", "", "", "", "", ""]
-        else:
-            _, name = max(fits)
-            _, seeds = _test_seeds(name)
-            accs = [float(seed["final_test_acc"]) for seed in seeds.values()]
-            if not accs:
-                row += [f"``{name}``", "", "", "0", "not scored on test", "", "", ""]
-            else:
-                first = next(iter(seeds.values()))
-                mean = statistics.mean(accs)
-                met = sum(acc >= target for acc in accs)
-                gap = (mean - target) * 100
-                row += [f"``{name}``", f"{first['params']:,}", first["epochs"], len(accs)]
-                row += [f"{mean * 100:.2f} %{_spread(accs)}", f"{min(accs) * 100:.2f} %"]
-                row += [f"{met}/{len(accs)} (≥ {target * 100:.1f} %)", f"{gap:+.2f}"]
-        rows.append(row)
-    return list_table(header, rows)
-
-
-def _frontier_validation_rst() -> str:
-    """Every validation run of ``examples/frontier_validation.py``, one row per recipe."""
-    import json
-    import statistics
-
-    path = REPO_ROOT / "results" / "frontier" / "validation.json"
-    if not path.is_file():
-        return "No validation run is recorded yet.\n"
-    groups: dict[str, list[dict[str, object]]] = {}
-    for key, run in json.loads(path.read_text())["runs"].items():
-        groups.setdefault(key.split("/")[0], []).append(run)
-    header = ["Recipe", "Params", "Epochs", "Seeds", "Final-epoch val. acc.", "Wall time per run"]
-    header += ["Final-epoch test acc. (where scored)"]
-    rows: list[list[object]] = []
-    for runs in sorted(groups.values(), key=lambda runs: str(runs[0]["recipe"])):
-        accs = [float(run["final_val_acc"]) for run in runs]  # type: ignore[arg-type]
-        shown = f"{statistics.mean(accs) * 100:.2f} %{_spread(accs)}"
-        wall = statistics.mean(float(run["wall_seconds"]) for run in runs)  # type: ignore[arg-type]
-        row = [f"``{runs[0]['recipe']}``", f"{runs[0]['params']:,}", runs[0]["epochs"]]
-        row += [len(runs), shown, f"{wall:.0f} s"]
-        _, seeds = _test_seeds(str(runs[0]["recipe"]))
-        tests = [float(seed["final_test_acc"]) for seed in seeds.values()]  # type: ignore[arg-type]
-        if not tests:
-            row.append("not scored")
-        else:
-            count = f"{len(tests)} seed{'s' if len(tests) > 1 else ''}"
-            row.append(f"{statistics.mean(tests) * 100:.2f} %{_spread(tests)} ({count})")
-        rows.append(row)
     return list_table(header, rows)
 
 

@@ -1,15 +1,17 @@
 """How tinyconv writes numbers and tables for people: one owner for every report and page.
 
-Percentages (:func:`percent`) and reStructuredText list-tables (:func:`list_table`, and
-:func:`column_table` for reports side by side) are written the same way by the study
-tables, the export and microcontroller reports, the HTML report and the docs build.
+Percentages (:func:`percent`, :func:`percent_spread` over seeds) and reStructuredText
+list-tables (:func:`list_table`, and :func:`column_table` for reports side by side) are
+written the same way by the study tables, the export and microcontroller reports, the HTML
+report and the docs build.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Mapping, Sequence
 
-__all__ = ["column_table", "list_table", "percent"]
+__all__ = ["column_table", "list_table", "percent", "percent_spread"]
 
 
 def percent(value: float | None, digits: int = 2) -> str:
@@ -27,6 +29,27 @@ def percent(value: float | None, digits: int = 2) -> str:
         ('99.40 %', '-', '50 %')
     """
     return "-" if value is None else f"{100 * value:.{digits}f} %"
+
+
+def percent_spread(values: Sequence[float]) -> str:
+    """Write fractions as their mean percentage ± the sample standard deviation in points.
+
+    One value is written without a spread (it has none).
+
+    Args:
+        values: Fractions, at least one (final-epoch accuracies of seeds, say).
+
+    Returns:
+        ``"99.05 % ± 0.08"``, or ``"99.05 %"`` for one value.
+
+    Example:
+        >>> percent_spread([0.9903, 0.9909, 0.9907]), percent_spread([0.9])
+        ('99.06 % ± 0.03', '90.00 %')
+    """
+    mean = statistics.mean(values)
+    if len(values) < 2:
+        return percent(mean)
+    return f"{percent(mean)} ± {100 * statistics.stdev(values):.2f}"
 
 
 def list_table(
