@@ -20,10 +20,10 @@ from typing import Any
 
 import torch
 
-from tinyconv.compress.distillation_spec import DistillationSpec
 from tinyconv.data import AugmentSpec, dataset_info
 from tinyconv.data.augment_specs import augment_from_dict, make_augmentation
 from tinyconv.data.registry import check_dataset_name
+from tinyconv.distillation_spec import DistillationSpec
 from tinyconv.errors import ModelInputError, SpecError
 from tinyconv.model import TinyNet, build, minimum_input_size
 from tinyconv.parameters import check_budget

@@ -11,9 +11,10 @@
   :class:`Distiller`, a training-engine callback that adds the softened teacher's KL
   divergence to the loss.
 
-Every name loads its module on first use, so importing this package (or
-:mod:`tinyconv.compress.distillation_spec`, which a recipe needs) pulls in neither the
+Every name loads its module on first use, so importing this package pulls in neither the
 training code nor Torch-Pruning; Torch-Pruning is imported only when pruning runs.
+:class:`DistillationSpec` lives beside the recipe that holds it
+(:mod:`tinyconv.distillation_spec`), so a recipe never imports this package.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tinyconv.compress.distill import Distiller, distillation_callback, distillation_loss
-    from tinyconv.compress.distillation_spec import DistillationSpec
     from tinyconv.compress.errors import PruneError, TeacherError
     from tinyconv.compress.prune import CRITERION, PruneResult, prune_to_budget
     from tinyconv.compress.pruning_run import PruneReport, prune_model_file
     from tinyconv.compress.real_widths import block_widths, rebuild, specs_from_modules
+    from tinyconv.distillation_spec import DistillationSpec
 
 _HOMES = {
     "CRITERION": "prune",
-    "DistillationSpec": "distillation_spec",
+    "DistillationSpec": "tinyconv.distillation_spec",
     "Distiller": "distill",
     "PruneError": "errors",
     "PruneReport": "pruning_run",
@@ -68,7 +69,8 @@ def __getattr__(name: str) -> Any:
     home = _HOMES.get(name)
     if home is None:
         raise AttributeError(f"module 'tinyconv.compress' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"tinyconv.compress.{home}"), name)
+    module = home if home.startswith("tinyconv.") else f"tinyconv.compress.{home}"
+    value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value
 

@@ -28,8 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from tinyconv.compress.distillation_spec import DistillationSpec
 from tinyconv.compress.errors import TeacherError
+from tinyconv.distillation_spec import DistillationSpec
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.train.callbacks import Batch, Callback

@@ -1,7 +1,9 @@
 """``DistillationSpec``: which teacher a student learns from, and how strongly, as data.
 
-Kept apart from the callback (:mod:`tinyconv.compress.distill`) and free of torch, so a
-recipe can hold one (and round-trip it through JSON) without importing the training code.
+Kept apart from the callback (:mod:`tinyconv.compress.distill`) and free of torch, beside
+the recipe that holds one (and round-trips it through JSON): the recipe, in the experiment
+layer, never imports the compression package. ``tinyconv.compress.DistillationSpec`` is
+this class.
 """
 
 from __future__ import annotations
