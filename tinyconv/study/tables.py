@@ -75,7 +75,7 @@ def results_files(source: str | os.PathLike[str]) -> list[Path]:
 
     Example:
         >>> [path.name for path in results_files("results/fashion")]
-        ['fashion_v5.json', 'fashion_v5_flip.json']
+        ['fashion_v5.json', 'fashion_v5_flip.json', 'fashion_wide_plain.json']
     """
     path = Path(source)
     if path.is_file():
