@@ -247,7 +247,6 @@ def _generate_pages() -> None:
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", frontier_summary_rst(results))
     _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
     _write_if_changed(GENERATED_DIR / "qat.rst", _qat_rst())
-    results = REPO_ROOT / "results"
     _write_if_changed(
         GENERATED_DIR / "distillation.rst",
         _distillation_rst(

@@ -184,7 +184,7 @@ def deployed_ops(
         model: A model ``torch.fx`` can trace (every model :func:`tinyconv.build` makes);
             it is not changed (BatchNorms are folded in a copy).
         input_shape: One input image ``(C, H, W)``; default: the model's own
-            (``in_channels`` and ``input_size`` of a :class:`~tinyconv.TinyNet`).
+            (:attr:`tinyconv.TinyNet.input_shape`).
 
     Returns:
         One :class:`DeployedOp` per operator, in execution order.

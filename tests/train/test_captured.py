@@ -40,12 +40,11 @@ def small(mnist_train: ImageDataset, mnist_test: ImageDataset) -> tuple[ImageDat
 
 @pytest.mark.mnist
 @pytest.mark.parametrize("name", ["mnist_v5", "mnist_v5_onecycle"])  # StepLR, OneCycle
-@pytest.mark.parametrize("seeds", [[0], [1, 2]])  # one model, stacked seeds
 def test_on_the_cpu_the_captured_step_trains_bit_for_bit_as_the_default_loop(
-    name: str, seeds: list[int], small: tuple[ImageDataset, ImageDataset]
+    name: str, small: tuple[ImageDataset, ImageDataset]
 ) -> None:
     recipe = get_recipe(name).with_epochs(2)
-    eager, capture = train(recipe, seeds, small), train(captured(recipe), seeds, small)
+    eager, capture = train(recipe, [0], small), train(captured(recipe), [0], small)
     for one, other in zip(eager, capture, strict=True):
         for key, value in one.model.state_dict().items():
             assert torch.equal(value, other.model.state_dict()[key]), key
@@ -83,6 +82,12 @@ def test_capture_is_refused_where_it_cannot_record_the_step() -> None:
     config = TrainConfig(epochs=1, batch_size=4, capture=True, device="cpu", progress=False)
     with pytest.raises(ValueError, match="callbacks run Python in every step"):
         fit(model, Loader(data), config, callbacks=[Callback()])
+
+
+def test_stacked_seeds_are_refused_a_captured_step(small: tuple[ImageDataset, ...]) -> None:
+    # each seed's random state is swapped in inside the step: a graph would not replay it
+    with pytest.raises(ValueError, match="stacked seeds swap each seed's random state"):
+        train(captured(get_recipe("mnist_v5").with_epochs(1)), [0, 1], small)
 
 
 @pytest.mark.mnist

@@ -185,7 +185,7 @@ def prune_model_file(
     Raises:
         PruneError: For a finished output folder, an unreachable budget, a recipe of another
             dataset, a model without a recorded recipe when none is given, a model
-            normalised otherwise than its dataset's pipeline, or bad sizes.
+            normalised otherwise than its dataset's pipeline, or bad epochs.
         ModelFileError: If the model file cannot be read.
         SplitError: If ``val_size`` or ``train_subset`` do not fit the training images.
         DatasetNotFoundError: If the dataset is not under ``data_root``.
@@ -201,6 +201,8 @@ def prune_model_file(
             )
     if epochs is not None and (isinstance(epochs, bool) or epochs < 0):
         raise PruneError(f"epochs must be >= 0, got {epochs!r}")
+    split = ValidationSplit(val_size, split_seed, train_subset)
+    split.check()  # before the model and the data are read
     model = load(source)
     if dataset is not None:
         if model.dataset is not None and model.dataset != dataset:
@@ -214,7 +216,7 @@ def prune_model_file(
     _check_normalization(model, dataset, source)
     epochs = chosen.train.epochs if epochs is None else epochs
     full = load_dataset(dataset, data_root, train=True)  # type: ignore[arg-type]
-    train_set, val_set = ValidationSplit(val_size, split_seed, train_subset).carve(full)
+    train_set, val_set = split.carve(full)
     target = resolve_device(device)
     val_loader = TensorLoader(val_set, chosen.eval_batch_size, device=target)
     val_source = evaluate(model.to(target), val_loader).accuracy

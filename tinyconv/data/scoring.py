@@ -123,9 +123,9 @@ def check_model_fits(model: nn.Module, dataset: ImageDataset) -> None:
             f"score it on {trained_on!r} images (--dataset {trained_on}) or use a model "
             f"trained on {dataset.name!r}"
         )
-    expected = (getattr(model, "in_channels", None), *getattr(model, "input_size", (None, None)))
+    expected = getattr(model, "input_shape", None)  # a TinyNet's (its one owner)
     shape = dataset.image_shape
-    if None not in expected and tuple(expected) != shape:
+    if expected is not None and tuple(expected) != shape:
         raise DatasetMismatchError(
             f"the model expects images of shape {tuple(expected)} but {dataset.name!r} has "
             f"{shape}; use a model made for these images"

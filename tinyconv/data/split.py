@@ -183,15 +183,29 @@ class ValidationSplit:
     seed: int = 0
     train_subset: int | None = None
 
+    def check(self) -> None:
+        """Refuse sizes below 1 before any data is read.
+
+        Raises:
+            SplitError: For a validation split or training subset below 1 image.
+        """
+        for what, value in (
+            ("validation split", self.size),
+            ("training subset", self.train_subset),
+        ):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 1
+            ):
+                raise SplitError(f"the {what} must be >= 1 images, got {value!r}")
+
     def val_count(self, num_samples: int) -> int:
         """The validation images this split carves from ``num_samples``.
 
         Raises:
             SplitError: If that leaves no training image or no validation image.
         """
+        self.check()
         count = default_val_size(num_samples) if self.size is None else self.size
-        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-            raise SplitError(f"the validation split must be >= 1 images, got {count!r}")
         if count >= num_samples:
             raise SplitError(
                 f"a {count}-image validation split leaves no training images out of "
@@ -213,8 +227,6 @@ class ValidationSplit:
         """
         count = self.val_count(len(full))
         subset = self.train_subset
-        if subset is not None and (isinstance(subset, bool) or subset < 1):
-            raise SplitError(f"the training subset must be >= 1 images, got {subset!r}")
         train, val = train_val_split(full, count, seed=self.seed)
         if subset is not None:
             if subset > len(train):

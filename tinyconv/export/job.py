@@ -27,7 +27,7 @@ from tinyconv.model import TinyNet
 from tinyconv.model_file import load
 from tinyconv.workers import busy_machine_warning
 
-__all__ = ["ExportJob", "check_trained", "prepare_export", "resolve_model"]
+__all__ = ["ExportJob", "check_test_images", "check_trained", "prepare_export", "resolve_model"]
 
 
 def check_trained(model: nn.Module) -> None:
@@ -78,7 +78,7 @@ def resolve_model(
         model = getattr(model_or_path, "_orig_mod", model_or_path)
         if not isinstance(model, TinyNet):
             raise ExportError(
-                f"export_model needs a TinyNet (made by tinyconv.build or read by "
+                f"an export needs a TinyNet (made by tinyconv.build or read by "
                 f"tinyconv.load), got {type(model).__name__}"
             )
         return model, type(model).__name__, "model"
@@ -92,23 +92,6 @@ def resolve_model(
             f"give the name of a model tinyconv ships ({', '.join(sorted(SHIPPED))})"
         )
     return load(path), str(path), path.name.removesuffix(".pt").removesuffix(".model")
-
-
-def model_images(
-    data: ImageDataset, model: TinyNet, count: int | None, error: type[ExportError]
-) -> torch.Tensor:
-    """The first ``count`` images of ``data`` normalised as ``model`` was trained.
-
-    Raises:
-        ExportError: Of type ``error``, if the images' shape is not the model's.
-    """
-    if data.image_shape != model.input_shape:
-        got = "x".join(map(str, data.image_shape))
-        raise error(
-            f"the {data.name} images are {got} but the model expects "
-            f"{'x'.join(map(str, model.input_shape))}; use the dataset the model was trained on"
-        )
-    return model_inputs(model, data, count)
 
 
 @dataclass(frozen=True)
@@ -162,12 +145,22 @@ class ExportJob:
             Float images ``[count, C, H, W]`` (fewer if the split is smaller).
 
         Raises:
-            CalibrationDataError: For a count below 1 or images of another shape.
+            CalibrationDataError: For a count below 1.
         """
         if count < 1:
             raise CalibrationDataError(f"calibration_images must be >= 1, got {count}")
-        train = load_dataset(self.dataset, self.data_root, train=True)
-        return model_images(train, self.model, count, CalibrationDataError)
+        train = load_dataset(self.dataset, self.data_root, train=True)  # the test's shape
+        return model_inputs(self.model, train, count)
+
+
+def check_test_images(test_images: int | None) -> None:
+    """Refuse a count of test images below 1 (``None``: all of them).
+
+    Raises:
+        ExportError: For a count below 1.
+    """
+    if test_images is not None and test_images < 1:
+        raise ExportError(f"test_images must be >= 1, got {test_images}")
 
 
 def prepare_export(
@@ -194,16 +187,16 @@ def prepare_export(
 
     Raises:
         DatasetRegistryError: If the model records no dataset and none is given.
-        ExportError: For ``test_images`` below 1, or a model of another dataset.
+        ExportError: For ``test_images`` below 1.
+        DatasetMismatchError: For a model of another dataset, image shape or classes.
     """
     # read before the work, whose own load would count against it
     busy = busy_machine_warning(torch.get_num_threads()).removeprefix("warning: ")
-    if test_images is not None and test_images < 1:
-        raise ExportError(f"test_images must be >= 1, got {test_images}")
+    check_test_images(test_images)
     name = model_dataset(model, dataset, label=source).name
     test = load_dataset(name, data_root, train=False)
-    images = model_images(test, model, test_images, ExportError)
-    check_model_fits(model, test)  # a model of another dataset with the same image shape
+    check_model_fits(model, test)  # its dataset, image shape and classes
+    images = model_inputs(model, test, test_images)
     folded, fold = fold_batchnorm(model)
     with torch.inference_mode():
         reference = model(images).numpy()

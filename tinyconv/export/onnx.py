@@ -60,7 +60,8 @@ def export_onnx(
 
     Raises:
         MissingExtraError: If ``onnx`` or ``onnxscript`` is not installed.
-        ExportError: If the model has no known input shape or the exporter fails.
+        ModelGraphError: If the model does not say its input shape and none is given.
+        ExportError: If the exporter fails.
 
     Example:
         >>> import tempfile

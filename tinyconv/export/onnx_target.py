@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tinyconv._extras import require
 from tinyconv.data import ImageDataset
 from tinyconv.data.scoring import Predictions
 from tinyconv.device_costs import int8_weight_bytes
@@ -145,11 +146,13 @@ class OnnxTarget:
         Raises:
             ExportError: For a count below 1, ``qat_epochs`` without ``int8`` or not a
                 whole number >= 0, a bad QAT setting or drop limit.
-            MissingExtraError: If QAT is asked for and torchao is not installed.
+            MissingExtraError: If the ``[export]`` extra is not installed (torchao too, for
+                QAT).
         """
         check_drop_limit(self.max_int8_drop_points)
         count = self.calibration_images
-        if self.int8 and not isinstance(count, torch.Tensor) and count < 1:
+        calibrates = self.int8 and not self.qat_epochs  # QAT's observers set the ranges
+        if calibrates and not isinstance(count, torch.Tensor) and count < 1:
             raise CalibrationDataError(f"calibration_images must be >= 1, got {count}")
         if self.latency_runs < 1:
             raise ExportError(f"latency_runs must be >= 1, got {self.latency_runs}")
@@ -163,6 +166,9 @@ class OnnxTarget:
             )
         if epochs:
             check_settings(epochs, self.qat_lr, self.qat_train_images)
+        for module in ("onnx", "onnxscript", "onnxruntime"):
+            require(module, "export")
+        if epochs:
             require_torchao()
 
     def _calibration(self, job: ExportJob) -> tuple[torch.Tensor, str]:

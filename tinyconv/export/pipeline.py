@@ -25,7 +25,13 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import nn
 
-from tinyconv.export.job import ExportJob, check_trained, prepare_export, resolve_model
+from tinyconv.export.job import (
+    ExportJob,
+    check_test_images,
+    check_trained,
+    prepare_export,
+    resolve_model,
+)
 from tinyconv.outputs import output_folder
 
 __all__ = ["EXPORT_SUFFIXES", "ExportTarget", "export_as", "export_folder"]
@@ -40,9 +46,9 @@ class ExportTarget(Protocol):
     """A format an export writes: its settings, checked before any work, and its writer."""
 
     def check(self) -> None:
-        """Raise for settings the target cannot use (and for a missing extra).
+        """Raise for settings the target cannot use, then for a missing extra.
 
-        Called before the output folder is opened or any data is loaded.
+        Called before the model is read, the output folder opened or any data loaded.
         """
 
     def write(self, job: ExportJob, staged: Path) -> Any:
@@ -123,6 +129,7 @@ def export_as(
         >>> export_as("mnist_v5", "deploy", TfliteTarget(int8=True))  # doctest: +SKIP
     """
     target.check()
+    check_test_images(test_images)
     model, source, default_stem = resolve_model(model_or_path)
     check_trained(model)
     with export_folder(out_dir, overwrite=overwrite) as staged:

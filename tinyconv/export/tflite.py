@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from tinyconv._extras import require
+from tinyconv.errors import ModelGraphError
 from tinyconv.export._native_output import native_output
 from tinyconv.export.errors import ExportError
 from tinyconv.layer_info import input_shape
@@ -147,7 +148,13 @@ def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> b
     import copy
 
     litert_torch = _litert_torch()
-    channels, height, width = input_shape(model)
+    try:
+        channels, height, width = input_shape(model)
+    except ModelGraphError as error:
+        raise ExportError(
+            f"tflite_bytes reads the input shape from a TinyNet (made by tinyconv.build or "
+            f"read by tinyconv.load), got a {type(model).__name__}"
+        ) from error
     prepared, _ = batchnorm_as_depthwise(copy.deepcopy(model).eval())
     sample = (torch.zeros(1, channels, height, width),)
     root = logging.getLogger()

@@ -35,7 +35,7 @@ from tinyconv.export.litert import dequantize_output, litert_logits
 from tinyconv.export.micro import micro_arena, micro_logits
 from tinyconv.export.pipeline import export_as
 from tinyconv.export.tflite import batchnorm_as_depthwise, tflite_bytes
-from tinyconv.export.tflite_graph import io_quantization, tflite_ops
+from tinyconv.export.tflite_graph import io_quantization, require_tflite_extra, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
 from tinyconv.provenance import environment
 
@@ -151,6 +151,7 @@ class TfliteTarget:
         Raises:
             CalibrationDataError: For a calibration count below 1.
             ExportError: For ``micro_images`` below 1 or a bad drop limit.
+            MissingExtraError: If the ``[tflite]`` extra is not installed.
         """
         check_drop_limit(self.max_int8_drop_points)
         if self.micro_images < 1:
@@ -159,6 +160,7 @@ class TfliteTarget:
             raise CalibrationDataError(
                 f"calibration_images must be >= 1, got {self.calibration_images}"
             )
+        require_tflite_extra()
 
     def write(self, job: ExportJob, staged: Path) -> TfliteReport:
         """Convert, verify and write ``job``'s model as .tflite files and C sources.

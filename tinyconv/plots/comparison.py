@@ -64,9 +64,8 @@ def compare_recipes(
         raise ValueError("compare_recipes needs at least one results file")
     contents = [read_results(item) for item in results]
     if dataset is None:
-        infos = {results_dataset(data) for data in contents}
-        only = infos.pop() if len(infos) == 1 else None
-        dataset = "several datasets" if only is None else only.display_name
+        shown = {getattr(results_dataset(data), "display_name", "its dataset") for data in contents}
+        dataset = shown.pop() if len(shown) == 1 else "several datasets"
     if target == "dataset":
         targets = {results_target(data) for data in contents}
         target = targets.pop() if len(targets) == 1 else None

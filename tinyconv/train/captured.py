@@ -17,12 +17,15 @@ What keeps it the same training as the eager loop:
   StepLR per epoch); the optimizer is SGD with the fused kernel, which reads that tensor;
 - the sums and the non-finite watch are device tensors updated in place
   (:class:`~tinyconv.train.step_body.EpochSums`), read by the engine every
-  ``sync_every`` steps as in the eager loop;
+  ``sync_every`` steps (after the replayed step: a run with a non-finite loss stops
+  there, its last checkpoint kept, as in the eager loop);
 - batches, augmentation and dropout keys come from the same loaders and generators.
 
-On a device without CUDA graphs (the CPU) nothing is recorded: every step runs the same
-function eagerly with the learning-rate tensor, bit for bit what the default loop
-computes, so the step's logic is tested without a GPU.
+One model per run: stacked seeds swap each seed's random state inside the step, which a
+graph does not replay, so the engine refuses ``capture`` with them (many captured seeds
+share a GPU as processes instead). On a device without CUDA graphs (the CPU) nothing is
+recorded: every step runs the same function eagerly with the learning-rate tensor, bit for
+bit what the default loop computes, so the step's logic is tested without a GPU.
 """
 
 from __future__ import annotations
@@ -84,9 +87,11 @@ class CapturedStep:
         self.forward, self.strategy, self.optimizer = forward, strategy, optimizer
         self.config, self.sums = config, sums
         self.records_graph = device.type == "cuda"
-        # float64 on the CPU: the foreach step reads it back exactly (bit for bit the float
-        # the eager loop uses); float32 on CUDA, the fused kernel's learning-rate type
-        dtype = torch.float32 if self.records_graph else torch.float64
+        self.device = device
+        # float64 on the CPU: the step reads it back exactly (bit for bit the float the
+        # eager loop uses); float32 elsewhere (the fused CUDA kernel's type; MPS has no
+        # float64)
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
         for group in optimizer.param_groups:
             group["lr"] = torch.tensor(float(group["lr"]), dtype=dtype, device=device)
             if self.records_graph:
@@ -113,7 +118,13 @@ class CapturedStep:
         full = x.shape[0] == self.config.batch_size
         if not self.records_graph or not full:  # another size (an epoch's last): eagerly
             self._eager(x, y, epoch, step)
-        elif self.graph is not None:
+        else:
+            with torch.cuda.device(self.device):  # streams and graphs of the run's GPU
+                self._on_gpu(x, y, epoch, step)
+
+    def _on_gpu(self, x: Tensor, y: Tensor, epoch: int, step: int) -> None:
+        """A full batch on the GPU: replayed, a warm-up step, or the one recorded."""
+        if self.graph is not None:
             self.static_x.copy_(x)  # type: ignore[union-attr]
             self.static_y.copy_(y)  # type: ignore[union-attr]
             self.graph.replay()

@@ -117,7 +117,8 @@ class TrainConfig:
         capture: Record the whole training step (forward, loss, backward, optimizer step)
             once as a CUDA graph and replay it for every full batch
             (:class:`~tinyconv.train.captured.CapturedStep`): no per-step kernel launches
-            from Python, no compile. SGD only, without ``compile`` or callbacks. The same
+            from Python, no compile. SGD only, one model (not stacked seeds), without
+            ``compile`` or callbacks. The same
             batches, augmentations and masks as without it; the weights agree to float
             noise (the fused optimizer kernel rounds differently). On a device without CUDA
             graphs the same step runs eagerly, bit for bit the default path's.

@@ -138,6 +138,12 @@ def run_training(
             "callbacks run Python in every step and a captured step runs none; train with "
             "capture=False to use callbacks (distillation, QAT, pruning masks)"
         )
+    if config.capture and strategy.members > 1:
+        raise ValueError(
+            "capture=True records one model's step: stacked seeds swap each seed's random "
+            "state inside the step, which a CUDA graph does not replay; train stacked seeds "
+            "without capture, or captured seeds one per process (workers)"
+        )
     device = resolve_device(config.device)
     seed_everything(config.seed)
     module = strategy.prepare(device)
@@ -183,7 +189,8 @@ def run_training(
         sums.reset()
         samples = 0
 
-        # the host sync, once per ``sync_every`` steps, before a bad step is taken
+        # the host sync, once per ``sync_every`` steps: eagerly before a bad step is taken,
+        # captured after the replayed step (the run stops either way, its checkpoint kept)
         check_loss = functools.partial(_raise_if_non_finite, sums, bars, strategy, epoch, steps, lr,
                                        checkpoint_path, saved_epoch)  # fmt: skip
         for step, batches in enumerate(zip(*bars, strict=True), start=1):
@@ -192,8 +199,7 @@ def run_training(
             if captured is not None:
                 captured.step(x, y, epoch=epoch, step=step)
                 if looks:
-                    _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr,
-                                         checkpoint_path, saved_epoch)  # fmt: skip
+                    check_loss()
             else:
                 optimizer.zero_grad(set_to_none=True)
                 train_step(

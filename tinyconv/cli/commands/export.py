@@ -135,7 +135,6 @@ def run(args: argparse.Namespace) -> int:
             "--qat-epochs makes an ONNX int8 model; drop --format tflite (its int8 is "
             "post-training only)"
         )
-    _require_extras(args)
     from tinyconv.export import OnnxTarget, TfliteTarget, export_as
 
     if args.format == "tflite":
@@ -156,20 +155,3 @@ def run(args: argparse.Namespace) -> int:
     print(report)
     print(f"Saved: {', '.join(f'{args.out}/{name}' for name in report.files.values())}")
     return 0
-
-
-def _require_extras(args: argparse.Namespace) -> None:
-    """Name the missing extra in one line before any work."""
-    if args.format == "tflite":
-        from tinyconv.export.tflite_graph import require_tflite_extra
-
-        require_tflite_extra()
-        return
-    from tinyconv._extras import require
-
-    for module in ("onnx", "onnxscript", "onnxruntime"):
-        require(module, "export")
-    if args.qat_epochs:
-        from tinyconv.export.qat import require_torchao
-
-        require_torchao()

@@ -189,6 +189,11 @@ def run(args: argparse.Namespace, recipe: Any = None) -> int:
             "--capture records the training step as a CUDA graph: it needs a CUDA device "
             f"(--device cuda; this run would train on {device.type}) and no --compile"
         )
+    if args.capture and args.stack > 1:
+        raise UsageError(
+            "--capture records one model's step; stacked seeds swap each seed's random state "
+            "inside it: use --workers N for N captured seeds at once, or leave out --capture"
+        )
     if args.capture and (recipe.train.optimizer != "sgd" or recipe.distill is not None):
         raise UsageError(
             f"--capture records SGD steps without callbacks; {recipe.name} trains with "
