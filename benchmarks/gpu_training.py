@@ -162,10 +162,12 @@ def goals(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if eager_one is not None:
             found["eager_over_captured_one_seed"] = eager_one / one
     for name, row in rows.items():
-        base = one if name.startswith("workers:") else eager_one
-        wall = row.get("train_seconds", row.get("wall_seconds"))
-        if name not in ("eager:1", "captured:1") and base and wall is not None:
-            found[f"{name}_over_one_seed"] = wall / base
+        if name.startswith("workers:"):  # processes: wall time against one captured run's
+            took, base = row.get("wall_seconds"), rows.get("captured:1", {}).get("wall_seconds")
+        else:  # stacked: training time against one eager seed's
+            took, base = row.get("train_seconds"), eager_one
+        if name not in ("eager:1", "captured:1") and base and took is not None:
+            found[f"{name}_over_one_seed"] = took / base
     eager = rows.get("eager:5", {}).get("final_test_acc")
     capture = next((row.get("final_test_acc") for name, row in rows.items()
                     if name.startswith("workers:") and len(row.get("final_test_acc", [])) > 1),
