@@ -87,7 +87,9 @@ def test_cli_bad_inputs_are_one_line_errors(tmp_path: Path, mnist_root: Path) ->
     assert_one_line_error(missing, "no model file at", "nope.pt", "check the path")
     assert_one_line_error(broken, "corrupt", "tinyconv.save")
     assert_one_line_error(untrained, "conv1.norm has never seen a batch", "train it first")
-    assert_one_line_error(wrong_shape, "expects images of shape (1, 32, 32) but 'mnist' has (1, 28, 28)")
+    assert_one_line_error(
+        wrong_shape, "expects images of shape (1, 32, 32) but 'mnist' has (1, 28, 28)"
+    )
     assert not out.exists()  # no output at all, not even the folder
 
 
