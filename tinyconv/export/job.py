@@ -110,7 +110,8 @@ class ExportJob:
         folded: The BatchNorm-folded copy every target converts.
         fold: What folding did.
         reference: PyTorch's fp32 logits of :attr:`model` on :attr:`images`.
-        busy_machine: The warning about other processes when the export began, or ``""``.
+        busy_machine: The warning about other processes when the export began, or ``""``
+            (none, or not read: only a target that times the model asks).
 
     Shape:
         - images: :math:`(N, C, H, W)`; labels :math:`(N,)`; reference :math:`(N, K)`.
@@ -171,6 +172,7 @@ def prepare_export(
     dataset: str | None,
     data_root: str | os.PathLike[str] | None,
     test_images: int | None,
+    times_latency: bool = False,
 ) -> ExportJob:
     """Load the test images, fold the model and compute the reference logits, once.
 
@@ -181,6 +183,8 @@ def prepare_export(
         dataset: The registered dataset (default: the one the model records).
         data_root: Where the dataset lives (default ``$TINYCONV_DATA``).
         test_images: Score on the first N test images (``None``: all of them).
+        times_latency: Read how busy the machine is first (0.25 s), for a target that
+            times the model (its report says whether other processes competed).
 
     Returns:
         The job every target writes from.
@@ -191,7 +195,11 @@ def prepare_export(
         DatasetMismatchError: For a model of another dataset, image shape or classes.
     """
     # read before the work, whose own load would count against it
-    busy = busy_machine_warning(torch.get_num_threads()).removeprefix("warning: ")
+    busy = (
+        busy_machine_warning(torch.get_num_threads()).removeprefix("warning: ")
+        if times_latency
+        else ""
+    )
     check_test_images(test_images)
     name = model_dataset(model, dataset, label=source).name
     test = load_dataset(name, data_root, train=False)

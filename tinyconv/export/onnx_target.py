@@ -15,6 +15,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import torch
@@ -131,6 +132,8 @@ class OnnxTarget:
         >>> from tinyconv.export import OnnxTarget, export_as
         >>> export_as("mnist_v5", "deploy", OnnxTarget(int8=True))  # doctest: +SKIP
     """
+
+    times_latency: ClassVar[bool] = True  # the report times batch-1 inference
 
     int8: bool = True
     calibration_images: int | torch.Tensor = 1000

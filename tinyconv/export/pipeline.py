@@ -43,7 +43,11 @@ a folder only if every file in it ends so."""
 
 @runtime_checkable
 class ExportTarget(Protocol):
-    """A format an export writes: its settings, checked before any work, and its writer."""
+    """A format an export writes: its settings, checked before any work, and its writer.
+
+    A target that times the model sets a class attribute ``times_latency = True``: the
+    job then records how busy the machine was when the export began.
+    """
 
     def check(self) -> None:
         """Raise for settings the target cannot use, then for a missing extra.
@@ -136,5 +140,6 @@ def export_as(
         job = prepare_export(
             model, source, name or default_stem,
             dataset=dataset, data_root=data_root, test_images=test_images,
+            times_latency=getattr(target, "times_latency", False),
         )  # fmt: skip
         return target.write(job, staged)

@@ -213,8 +213,7 @@ def run_training(
             raise ValueError(
                 f"train_loader has len {steps} but yielded no samples in epoch {epoch}"
             )
-        _raise_if_non_finite(sums, bars, strategy, epoch, steps, lr,
-                             checkpoint_path, saved_epoch)  # fmt: skip
+        check_loss()
         if scheduler is not None and interval == "epoch":
             scheduler.step()
         train_seconds = time.perf_counter() - started
