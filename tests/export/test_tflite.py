@@ -17,13 +17,10 @@ import pytest
 import torch
 
 import tinyconv
-from tinyconv.export import (
-    fold_batchnorm,
-    io_quantization,
-    litert_logits,
-    micro_arena,
-    micro_logits,
-)
+from tinyconv.export import fold_batchnorm, micro_arena
+from tinyconv.export.litert import litert_logits
+from tinyconv.export.micro import micro_logits
+from tinyconv.export.tflite_graph import io_quantization
 
 from .conftest import TEST_IMAGES
 

@@ -11,7 +11,8 @@ import pytest
 from optuna.trial import TrialState
 
 from tinyconv.recipe import Recipe
-from tinyconv.search import Objective, SearchSettings, load_search, run_search
+from tinyconv.search import SearchSettings, load_search, run_search
+from tinyconv.search.objective import Objective
 from tinyconv.search.errors import SettingsError
 from tinyconv.search.trials import recipe_from_params
 from tinyconv.workers import split_threads

@@ -25,13 +25,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from tinyconv.compress.distill import Distiller, distillation_callback, distillation_loss
     from tinyconv.compress.errors import PruneError, TeacherError
-    from tinyconv.compress.prune import CRITERION, PruneResult, prune_to_budget
+    from tinyconv.compress.prune import PruneResult, prune_to_budget
     from tinyconv.compress.pruning_run import PruneReport, prune_model_file
     from tinyconv.compress.real_widths import block_widths, rebuild, specs_from_modules
     from tinyconv.distillation_spec import DistillationSpec
 
 _HOMES = {
-    "CRITERION": "prune",
     "DistillationSpec": "tinyconv.distillation_spec",
     "Distiller": "distill",
     "PruneError": "errors",
@@ -48,7 +47,6 @@ _HOMES = {
 }
 
 __all__ = [
-    "CRITERION",
     "DistillationSpec",
     "Distiller",
     "PruneError",

@@ -24,7 +24,14 @@ the built-in files or to read a :class:`TorchvisionSource`.
 from .arrays import ArraySource
 from .augment_specs import Affine, AugmentSpec, Crop, HorizontalFlip, Rotation
 from .description import register_dataset_folder
-from .errors import DatasetNotFoundError
+from .errors import (
+    CorruptDatasetError,
+    DatasetFormatError,
+    DatasetMismatchError,
+    DatasetNotFoundError,
+    DatasetRegistryError,
+    SplitError,
+)
 from .image_dataset import ImageDataset
 from .image_folder import ImageFolderSource
 from .info import DatasetInfo
@@ -41,15 +48,20 @@ __all__ = [
     "Affine",
     "ArraySource",
     "AugmentSpec",
+    "CorruptDatasetError",
     "Crop",
     "DatasetInfo",
+    "DatasetFormatError",
+    "DatasetMismatchError",
     "DatasetNotFoundError",
+    "DatasetRegistryError",
     "HorizontalFlip",
     "ImageDataset",
     "ImageFolderSource",
     "Normalization",
     "Predictions",
     "Rotation",
+    "SplitError",
     "TensorLoader",
     "TorchvisionSource",
     "ValidationSplit",

@@ -23,10 +23,14 @@ again imported only when called.
 """
 
 from tinyconv.export.device_report import ExportReport
-from tinyconv.export.errors import ExportError
+from tinyconv.export.errors import (
+    CalibrationDataError,
+    ExportError,
+    UntrainedModelError,
+    VerificationError,
+)
 from tinyconv.export.latency import measure_latency
-from tinyconv.export.litert import litert_logits
-from tinyconv.export.micro import micro_arena, micro_logits
+from tinyconv.export.micro import micro_arena
 from tinyconv.export.onnx import export_onnx
 from tinyconv.export.onnx_target import OnnxTarget, export_model
 from tinyconv.export.pipeline import ExportTarget, export_as
@@ -38,12 +42,12 @@ from tinyconv.export.qat import (
 )
 from tinyconv.export.quantize import quantize_int8
 from tinyconv.export.session import onnx_session, tiny_model_session
-from tinyconv.export.tflite_graph import io_quantization, quantize_input
 from tinyconv.export.tflite_report import TfliteReport
 from tinyconv.export.tflite_target import TfliteTarget, export_tflite
 from tinyconv.fold import FoldReport, fold_batchnorm
 
 __all__ = [
+    "CalibrationDataError",
     "ExportError",
     "ExportReport",
     "ExportTarget",
@@ -58,15 +62,13 @@ __all__ = [
     "export_onnx",
     "export_tflite",
     "fold_batchnorm",
-    "io_quantization",
-    "litert_logits",
     "measure_latency",
     "micro_arena",
-    "micro_logits",
     "onnx_session",
     "quantization_aware",
     "quantization_aware_on_dataset",
-    "quantize_input",
     "quantize_int8",
     "tiny_model_session",
+    "UntrainedModelError",
+    "VerificationError",
 ]

@@ -30,7 +30,7 @@ from tinyconv.plots.frontier import (
     point_from_results,
 )
 from tinyconv.plots.gallery import misclassified_gallery
-from tinyconv.plots.html_report import Report, build_report, model_files_beside
+from tinyconv.plots.html_report import Report, build_report
 from tinyconv.plots.se_gates import se_gate_means, se_gates_figure
 from tinyconv.plots.search import build_search_report, pareto_front_figure, search_history_figure
 
@@ -48,7 +48,6 @@ __all__ = [
     "confusion_figure",
     "learning_curves",
     "misclassified_gallery",
-    "model_files_beside",
     "pareto_front_figure",
     "pareto_front_labels",
     "point_from_results",

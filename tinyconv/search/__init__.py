@@ -28,15 +28,13 @@ from tinyconv._extras import require
 require("optuna", "search")
 
 from tinyconv.search.errors import SearchError  # noqa: E402
-from tinyconv.search.objective import Objective  # noqa: E402
 from tinyconv.search.settings import SearchSettings  # noqa: E402
 from tinyconv.search.spaces import SPACES, Space  # noqa: E402
 from tinyconv.search.trials import choose_trial, export_recipe, load_search, pareto_front  # noqa: E402
-from tinyconv.search.worker import run_search, run_worker  # noqa: E402
+from tinyconv.search.worker import run_search  # noqa: E402
 
 __all__ = [
     "SPACES",
-    "Objective",
     "SearchError",
     "SearchSettings",
     "Space",
@@ -45,5 +43,4 @@ __all__ = [
     "load_search",
     "pareto_front",
     "run_search",
-    "run_worker",
 ]

@@ -20,12 +20,13 @@ from tinyconv.train.checkpoint import (
     save_checkpoint,
 )
 from tinyconv.train.config import TrainConfig
-from tinyconv.train.device import resolve_device
+from tinyconv.train.device import DeviceUnavailableError, resolve_device
 from tinyconv.train.engine import NonFiniteLossError
 from tinyconv.train.evaluate import EvalResult, evaluate, predict
 from tinyconv.train.history import EpochRecord, History
 from tinyconv.train.seed import seed_everything
 from tinyconv.train.stacked import fit_stacked
+from tinyconv.train.stacked_model import StackedNet, stack_models, unstack_models
 from tinyconv.train.steps import BatchLoader
 from tinyconv.train.trainer import fit
 
@@ -36,11 +37,13 @@ __all__ = [
     "Checkpoint",
     "CheckpointError",
     "CheckpointExistsError",
+    "DeviceUnavailableError",
     "EarlyStopping",
     "EpochRecord",
     "EvalResult",
     "History",
     "NonFiniteLossError",
+    "StackedNet",
     "TrainConfig",
     "TrainState",
     "evaluate",
@@ -51,4 +54,6 @@ __all__ = [
     "resolve_device",
     "save_checkpoint",
     "seed_everything",
+    "stack_models",
+    "unstack_models",
 ]
