@@ -18,6 +18,7 @@ from tinyconv.specs import (
     BlockSpec,
     ConvHeadSpec,
     ConvSpec,
+    DepthwiseSeparableSpec,
     GAPHeadSpec,
     SESpec,
     TransitionSpec,
@@ -75,6 +76,24 @@ def conv_specs(draw: st.DrawFn, sides: Sides) -> ConvSpec:
 
 
 @st.composite
+def separable_specs(draw: st.DrawFn, sides: Sides) -> DepthwiseSeparableSpec:
+    """A DepthwiseSeparableSpec whose depthwise kernel fits a map of ``sides``."""
+    conv = draw(conv_specs(sides))
+    return DepthwiseSeparableSpec(
+        out_channels=conv.out_channels,
+        kernel_size=conv.kernel_size,
+        padding=conv.padding,
+        stride=conv.stride,
+        dilation=conv.dilation,
+        multiplier=draw(st.integers(1, 3)),
+        norm=conv.norm,
+        activation=conv.activation,
+        dropout=conv.dropout,
+        order=conv.order,
+    )
+
+
+@st.composite
 def se_specs(draw: st.DrawFn, channels: int) -> SESpec:
     """An SESpec valid for ``channels``: an exact ratio, or rd_channels overriding any ratio."""
     exact = [ratio for ratio in SE_RATIOS if (channels * ratio).is_integer()]
@@ -127,10 +146,10 @@ def net_cases(draw: st.DrawFn, max_blocks: int = 5) -> NetCase:
     channels, sides = in_channels, (height, width)
     specs: list[BlockSpec] = []
     for _ in range(draw(st.integers(0, max_blocks))):
-        kinds = ["conv", "conv", "se"] + (["trans"] if min(sides) >= 2 else [])
+        kinds = ["conv", "conv", "separable", "se"] + (["trans"] if min(sides) >= 2 else [])
         kind = draw(st.sampled_from(kinds))
-        if kind == "conv":
-            spec = draw(conv_specs(sides))
+        if kind in ("conv", "separable"):
+            spec = draw(conv_specs(sides) if kind == "conv" else separable_specs(sides))
             sides = (
                 conv_output_side(
                     sides[0], spec.kernel_size, spec.stride, spec.padding, spec.dilation

@@ -10,6 +10,7 @@ from torch import nn
 from tinyconv import (
     ConvHeadSpec,
     ConvSpec,
+    DepthwiseSeparableSpec,
     GAPHeadSpec,
     SESpec,
     SqueezeExcite,
@@ -37,6 +38,14 @@ def analytic_parameter_count(case: NetCase) -> int:
             k, out = spec.kernel_size, spec.out_channels
             bias = (not spec.norm) if spec.bias is None else spec.bias
             total += k * k * channels * out + (out if bias else 0) + (2 * out if spec.norm else 0)
+            height = conv_output_side(height, k, spec.stride, spec.padding, spec.dilation)
+            width = conv_output_side(width, k, spec.stride, spec.padding, spec.dilation)
+            channels = out
+        elif isinstance(spec, DepthwiseSeparableSpec):
+            k, out, wide = spec.kernel_size, spec.out_channels, channels * spec.multiplier
+            biases = 0 if spec.norm else wide + out  # a bias only without BatchNorm
+            norms = 2 * (wide + out) if spec.norm else 0
+            total += k * k * wide + wide * out + biases + norms
             height = conv_output_side(height, k, spec.stride, spec.padding, spec.dilation)
             width = conv_output_side(width, k, spec.stride, spec.padding, spec.dilation)
             channels = out

@@ -28,7 +28,14 @@ from typing import Any
 
 from tinyconv._version import __version__ as __version__
 from tinyconv.activations import ACTIVATIONS, resolve_activation
-from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.blocks import (
+    ConvBlock,
+    ConvHead,
+    DepthwiseSeparable,
+    GAPHead,
+    SqueezeExcite,
+    Transition,
+)
 from tinyconv.errors import (
     ModelFileError,
     ModelGraphError,
@@ -52,6 +59,7 @@ from tinyconv.specs import (
     BlockSpec,
     ConvHeadSpec,
     ConvSpec,
+    DepthwiseSeparableSpec,
     GAPHeadSpec,
     SESpec,
     TransitionSpec,
@@ -98,6 +106,8 @@ __all__ = [
     "ConvHeadSpec",
     "ConvSpec",
     "DeployedOp",
+    "DepthwiseSeparable",
+    "DepthwiseSeparableSpec",
     "DeviceEstimate",
     "GAPHead",
     "GAPHeadSpec",

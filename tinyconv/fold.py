@@ -139,13 +139,24 @@ def _fold_into_output(conv: nn.Conv2d, scale: torch.Tensor, shift: torch.Tensor)
 def _fold_into_input(
     layer: nn.Conv2d | nn.Linear, scale: torch.Tensor, shift: torch.Tensor
 ) -> None:
-    """``layer(BN(x))`` as one layer: scale input channels, add the shift's contribution."""
+    """``layer(BN(x))`` as one layer: scale input channels, add the shift's contribution.
+
+    A grouped convolution's weight ``[out, in / groups, k, k]`` reads, for output ``o``,
+    the input channels of ``o``'s group, so each weight row takes its own group's slice of
+    the scale and shift.
+    """
     weight = layer.weight.double()
-    shape = (1, -1) + (1,) * (weight.ndim - 2)
-    extra = (weight * shift.view(shape)).flatten(1).sum(1)
+    groups = getattr(layer, "groups", 1)
+    per_group = weight.shape[1]
+    rows = torch.arange(weight.shape[0], device=weight.device)
+    columns = torch.arange(per_group, device=weight.device)
+    inputs = (rows // (weight.shape[0] // groups))[:, None] * per_group + columns[None, :]
+    shape = (*inputs.shape,) + (1,) * (weight.ndim - 2)
+    scale, shift = scale.double()[inputs].view(shape), shift.double()[inputs].view(shape)
+    extra = (weight * shift).flatten(1).sum(1)
     bias = _ensure_bias(layer)
     new_bias = bias.double() + extra
-    layer.weight.copy_((weight * scale.view(shape)).to(layer.weight.dtype))
+    layer.weight.copy_((weight * scale).to(layer.weight.dtype))
     bias.copy_(new_bias.to(bias.dtype))
 
 
@@ -264,8 +275,6 @@ def _try_forward(
             return None, "", f"the next layer {name} runs more than once; folding would change it"
         if isinstance(module, nn.Conv2d) and not channels_last:
             padding = module.padding
-            if module.groups != 1:
-                return None, "", f"the next convolution {name} is grouped (groups={module.groups})"
             if padding != "valid" and any(p != 0 for p in padding):  # type: ignore[union-attr]
                 return (
                     None,

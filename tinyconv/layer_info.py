@@ -26,12 +26,19 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.blocks import (
+    ConvBlock,
+    ConvHead,
+    DepthwiseSeparable,
+    GAPHead,
+    SqueezeExcite,
+    Transition,
+)
 from tinyconv.errors import ModelGraphError
 from tinyconv.eval_mode import eval_mode
 from tinyconv.receptive_field import ReceptiveField
 
-_BLOCKS = (ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition)
+_BLOCKS = (ConvBlock, ConvHead, DepthwiseSeparable, GAPHead, SqueezeExcite, Transition)
 _CONTAINERS = (nn.Sequential, nn.ModuleList, nn.ModuleDict)  # empty ones are no rows
 _UNKNOWN = object()  # a row whose field differs between its calls
 

@@ -29,7 +29,14 @@ from typing import Any, ClassVar
 from torch import nn
 
 from tinyconv._dataclass_dicts import fields_from_dict
-from tinyconv.blocks import ConvBlock, ConvHead, GAPHead, SqueezeExcite, Transition
+from tinyconv.blocks import (
+    ConvBlock,
+    ConvHead,
+    DepthwiseSeparable,
+    GAPHead,
+    SqueezeExcite,
+    Transition,
+)
 from tinyconv.errors import SpecError
 
 Size = tuple[int, int]
@@ -82,7 +89,7 @@ class BlockSpec:
 
     Example:
         >>> sorted(BlockSpec.registry)
-        ['conv', 'conv_head', 'gap_head', 'se', 'transition']
+        ['conv', 'conv_head', 'gap_head', 'se', 'separable', 'transition']
         >>> spec = ConvSpec(out_channels=8, dropout=0.1)
         >>> spec.to_dict()["kind"], spec_from_dict(spec.to_dict()) == spec
         ('conv', True)
@@ -166,7 +173,7 @@ def spec_from_dict(data: Mapping[str, Any]) -> BlockSpec:
         >>> spec_from_dict({"kind": "conv", "out_channels": 8, "widht": 3})
         Traceback (most recent call last):
         ...
-        tinyconv.errors.SpecError: unknown field 'widht' for kind 'conv' (ConvSpec); known fields: out_channels, kernel_size, padding, stride, dilation, norm, activation, dropout, order, bias
+        tinyconv.errors.SpecError: unknown field 'widht' for kind 'conv' (ConvSpec); known fields: out_channels, kernel_size, padding, stride, dilation, norm, activation, dropout, order, bias, groups
     """  # noqa: E501
     if not isinstance(data, Mapping):
         raise SpecError(f"a spec must be a dict with a 'kind', got {type(data).__name__}")
@@ -235,6 +242,8 @@ class ConvSpec(BlockSpec):
         dropout: Dropout probability (``0`` for none).
         order: Part order, e.g. ``"conv-act-norm-drop"`` or ``"conv-norm-act-drop"``.
         bias: Convolution bias; ``None`` means "only without a norm".
+        groups: Convolution groups (both channel counts must be multiples of it);
+            :class:`DepthwiseSeparableSpec` is the depthwise-then-1x1 pair.
 
     Example:
         >>> ConvSpec(out_channels=8).output(1, (28, 28))
@@ -256,9 +265,58 @@ class ConvSpec(BlockSpec):
     dropout: float = 0.0
     order: str = "conv-act-norm-drop"
     bias: bool | None = None
+    groups: int = 1
 
     def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
         """Return ``(out_channels, size)`` after the convolution, checking that it fits."""
+        out_size = conv_output_size(
+            size, self.kernel_size, self.stride, self.padding, self.dilation
+        )
+        return self.out_channels, out_size
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DepthwiseSeparableSpec(BlockSpec):
+    """A :class:`~tinyconv.DepthwiseSeparable` block: depthwise, then 1x1 convolution.
+
+    Fields are the block's arguments; see :class:`~tinyconv.DepthwiseSeparable`.
+
+    Args:
+        out_channels: Channels produced by the 1x1 convolution.
+        kernel_size: Square kernel size of the depthwise convolution.
+        padding: Depthwise zero padding on each side.
+        stride: Depthwise stride.
+        dilation: Depthwise dilation.
+        multiplier: Depthwise filters per input channel.
+        norm: BatchNorm after each half.
+        activation: Activation after each half, or ``None``.
+        dropout: Dropout after the 1x1 half.
+        order: Part order of both halves.
+
+    Example:
+        >>> spec = DepthwiseSeparableSpec(out_channels=16)
+        >>> spec.output(8, (12, 12))
+        (16, (10, 10))
+        >>> [name for name, _ in spec.make(8, (12, 12)).named_children()]
+        ['depthwise', 'pointwise']
+    """
+
+    kind: ClassVar[str] = "separable"
+    prefix: ClassVar[str] = "sep"
+    block: ClassVar[type[nn.Module]] = DepthwiseSeparable
+    out_channels: int
+    kernel_size: int = 3
+    padding: int = 0
+    stride: int = 1
+    dilation: int = 1
+    multiplier: int = 1
+    norm: bool = True
+    activation: str | None = "relu"
+    dropout: float = 0.0
+    order: str = "conv-act-norm-drop"
+
+    def output(self, in_channels: int, size: Size) -> tuple[int, Size]:
+        """Return ``(out_channels, size)`` after the depthwise convolution, checking the fit."""
         out_size = conv_output_size(
             size, self.kernel_size, self.stride, self.padding, self.dilation
         )

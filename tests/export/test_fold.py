@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 import tinyconv
-from tinyconv import ConvHeadSpec, ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
+from tinyconv import (
+    ConvHeadSpec,
+    ConvSpec,
+    DepthwiseSeparableSpec,
+    GAPHeadSpec,
+    SESpec,
+    TransitionSpec,
+)
 from tinyconv.data import ImageDataset
 from tinyconv.errors import ModelGraphError
 from tinyconv.export import fold_batchnorm
@@ -109,6 +116,26 @@ CASES = {
             ("conv1.norm", None),
             ("conv2.norm", "trans1.conv.conv"),
             ("conv3.norm", "head.classifier"),
+        ],
+    ),
+    "depthwise-separable: each norm enters the next (grouped) convolution": (
+        (
+            ConvSpec(out_channels=4),
+            DepthwiseSeparableSpec(out_channels=6, multiplier=2),
+            TransitionSpec(out_channels=6),
+            DepthwiseSeparableSpec(out_channels=8),
+            DepthwiseSeparableSpec(out_channels=8, padding=1),
+            GAPHeadSpec(num_classes=10),
+        ),
+        None,
+        [
+            ("conv1.norm", "sep1.depthwise.conv"),  # 4 channels, 2 filters each
+            ("sep1.depthwise.norm", "sep1.pointwise.conv"),
+            ("sep1.pointwise.norm", "trans1.conv.conv"),
+            ("sep2.depthwise.norm", "sep2.pointwise.conv"),
+            ("sep2.pointwise.norm", None),  # the next depthwise convolution pads
+            ("sep3.depthwise.norm", "sep3.pointwise.conv"),
+            ("sep3.pointwise.norm", "head.classifier"),
         ],
     ),
     "a negative scale before the max-pool keeps the BN": (

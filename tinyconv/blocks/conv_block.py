@@ -65,6 +65,9 @@ class ConvBlock(nn.Sequential):
         bias: Whether the convolution has a bias. ``None`` (default) means
             "no bias when a norm is present", since BatchNorm's shift makes it
             redundant.
+        groups: Convolution groups: each of ``groups`` slices of the input channels
+            feeds its own slice of the outputs (``in_channels`` groups make a
+            depthwise convolution). Both channel counts must be multiples of it.
 
     Shape:
         - Input: :math:`(B, C_{in}, H, W)`
@@ -94,6 +97,7 @@ class ConvBlock(nn.Sequential):
         dropout: float = 0.0,
         order: str = "conv-act-norm-drop",
         bias: bool | None = None,
+        groups: int = 1,
     ) -> None:
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
@@ -102,6 +106,12 @@ class ConvBlock(nn.Sequential):
         check_positive_int("dilation", dilation)
         check_non_negative_int("padding", padding)
         check_probability("dropout", dropout)
+        check_positive_int("groups", groups)
+        if in_channels % groups or out_channels % groups:
+            raise ValueError(
+                f"groups={groups} must divide both in_channels={in_channels} and "
+                f"out_channels={out_channels}; choose channel counts that are multiples of it"
+            )
         parts = parse_order(order)
         conv = nn.Conv2d(
             in_channels,
@@ -110,6 +120,7 @@ class ConvBlock(nn.Sequential):
             stride=stride,
             padding=padding,
             dilation=dilation,
+            groups=groups,
             bias=(not norm) if bias is None else bias,
         )
         available = {

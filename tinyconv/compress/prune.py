@@ -31,12 +31,12 @@ import torch
 from torch import nn
 
 from tinyconv._extras import require
-from tinyconv.blocks import SqueezeExcite
+from tinyconv.blocks import DepthwiseSeparable, SqueezeExcite
 from tinyconv.compress.errors import PruneError
 from tinyconv.compress.real_widths import block_widths, rebuild
 from tinyconv.model import TinyNet
 from tinyconv.parameters import count_parameters
-from tinyconv.specs import ConvSpec, TransitionSpec
+from tinyconv.specs import ConvSpec, DepthwiseSeparableSpec, TransitionSpec
 
 __all__ = ["CRITERION", "PruneResult", "prune_to_budget"]
 
@@ -100,11 +100,25 @@ def fixed_layers(model: TinyNet) -> list[nn.Module]:
     """
     fixed = list(model.head.modules())
     for spec, block in zip(model.specs, model.children(), strict=True):
-        if isinstance(spec, ConvSpec | TransitionSpec):
+        if isinstance(spec, ConvSpec | DepthwiseSeparableSpec | TransitionSpec):
             break
         if isinstance(block, SqueezeExcite):
             fixed.append(block.expand)
     return fixed
+
+
+def _multiplied_depthwise(model: TinyNet) -> set[nn.Module]:
+    """The depthwise convolutions with several filters per input channel.
+
+    Torch-Pruning removes their filters one at a time, which leaves an uneven number per
+    channel (no spec can say that), so neither their filters nor the input channels they
+    read are pruned.
+    """
+    return {
+        block.depthwise.conv
+        for block in model.modules()
+        if isinstance(block, DepthwiseSeparable) and block.multiplier > 1
+    }
 
 
 def prunable_groups(
@@ -124,10 +138,12 @@ def prunable_groups(
     groups = graph.get_all_groups(
         ignored_layers=fixed_layers(model), root_module_types=[nn.Conv2d, nn.Linear]
     )
+    multiplied = _multiplied_depthwise(model)
     return [
         group
         for group in groups
         if graph.is_out_channel_pruning_fn(group[0].dep.handler)
+        and not any(item.dep.target.module in multiplied for item in group)
         # every layer keeps its floor, and always one channel
         and graph.get_out_channels(group[0].dep.target.module)
         > floors.get(group[0].dep.target.module, 1)

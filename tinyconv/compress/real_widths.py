@@ -17,10 +17,16 @@ from typing import Any
 
 from torch import nn
 
-from tinyconv.blocks import ConvBlock, SqueezeExcite, Transition, reduced_channels
+from tinyconv.blocks import (
+    ConvBlock,
+    DepthwiseSeparable,
+    SqueezeExcite,
+    Transition,
+    reduced_channels,
+)
 from tinyconv.compress.errors import PruneError
 from tinyconv.model import TinyNet, build
-from tinyconv.specs import BlockSpec, ConvSpec, SESpec, TransitionSpec
+from tinyconv.specs import BlockSpec, ConvSpec, DepthwiseSeparableSpec, SESpec, TransitionSpec
 
 __all__ = ["block_widths", "rebuild", "specs_from_modules"]
 
@@ -29,6 +35,8 @@ def _conv_of(block: nn.Module) -> nn.Conv2d:
     """The convolution whose output channels are the block's width."""
     if isinstance(block, Transition):
         block = block.conv
+    if isinstance(block, DepthwiseSeparable):
+        block = block.pointwise  # the depthwise half follows the input's width
     if isinstance(block, ConvBlock):
         return block.conv  # type: ignore[return-value]
     if isinstance(block, SqueezeExcite):
@@ -39,7 +47,8 @@ def _conv_of(block: nn.Module) -> nn.Conv2d:
 def block_widths(model: TinyNet) -> dict[str, int]:
     """Return each body block's real width, read from its weights.
 
-    A conv block or transition reports the channels its convolution produces, an SE block
+    A conv block or transition reports the channels its convolution produces (a
+    depthwise-separable block those of its 1x1 convolution), an SE block
     its bottleneck width; the head is left out (its classes are never pruned).
 
     Args:
@@ -64,7 +73,7 @@ def block_widths(model: TinyNet) -> dict[str, int]:
 
 def _respec(spec: BlockSpec, block: nn.Module, channels: int) -> BlockSpec:
     """``spec`` with the widths of ``block``, which meets ``channels`` input channels."""
-    if isinstance(spec, ConvSpec | TransitionSpec):
+    if isinstance(spec, ConvSpec | DepthwiseSeparableSpec | TransitionSpec):
         width = _conv_of(block).out_channels
         return spec if width == spec.out_channels else dataclasses.replace(spec, out_channels=width)
     if isinstance(spec, SESpec):
@@ -113,7 +122,7 @@ def specs_from_modules(model: TinyNet) -> tuple[BlockSpec, ...]:
     specs, channels = [], model.in_channels
     for spec, block in zip(model.specs, blocks, strict=True):
         specs.append(_respec(spec, block, channels))
-        if isinstance(spec, ConvSpec | TransitionSpec):
+        if isinstance(spec, ConvSpec | DepthwiseSeparableSpec | TransitionSpec):
             channels = _conv_of(block).out_channels
     return tuple(specs)
 

@@ -31,6 +31,23 @@ Declared after the Cortex-M4 runs (``results/mcu``), to design by their per-oper
   4-6-4-6-8-12 (1,980 parameters; the first layer at 4 channels, on the fast path), trained
   as ``mnist_4k_onecycle``.
 
+Declared on 2026-12-07, before any was scored: shifts as well as turns. The best small-MNIST
+results train on shifted digits; ours only rotate them (±10°).
+
+- ``mnist_wide_shift``: ``mnist_wide_onecycle`` with the rotation replaced by an affine warp
+  of the same ±10° and a shift of up to 8 % of the width and height (about 2 pixels).
+- ``mnist_4k_shift``: ``mnist_4k_onecycle`` with the same warp.
+
+Declared the same day, before any was scored: depthwise-separable blocks
+(:class:`~tinyconv.DepthwiseSeparableSpec`: a 3x3 filter per channel, then a 1x1
+convolution), which buy width under a budget. The first layer stays a full convolution (a
+depthwise filter of one input channel mixes nothing).
+
+- ``mnist_4k_separable``: 8 channels, then separable blocks of 24, a transition to 12,
+  24, 32 and 28 (3,852 parameters), trained as ``mnist_4k_onecycle``.
+- ``mnist_2k_separable``: 8, 16, transition to 8, 16, 16, 20 (1,912 parameters), trained
+  as ``mnist_2k_onecycle``.
+
 All draw dropout masks with the hash (``dropout_masks="hash"``), the faster way on the CPU.
 """
 
@@ -38,9 +55,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from tinyconv.data.augment_specs import Affine
 from tinyconv.recipes.fashion import FASHION_WIDE
 from tinyconv.recipes.mnist import DROPOUT, MNIST_V5, MNIST_V5_ONECYCLE
-from tinyconv.specs import ConvSpec, GAPHeadSpec, SESpec, TransitionSpec
+from tinyconv.specs import (
+    ConvSpec,
+    DepthwiseSeparableSpec,
+    GAPHeadSpec,
+    SESpec,
+    TransitionSpec,
+)
 
 WRITEUP_SPECS = (
     ConvSpec(out_channels=8, dropout=DROPOUT, bias=True),
@@ -127,6 +151,56 @@ MNIST_2K_ONECYCLE = replace(
     max_params=2000,
 )
 
+SHIFT = Affine(degrees=10.0, translate=(0.08, 0.08), fill=1 / 255)
+"""V5's ±10° rotation (and its fill) plus a shift of up to 8 % each way."""
+
+MNIST_WIDE_SHIFT = replace(
+    MNIST_WIDE_ONECYCLE,
+    name="mnist_wide_shift",
+    description="mnist_wide_onecycle trained on digits turned ±10° and shifted up to 8 %",
+    augment=(SHIFT,),
+)
+
+MNIST_4K_SHIFT = replace(
+    MNIST_4K_ONECYCLE,
+    name="mnist_4k_shift",
+    description="mnist_4k_onecycle trained on digits turned ±10° and shifted up to 8 %",
+    augment=(SHIFT,),
+)
+
+SEPARABLE_DROPOUT = 0.02
+"""The 4k winner's dropout, after every block."""
+
+MNIST_4K_SEPARABLE = replace(
+    MNIST_4K_ONECYCLE,
+    name="mnist_4k_separable",
+    description="depthwise-separable blocks 8-24-12-24-32-28 (3,852 params), OneCycle",
+    specs=(
+        ConvSpec(out_channels=8, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=24, dropout=SEPARABLE_DROPOUT),
+        TransitionSpec(out_channels=12),
+        DepthwiseSeparableSpec(out_channels=24, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=32, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=28, dropout=SEPARABLE_DROPOUT),
+        GAPHeadSpec(num_classes=10),
+    ),
+)
+
+MNIST_2K_SEPARABLE = replace(
+    MNIST_2K_ONECYCLE,
+    name="mnist_2k_separable",
+    description="depthwise-separable blocks 8-16-8-16-16-20 (1,912 params), OneCycle",
+    specs=(
+        ConvSpec(out_channels=8, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=16, dropout=SEPARABLE_DROPOUT),
+        TransitionSpec(out_channels=8),
+        DepthwiseSeparableSpec(out_channels=16, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=16, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=20, dropout=SEPARABLE_DROPOUT),
+        GAPHeadSpec(num_classes=10),
+    ),
+)
+
 RECIPES = (
     MNIST_V5_WRITEUP,
     MNIST_WIDE_ONECYCLE,
@@ -134,4 +208,8 @@ RECIPES = (
     MNIST_4K_ONECYCLE,
     MNIST_WIDE8_ONECYCLE,
     MNIST_2K_ONECYCLE,
+    MNIST_WIDE_SHIFT,
+    MNIST_4K_SHIFT,
+    MNIST_4K_SEPARABLE,
+    MNIST_2K_SEPARABLE,
 )
