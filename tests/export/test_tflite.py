@@ -20,7 +20,8 @@ import tinyconv
 from tinyconv.export import fold_batchnorm, micro_arena
 from tinyconv.export.litert import litert_logits
 from tinyconv.export.micro import micro_logits
-from tinyconv.export.tflite_graph import io_quantization
+from tinyconv.export.tflite import tflite_bytes
+from tinyconv.export.tflite_graph import io_quantization, strip_tensor_names, tflite_ops
 
 from .conftest import TEST_IMAGES
 
@@ -93,6 +94,50 @@ def test_int8_predictions_equal_in_litert_and_tflite_micro(
     assert report["parity"]["micro_vs_litert_argmax_agreement_int8"] >= 0.97
     accuracy = float((micro.argmax(1) == labels.numpy()).mean())
     assert accuracy == report["accuracy"]["micro_int8"]
+
+
+def tensor_names(data: bytes) -> list[bytes]:
+    from ai_edge_litert import schema_py_generated as schema
+
+    graph = schema.Model.GetRootAs(bytearray(data), 0).Subgraphs(0)
+    return [graph.Tensors(i).Name() or b"" for i in range(graph.TensorsLength())]
+
+
+def test_names_are_dropped_and_the_stripped_file_computes_the_same(
+    exported: tuple[Path, dict, str],
+    trained_v5: tinyconv.TinyNet,
+    test_images: tuple[torch.Tensor, torch.Tensor],
+) -> None:
+    out, _, _ = exported
+    assert set(tensor_names((out / "v5.int8.tflite").read_bytes())) == {b""}
+    folded, _ = fold_batchnorm(trained_v5)
+    named = tflite_bytes(folded, test_images[0][:100], keep_names=True)  # calibration only
+    assert any(b"ConvBlock" in name for name in tensor_names(named))
+    stripped = strip_tensor_names(named)
+    assert len(stripped) < 0.8 * len(named)  # the module paths were a large part of it
+    assert tflite_ops(stripped) == tflite_ops(named)
+    assert io_quantization(stripped) == io_quantization(named)
+    assert micro_arena(stripped) == micro_arena(named)
+    images = test_images[0][:MICRO_IMAGES]
+    np.testing.assert_array_equal(
+        micro_logits(stripped, images, raw=True), micro_logits(named, images, raw=True)
+    )
+    np.testing.assert_array_equal(
+        litert_logits(stripped, images, raw=True), litert_logits(named, images, raw=True)
+    )
+
+
+def test_keep_names_is_refused_for_onnx_in_one_line(v5_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "onnx"
+    argv = ["export", str(v5_file), "--keep-names", "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyconv", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: --keep-names keeps the names in .tflite files; add --format tflite"
+    )
+    assert not out.exists()
 
 
 def test_fp32_file_matches_pytorch_and_int8_accuracy_is_close(

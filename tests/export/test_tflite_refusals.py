@@ -18,9 +18,8 @@ from tinyconv import ConvSpec, GAPHeadSpec
 from tinyconv.data import ImageDataset, TensorLoader
 from tinyconv.errors import OutputExistsError, OutputPathError
 from tinyconv.export import export_tflite
-from tinyconv.export.tflite_graph import quantize_input
 from tinyconv.export.errors import VerificationError
-from tinyconv.export.tflite_graph import TensorQuantization
+from tinyconv.export.tflite_graph import TensorQuantization, quantize_input
 from tinyconv.train import TrainConfig, fit
 
 

@@ -68,3 +68,16 @@ def test_each_goal_shows_the_candidate_validation_chose_and_its_gap(tmp_path: Pa
     assert "+0.06" in by_goal["MNIST, ≤ 2,000 parameters"]  # 99.06 % against 99.0 %
     fashion = by_goal["FashionMNIST, < 8,000 parameters"]
     assert "91.58 % ± 0.01" in fashion and "0/2" in fashion and "-0.92" in fashion
+
+
+def test_a_tie_on_validation_goes_to_the_recipe_declared_first(tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    runs = {  # declared in this order in tinyconv/recipes/frontier.py
+        "b/seed0": run("mnist_wide_shift", "mnist", 7811, 15, 0.9928),
+        "a/seed0": run("mnist_wide_onecycle", "mnist", 7811, 15, 0.9928),
+    }
+    (root / "frontier").mkdir(parents=True)
+    (root / "frontier" / "validation.json").write_text(json.dumps({"runs": runs}))
+    study(root / "frontier", "mnist_wide_onecycle", 15, [0.9944, 0.9950], 7811)
+    under_8k = frontier_summary_rst(root).split("* - ")[2]
+    assert "``mnist_wide_onecycle``" in under_8k and "99.47 %" in under_8k

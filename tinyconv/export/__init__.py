@@ -57,6 +57,8 @@ __all__ = [
     "QuantizationAwareResult",
     "TfliteReport",
     "TfliteTarget",
+    "UntrainedModelError",
+    "VerificationError",
     "export_as",
     "export_model",
     "export_onnx",
@@ -69,6 +71,4 @@ __all__ = [
     "quantization_aware_on_dataset",
     "quantize_int8",
     "tiny_model_session",
-    "UntrainedModelError",
-    "VerificationError",
 ]

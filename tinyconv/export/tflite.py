@@ -28,6 +28,7 @@ from tinyconv._extras import require
 from tinyconv.errors import ModelGraphError
 from tinyconv.export._native_output import native_output
 from tinyconv.export.errors import ExportError
+from tinyconv.export.tflite_graph import strip_tensor_names
 from tinyconv.layer_info import input_shape
 
 __all__ = ["batchnorm_as_depthwise", "tflite_bytes"]
@@ -116,12 +117,16 @@ def _quantized_graph(model: nn.Module, calibration: torch.Tensor) -> tuple[nn.Mo
     return convert_pt2e(prepared, fold_quantize=False), quantizer
 
 
-def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> bytes:
+def tflite_bytes(
+    model: nn.Module, calibration: torch.Tensor | None = None, *, keep_names: bool = False
+) -> bytes:
     """Convert a model to a batch-1 .tflite flatbuffer: fp32, or int8 when calibrated.
 
     BatchNorms are first written as depthwise convolutions
     (:func:`batchnorm_as_depthwise`, on a copy); fold them beforehand with
     :func:`~tinyconv.export.fold_batchnorm` so that only the ones that cannot fold remain.
+    The tensor names the converter writes are dropped
+    (:func:`~tinyconv.export.tflite_graph.strip_tensor_names`): no runtime reads them.
 
     Args:
         model: A TinyNet in eval mode (its ``input_shape`` gives the
@@ -129,6 +134,8 @@ def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> b
         calibration: ``None`` for an fp32 file; else float images ``[N, C, H, W]``
             normalised as in training (training images, never test images) that fix the
             int8 activation ranges. The int8 file then has int8 input and output.
+        keep_names: Keep the tensor names (the PyTorch module paths), e.g. to read the
+            graph in a viewer; they cost flash and nothing else.
 
     Returns:
         The .tflite file's bytes.
@@ -181,4 +188,4 @@ def tflite_bytes(model: nn.Module, calibration: torch.Tensor | None = None) -> b
         ) from error
     finally:
         root.setLevel(level)
-    return data
+    return data if keep_names else strip_tensor_names(data)

@@ -134,6 +134,10 @@ class TfliteTarget:
             many points below PyTorch's fp32 accuracy, more than one image below and more
             than the noise (:func:`~tinyconv.export.int8_drop.int8_drop`); ``None``:
             record only.
+        keep_names: Keep the tensor names (PyTorch module paths) in the files; by default
+            they are dropped (:func:`~tinyconv.export.tflite_graph.strip_tensor_names`),
+            which leaves the outputs the same and takes a third to a half off a small
+            model's flash.
 
     Example:
         >>> from tinyconv.export import TfliteTarget, export_as
@@ -144,6 +148,7 @@ class TfliteTarget:
     calibration_images: int = 1000
     micro_images: int = 1000
     max_int8_drop_points: float | None = MAX_INT8_DROP_POINTS
+    keep_names: bool = False
 
     def check(self) -> None:
         """Refuse settings this target cannot use, before any export work.
@@ -189,6 +194,7 @@ def export_tflite(
     test_images: int | None = None,
     micro_images: int = 1000,
     max_int8_drop_points: float | None = MAX_INT8_DROP_POINTS,
+    keep_names: bool = False,
     name: str | None = None,
     dataset: str | None = None,
     overwrite: bool = False,
@@ -209,6 +215,7 @@ def export_tflite(
         test_images: Verify in LiteRT on the first N test images (``None``: all).
         micro_images: As :class:`TfliteTarget`.
         max_int8_drop_points: As :class:`TfliteTarget`.
+        keep_names: As :class:`TfliteTarget`.
         name: Base name of the files (default: the model file's name, or ``model``).
         dataset: The registered dataset to calibrate and score on (default: the one the
             model records).
@@ -230,7 +237,7 @@ def export_tflite(
     """
     target = TfliteTarget(
         int8=int8, calibration_images=calibration_images, micro_images=micro_images,
-        max_int8_drop_points=max_int8_drop_points,
+        max_int8_drop_points=max_int8_drop_points, keep_names=keep_names,
     )  # fmt: skip
     return export_as(
         model_or_path, out_dir, target, name=name, dataset=dataset, data_root=data_root,
@@ -250,11 +257,11 @@ def _write(target: TfliteTarget, job: ExportJob, staged: Path) -> TfliteReport:
     data_name, source = job.dataset, job.source
     max_int8_drop_points = target.max_int8_drop_points
     sample = x_test[: target.micro_images]
-    datas = {"fp32": tflite_bytes(folded)}
+    datas = {"fp32": tflite_bytes(folded, keep_names=target.keep_names)}
     calibration = {}
     if int8:
         images = job.training_images(target.calibration_images)  # never test images
-        datas["int8"] = tflite_bytes(folded, images)
+        datas["int8"] = tflite_bytes(folded, images, keep_names=target.keep_names)
         calibration = {
             "images": len(images),
             "source": f"first {len(images)} {data_name} training images",

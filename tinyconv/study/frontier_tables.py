@@ -73,6 +73,14 @@ FRONTIER_GOALS = (
 """The frontier's goals; each is met (or not) by the candidate its validation runs chose."""
 
 
+def _declared(name: str) -> int:
+    """Where recipe ``name`` stands in the order the recipes were declared (JSON files last)."""
+    from tinyconv.recipes import RECIPES
+
+    order = list(RECIPES)
+    return order.index(name) if name in order else len(order)
+
+
 def validation_candidates(results: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
     """The validation runs under ``results/frontier``, by candidate ``(recipe, epochs)``.
 
@@ -140,7 +148,9 @@ def frontier_summary_rst(results: Path) -> str:
         if not fits:
             rows.append([*row, "no validation run yet", "", "", "", "", "", "", ""])
             continue
-        _, (name, epochs) = max(fits)
+        _, _, (name, epochs) = max(
+            (mean, -_declared(key[0]), key) for mean, key in fits
+        )  # a tie goes to the recipe declared first
         seeds = committed_test_seeds(results, name, epochs)
         accs = [float(seed["final_test_acc"]) for seed in seeds.values()]
         if not accs:

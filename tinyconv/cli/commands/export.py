@@ -115,6 +115,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="tflite: run the first N test images in TFLite Micro too",
     )
+    parser.add_argument(
+        "--keep-names",
+        action="store_true",
+        help="tflite: keep the tensor names (PyTorch module paths) in the files, e.g. for "
+        "a graph viewer; they cost flash and no runtime reads them",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,12 +141,15 @@ def run(args: argparse.Namespace) -> int:
             "--qat-epochs makes an ONNX int8 model; drop --format tflite (its int8 is "
             "post-training only)"
         )
+    if args.format == "onnx" and args.keep_names:
+        raise ExportError("--keep-names keeps the names in .tflite files; add --format tflite")
     from tinyconv.export import OnnxTarget, TfliteTarget, export_as
 
     if args.format == "tflite":
         target = TfliteTarget(
             int8=args.int8, calibration_images=args.calibration_images,
             micro_images=args.micro_images, max_int8_drop_points=args.max_int8_drop,
+            keep_names=args.keep_names,
         )  # fmt: skip
     else:
         target = OnnxTarget(
