@@ -136,8 +136,8 @@ class TfliteTarget:
             record only.
         keep_names: Keep the tensor names (PyTorch module paths) in the files; by default
             they are dropped (:func:`~tinyconv.export.tflite_graph.strip_tensor_names`),
-            which leaves the outputs the same and takes a third to a half off a small
-            model's flash.
+            which leaves the outputs the same and takes a quarter to over a third off
+            a small model's flash.
 
     Example:
         >>> from tinyconv.export import TfliteTarget, export_as
