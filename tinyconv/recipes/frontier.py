@@ -47,6 +47,10 @@ depthwise filter of one input channel mixes nothing).
   24, 32 and 28 (3,852 parameters), trained as ``mnist_4k_onecycle``.
 - ``mnist_2k_separable``: 8, 16, transition to 8, 16, 16, 20 (1,912 parameters), trained
   as ``mnist_2k_onecycle``.
+- ``mnist_8k_separable``: declared after ``mnist_4k_separable`` validated at 99.26 % against
+  99.04 % for the full convolutions it replaced: ``fashion_separable``'s widths 16-32-16-48-48-32
+  (7,856 parameters) with the separable candidates' dropout, trained as
+  ``mnist_wide_onecycle``.
 
 All draw dropout masks with the hash (``dropout_masks="hash"``), the faster way on the CPU.
 """
@@ -201,6 +205,21 @@ MNIST_2K_SEPARABLE = replace(
     ),
 )
 
+MNIST_8K_SEPARABLE = replace(
+    MNIST_WIDE_ONECYCLE,
+    name="mnist_8k_separable",
+    description="depthwise-separable blocks 16-32-16-48-48-32 (7,856 params), OneCycle",
+    specs=(
+        ConvSpec(out_channels=16, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=32, dropout=SEPARABLE_DROPOUT),
+        TransitionSpec(out_channels=16),
+        DepthwiseSeparableSpec(out_channels=48, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=48, dropout=SEPARABLE_DROPOUT),
+        DepthwiseSeparableSpec(out_channels=32, dropout=SEPARABLE_DROPOUT),
+        GAPHeadSpec(num_classes=10),
+    ),
+)
+
 RECIPES = (
     MNIST_V5_WRITEUP,
     MNIST_WIDE_ONECYCLE,
@@ -212,4 +231,5 @@ RECIPES = (
     MNIST_4K_SHIFT,
     MNIST_4K_SEPARABLE,
     MNIST_2K_SEPARABLE,
+    MNIST_8K_SEPARABLE,
 )
