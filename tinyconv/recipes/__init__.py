@@ -56,7 +56,7 @@ def get_recipe(name_or_path: str | os.PathLike[str]) -> Recipe:
         >>> get_recipe("mnist_v9")  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        tinyconv.errors.SpecError: unknown recipe 'mnist_v9'; give a recipe JSON file or one of: fashion_teacher, ..., mnist_wide_smooth
+        tinyconv.errors.SpecError: unknown recipe 'mnist_v9'; give a recipe JSON file or one of: fashion_separable, ..., mnist_wide_smooth
     """  # noqa: E501
     text = str(name_or_path)
     if text in RECIPES:
