@@ -31,10 +31,9 @@ def normalise(data: ImageDataset, count: int) -> torch.Tensor:
     return (data.images[:count].float() / 255 - data.mean[0]) / data.std[0]
 
 
-@pytest.fixture(scope="session")
-def trained_v5(mnist_train: ImageDataset) -> tinyconv.TinyNet:
-    """One epoch of Adam on 2,000 real training images: about 85 % test accuracy, ~2 s."""
-    model = tinyconv.build(V5_LIKE, seed=0)
+def briefly_trained(specs: tuple, mnist_train: ImageDataset) -> tinyconv.TinyNet:
+    """``specs`` built with seed 0 and trained one epoch of Adam on 2,000 real MNIST images."""
+    model = tinyconv.build(specs, seed=0)
     loader = TensorLoader(mnist_train.subset(list(range(2000))), 32, shuffle=True, seed=0)
     config = TrainConfig(
         epochs=1, batch_size=32, optimizer="adam", lr=0.01, device="cpu", progress=False
@@ -44,6 +43,12 @@ def trained_v5(mnist_train: ImageDataset) -> tinyconv.TinyNet:
     model.normalization = mnist_train.normalization.to_dict()
     model.dataset = "mnist"
     return model
+
+
+@pytest.fixture(scope="session")
+def trained_v5(mnist_train: ImageDataset) -> tinyconv.TinyNet:
+    """The V5-like model trained briefly: about 85 % test accuracy, ~2 s."""
+    return briefly_trained(V5_LIKE, mnist_train)
 
 
 @pytest.fixture(scope="session")

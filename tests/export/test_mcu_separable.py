@@ -14,11 +14,11 @@ import pytest
 
 import tinyconv
 from tinyconv import ConvSpec, DepthwiseSeparableSpec, GAPHeadSpec, TransitionSpec
-from tinyconv.data import ImageDataset, TensorLoader
+from tinyconv.data import ImageDataset
 from tinyconv.device_estimate import cost_class
 from tinyconv.mcu import McuReport, run_on_mcu
-from tinyconv.train import TrainConfig, fit
 
+from .conftest import briefly_trained
 from .test_mcu import tflm as tflm  # the fixture
 
 SEPARABLE = (
@@ -39,15 +39,7 @@ def separable(
     tflm: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[tinyconv.TinyNet, McuReport]:
-    model = tinyconv.build(SEPARABLE, seed=0)
-    loader = TensorLoader(mnist_train.subset(list(range(2000))), 32, shuffle=True, seed=0)
-    config = TrainConfig(
-        epochs=1, batch_size=32, optimizer="adam", lr=0.01, device="cpu", progress=False
-    )
-    fit(model, loader, config)
-    model.eval()
-    model.normalization = mnist_train.normalization.to_dict()
-    model.dataset = "mnist"
+    model = briefly_trained(SEPARABLE, mnist_train)
     work = tmp_path_factory.mktemp("separable")
     tinyconv.save(model, work / "separable.model.pt")
     report = run_on_mcu(
