@@ -52,6 +52,14 @@ depthwise filter of one input channel mixes nothing).
   (7,856 parameters) with the separable candidates' dropout, trained as
   ``mnist_wide_onecycle``.
 
+Declared after ``mnist_8k_separable`` scored 99.49 % ± 0.02 on test (0.01 short of 99.50 %),
+before either was scored: two training levers that cost nothing on the device.
+
+- ``mnist_8k_separable_smooth``: ``mnist_8k_separable`` with label smoothing 0.1 (its dropout
+  kept; ``mnist_wide_smooth`` dropped both at once).
+- ``mnist_8k_separable_b64``: ``mnist_8k_separable`` with batches of 64, not 128: twice the
+  steps in the same 15 epochs, at the same peak learning rate.
+
 All draw dropout masks with the hash (``dropout_masks="hash"``), the faster way on the CPU.
 """
 
@@ -220,6 +228,20 @@ MNIST_8K_SEPARABLE = replace(
     ),
 )
 
+MNIST_8K_SEPARABLE_SMOOTH = replace(
+    MNIST_8K_SEPARABLE,
+    name="mnist_8k_separable_smooth",
+    description="mnist_8k_separable with label smoothing 0.1",
+    train=replace(MNIST_8K_SEPARABLE.train, label_smoothing=0.1),
+)
+
+MNIST_8K_SEPARABLE_B64 = replace(
+    MNIST_8K_SEPARABLE,
+    name="mnist_8k_separable_b64",
+    description="mnist_8k_separable with batches of 64 (twice the steps)",
+    train=replace(MNIST_8K_SEPARABLE.train, batch_size=64),
+)
+
 RECIPES = (
     MNIST_V5_WRITEUP,
     MNIST_WIDE_ONECYCLE,
@@ -232,4 +254,6 @@ RECIPES = (
     MNIST_4K_SEPARABLE,
     MNIST_2K_SEPARABLE,
     MNIST_8K_SEPARABLE,
+    MNIST_8K_SEPARABLE_SMOOTH,
+    MNIST_8K_SEPARABLE_B64,
 )
