@@ -89,9 +89,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="refuse an int8 file that scores more than POINTS below fp32 on the test images, "
         "more than one image below and more than the noise of the comparison (both formats)",
     )
-    parser.add_argument(
-        "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
-    )
     add_threads_argument(parser)
     add_dataset_arguments(
         parser,

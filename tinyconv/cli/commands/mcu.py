@@ -66,9 +66,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="only build (and cache) TFLite Micro for --cpu, then exit; no MODEL needed",
     )
-    parser.add_argument(
-        "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
-    )
     add_threads_argument(parser)
     add_dataset_arguments(
         parser, "dataset of the test images (default: the one the export report names)"

@@ -55,9 +55,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "study's results file (default: the one the model file records)",
     )
     parser.add_argument(
-        "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
-    )
-    parser.add_argument(
         "--val-size",
         type=int,
         default=None,

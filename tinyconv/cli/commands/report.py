@@ -37,12 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="replace --out whole when it holds an earlier report (never a folder of other files)",
     )
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="data root holding MNIST/raw or FashionMNIST/raw (default: $TINYCONV_DATA or "
-        "./data); needed to score a model on its test images",
-    )
     add_threads_argument(parser)
     add_dataset_arguments(
         parser,

@@ -84,9 +84,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sampler-seed", type=int, default=None, metavar="S", help="seed of the TPE sampler"
     )
-    parser.add_argument(
-        "--data-dir", default=None, metavar="D", help="dataset root (default $TINYCONV_DATA)"
-    )
     add_dataset_arguments(parser)
     parser.add_argument(
         "--device", default=None, help="training device (default: SearchSettings', cpu)"

@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--trial", type=int, default=None, metavar="N", help="a complete trial instead of the best"
     )
-    add_dataset_arguments(parser)
+    add_dataset_arguments(parser, data_dir=False)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,12 +42,6 @@ def add_arguments(parser: argparse.ArgumentParser, *, recipe_argument: bool = Tr
     if recipe_argument:
         parser.add_argument("recipe", help="ready recipe name (e.g. mnist_v5) or recipe JSON file")
     parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="dataset root holding MNIST/raw/... and FashionMNIST/raw/... "
-        "(default: $TINYCONV_DATA, else ./data)",
-    )
-    parser.add_argument(
         "--epochs",
         type=int,
         default=None,

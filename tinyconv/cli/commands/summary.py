@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         "show a recipe moved onto this registered dataset (its image size, channels and "
         "classes), as tinyconv study --dataset trains it",
+        data_dir=False,
     )
 
 
