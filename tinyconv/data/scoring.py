@@ -4,8 +4,10 @@
 number of classes); :func:`model_inputs` normalises images as the model was trained (its
 recorded :class:`~tinyconv.data.Normalization`, else the dataset's); :func:`score_images`
 classifies every image and keeps labels, predictions and softmax probabilities in a
-:class:`Predictions`. The figures (confusion matrix, gallery, SE gates), the report and
-the export's accuracy (:meth:`Predictions.from_logits` on ONNX logits) all use these.
+:class:`Predictions`. The figures (confusion matrix, gallery, SE gates) and the report use
+these. :func:`top1_accuracy` and :func:`argmax_agreement` score outputs that another runtime
+computed (onnxruntime, LiteRT, TFLite Micro, the emulated Cortex-M): a prediction is
+always the argmax of the logits, first index on a tie.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -22,7 +25,56 @@ from .errors import DatasetMismatchError
 from .image_dataset import ImageDataset
 from .normalization import Normalization
 
-__all__ = ["Predictions", "check_model_fits", "model_inputs", "normalized_batches", "score_images"]
+__all__ = [
+    "Predictions",
+    "argmax_agreement",
+    "check_model_fits",
+    "model_inputs",
+    "normalized_batches",
+    "score_images",
+    "top1_accuracy",
+]
+
+
+def _predicted(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+    return np.asarray(logits).argmax(axis=1)
+
+
+def top1_accuracy(logits: torch.Tensor | np.ndarray, labels: torch.Tensor | np.ndarray) -> float:
+    """Fraction of images whose largest logit is at their label.
+
+    Args:
+        logits: ``[N, K]`` outputs (float logits, or int8 outputs of a quantized file).
+        labels: True classes of at least the first ``N`` images (more are ignored).
+
+    Returns:
+        The accuracy in ``[0, 1]``.
+
+    Shape:
+        logits ``[N, K]``, labels ``[M]`` with ``M >= N``.
+
+    Example:
+        >>> top1_accuracy(np.array([[0.0, 2.0], [3.0, 1.0]]), torch.tensor([1, 1, 0]))
+        0.5
+    """
+    return float((_predicted(logits) == np.asarray(labels)[: len(logits)]).mean())
+
+
+def argmax_agreement(first: torch.Tensor | np.ndarray, second: torch.Tensor | np.ndarray) -> float:
+    """Fraction of images two sets of outputs predict the same class for.
+
+    Args:
+        first: ``[N, K]`` outputs of one runtime.
+        second: ``[N, K]`` outputs of another for the same images.
+
+    Returns:
+        The agreement in ``[0, 1]``.
+
+    Example:
+        >>> argmax_agreement(np.array([[0, 2], [3, 1]]), np.array([[1, 2], [0, 1]]))
+        0.5
+    """
+    return float((_predicted(first) == _predicted(second)).mean())
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,11 +119,11 @@ class Predictions:
             >>> Predictions.from_logits(torch.tensor([[0.0, 2.0], [0.0, 1.0]]), toy).accuracy
             0.5
         """
-        probabilities = torch.softmax(torch.as_tensor(logits).float(), dim=1)
+        logits = torch.as_tensor(logits).float()
         return cls(
-            labels=dataset.labels[: len(probabilities)].clone(),
-            predicted=probabilities.argmax(dim=1),
-            probabilities=probabilities,
+            labels=dataset.labels[: len(logits)].clone(),
+            predicted=logits.argmax(dim=1),
+            probabilities=torch.softmax(logits, dim=1),
             class_names=tuple(dataset.class_names),
             dataset=dataset.name,
         )

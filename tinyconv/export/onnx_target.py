@@ -22,8 +22,7 @@ import torch
 from torch import nn
 
 from tinyconv._extras import require
-from tinyconv.data import ImageDataset
-from tinyconv.data.scoring import Predictions
+from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.device_costs import int8_weight_bytes
 from tinyconv.export.device_report import ExportReport, LayerCost
 from tinyconv.export.errors import (
@@ -94,10 +93,6 @@ def _check_quantized_parity(
             f"{mismatches_allowed(len(same))} allowed); the ONNX export changed the model, "
             "so no file was written"
         )
-
-
-def _accuracy(logits: np.ndarray, data: ImageDataset) -> float:
-    return Predictions.from_logits(torch.from_numpy(logits), data).accuracy
 
 
 @dataclass(frozen=True, eq=False)
@@ -216,12 +211,12 @@ class OnnxTarget:
         parity = {
             "folded_vs_pytorch_max_abs_logit": float(np.abs(folded_logits - reference).max()),
             "onnx_fp32_vs_pytorch_max_abs_logit": float(np.abs(fp32 - reference).max()),
-            "onnx_fp32_argmax_agreement": float((fp32.argmax(1) == reference.argmax(1)).mean()),
+            "onnx_fp32_argmax_agreement": argmax_agreement(fp32, reference),
         }
         accuracy = {
             "test_images": len(job.labels),
-            "pytorch": _accuracy(reference, job.test),
-            "onnx_fp32": _accuracy(fp32, job.test),
+            "pytorch": top1_accuracy(reference, job.test.labels),
+            "onnx_fp32": top1_accuracy(fp32, job.test.labels),
             "onnx_int8": None,
         }
         aware = None
@@ -248,12 +243,10 @@ class OnnxTarget:
             parity["onnx_int8_vs_pytorch_max_abs_logit"] = float(
                 np.abs(quantized - reference).max()
             )
-            parity["onnx_int8_argmax_agreement"] = float(
-                (quantized.argmax(1) == reference.argmax(1)).mean()
-            )
+            parity["onnx_int8_argmax_agreement"] = argmax_agreement(quantized, reference)
             if self.qat_epochs:
                 _check_quantized_parity(int8_model, x_test, quantized, parity)
-            accuracy["onnx_int8"] = _accuracy(quantized, job.test)
+            accuracy["onnx_int8"] = top1_accuracy(quantized, job.test.labels)
             accuracy["int8_minus_fp32_points"] = 100 * (accuracy["onnx_int8"] - accuracy["pytorch"])
             drop = int8_drop(reference, quantized, job.labels.numpy(), self.max_int8_drop_points)
             accuracy["int8_drop"] = drop.to_dict()

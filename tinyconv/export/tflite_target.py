@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from tinyconv.data.normalization import Normalization
+from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.device_estimate import estimate_device
 from tinyconv.errors import ModelGraphError
@@ -45,14 +46,6 @@ FP32_LOGIT_TOLERANCE = 1e-3
 """Largest |logit difference| allowed between the fp32 .tflite in LiteRT and PyTorch."""
 
 _PACKAGES = ("torch", "litert-torch", "ai-edge-litert", "tflite-micro", "torchao")
-
-
-def _accuracy(logits: np.ndarray, labels: torch.Tensor) -> float:
-    return float((logits.argmax(1) == labels.numpy()[: len(logits)]).mean())
-
-
-def _agreement(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a.argmax(1) == b.argmax(1)).mean())
 
 
 def _check(condition: bool, message: str) -> None:
@@ -77,7 +70,7 @@ def _verify_micro(
     quant_out = io_quantization(data)[1]
     micro = dequantize_output(raw, quant_out)
     reference_raw = litert_logits(data, sample, raw=True, reference_kernels=True)
-    parity[f"micro_vs_litert_argmax_agreement_{kind}"] = _agreement(micro, litert)
+    parity[f"micro_vs_litert_argmax_agreement_{kind}"] = argmax_agreement(micro, litert)
     if kind == "int8":
         steps = np.abs(raw.astype(np.int32) - reference_raw.astype(np.int32))
         parity["micro_vs_litert_reference_max_steps_int8"] = int(steps.max())
@@ -94,7 +87,7 @@ def _verify_micro(
         parity["micro_vs_litert_reference_max_abs_logit_fp32"] = float(
             np.abs(micro - reference).max()
         )
-        agreement = _agreement(micro, reference)
+        agreement = argmax_agreement(micro, reference)
         _check(
             agreement == 1.0,
             f"TFLite Micro and LiteRT's reference kernels predict differently on "
@@ -269,19 +262,19 @@ def _write(target: TfliteTarget, job: ExportJob, staged: Path) -> TfliteReport:
     accuracy: dict[str, object] = {
         "test_images": len(x_test),
         "micro_images": len(sample),
-        "pytorch": _accuracy(reference, y_test),
+        "pytorch": top1_accuracy(reference, y_test),
     }
     parity: dict[str, object] = {}
     arenas, litert_by_kind = {}, {}
     for kind, data in datas.items():
         litert = litert_by_kind[kind] = litert_logits(data, x_test)
-        accuracy[f"litert_{kind}"] = _accuracy(litert, y_test)
+        accuracy[f"litert_{kind}"] = top1_accuracy(litert, y_test)
         micro = _verify_micro(kind, data, sample, litert[: len(sample)], parity)
-        accuracy[f"micro_{kind}"] = _accuracy(micro, y_test)
+        accuracy[f"micro_{kind}"] = top1_accuracy(micro, y_test)
         arenas[kind] = micro_arena(data).to_dict()
     fp32 = litert_by_kind["fp32"]
     parity["litert_fp32_vs_pytorch_max_abs_logit"] = float(np.abs(fp32 - reference).max())
-    parity["litert_fp32_argmax_agreement"] = _agreement(fp32, reference)
+    parity["litert_fp32_argmax_agreement"] = argmax_agreement(fp32, reference)
     _check(
         parity["litert_fp32_argmax_agreement"] == 1.0
         and parity["litert_fp32_vs_pytorch_max_abs_logit"] <= FP32_LOGIT_TOLERANCE,

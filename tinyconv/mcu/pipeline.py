@@ -26,6 +26,7 @@ import numpy as np
 
 from tinyconv.data import load_dataset
 from tinyconv.data.normalization import Normalization
+from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.mcu.cores import Core, core
 from tinyconv.mcu.emulator import EmulatorRun, run_firmware
 from tinyconv.mcu.errors import FirmwareError, McuError
@@ -134,7 +135,7 @@ def _parity(mcu: np.ndarray, host: np.ndarray) -> dict[str, Any]:
     steps = np.abs(mcu.astype(np.int32) - host.astype(np.int32))
     return {
         "images": len(mcu),
-        "argmax_agreement": float((mcu.argmax(1) == host.argmax(1)).mean()),
+        "argmax_agreement": argmax_agreement(mcu, host),
         "identical_outputs": float((steps.max(1) == 0).mean()),
         "max_steps": int(steps.max()),
         "reference": "TFLite Micro reference kernels (tflite-micro Python package, host)",
@@ -185,8 +186,8 @@ def _report(
         parity=_parity(run.outputs, host),
         accuracy={
             "images": count,
-            "mcu_int8": float((run.outputs.argmax(1) == labels).mean()),
-            "host_reference_int8": float((host.argmax(1) == labels).mean()),
+            "mcu_int8": top1_accuracy(run.outputs, labels),
+            "host_reference_int8": top1_accuracy(host, labels),
         },
         build={
             "tflite_micro": sources.key,
