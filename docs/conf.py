@@ -31,7 +31,13 @@ sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(DOCS_DIR))
 
 import tinyconv  # noqa: E402
-from tinyconv.formatting import list_table, percent_spread  # noqa: E402
+from tinyconv.compress.tables import (  # noqa: E402
+    distillation_rst,
+    int8_drops_rst,
+    pruning_runs,
+    pruning_summary_rst,
+    qat_rst,
+)
 from tinyconv.study.frontier_tables import (  # noqa: E402
     frontier_summary_rst,
     frontier_validation_rst,
@@ -245,11 +251,11 @@ def _generate_pages() -> None:
     results = REPO_ROOT / "results"
     _write_if_changed(GENERATED_DIR / "frontier_validation.rst", frontier_validation_rst(results))
     _write_if_changed(GENERATED_DIR / "frontier_summary.rst", frontier_summary_rst(results))
-    _write_if_changed(GENERATED_DIR / "int8_drops.rst", _int8_drops_rst())
-    _write_if_changed(GENERATED_DIR / "qat.rst", _qat_rst())
+    _write_if_changed(GENERATED_DIR / "int8_drops.rst", int8_drops_rst(results))
+    _write_if_changed(GENERATED_DIR / "qat.rst", qat_rst(results))
     _write_if_changed(
         GENERATED_DIR / "distillation.rst",
-        _distillation_rst(
+        distillation_rst(
             results / "search" / "mnist4k_trial41.json",
             results / "frontier" / "mnist4k_trial41_distilled.json",
             "``mnist4k_trial41``",
@@ -257,7 +263,7 @@ def _generate_pages() -> None:
     )
     _write_if_changed(
         GENERATED_DIR / "distillation_v5.rst",
-        _distillation_rst(
+        distillation_rst(
             results / "cpu" / "mnist_v5.json",
             results / "compress" / "mnist_v5_distilled.json",
             "``mnist_v5``, ``results/cpu``",
@@ -265,13 +271,13 @@ def _generate_pages() -> None:
     )
     _write_if_changed(
         GENERATED_DIR / "distillation_fashion.rst",
-        _distillation_rst(
+        distillation_rst(
             results / "fashion" / "fashion_v5.json",
             results / "compress" / "fashion_v5_distilled.json",
             "``fashion_v5``, ``results/fashion``",
         ),
     )
-    _write_if_changed(GENERATED_DIR / "pruning_summary.rst", _pruning_summary_rst())
+    _write_if_changed(GENERATED_DIR / "pruning_summary.rst", pruning_summary_rst(results))
     frontier = REPO_ROOT / "results" / "frontier"
     _write_if_changed(
         GENERATED_DIR / "results_frontier.rst",
@@ -279,196 +285,6 @@ def _generate_pages() -> None:
         if _has_rows(frontier)
         else "No frontier recipe has a finished test seed yet.\n",
     )
-
-
-def _spread(values: list[float]) -> str:
-    """`` ± <sample std in points>`` for several values, nothing for one."""
-    import statistics
-
-    return f" ± {statistics.stdev(values) * 100:.2f}" if len(values) > 1 else ""
-
-
-def _export_reports() -> list[tuple[Path, dict]]:
-    """Every committed ``tinyconv export`` report under ``results/``, with its path."""
-    import json
-
-    found = []
-    for path in sorted((REPO_ROOT / "results").rglob("*.json")):
-        text = path.read_text()
-        if '"tinyconv.export_report"' in text:
-            report = json.loads(text)
-            if isinstance(report, dict) and report.get("format") == "tinyconv.export_report":
-                found.append((path, report))
-    return found
-
-
-def _int8_drops_rst() -> str:
-    """Every committed post-training int8 report under ``results/``: int8 against fp32."""
-    reports = []
-    for path, report in _export_reports():
-        accuracy = report.get("accuracy") or {}
-        if accuracy.get("onnx_int8") is None or report.get("quantization_aware"):
-            continue
-        reports.append((report["model"], report["params"], accuracy, path))
-    header = ["Model file", "Params (folded)", "Test images", "fp32 (ONNX)", "int8 (ONNX QDQ)"]
-    header += ["int8 minus fp32 (points)", "Report"]
-    rows: list[list[object]] = []
-    for model, params, accuracy, path in reports:
-        row = [f"``{model}``", f"{params:,}", f"{accuracy['test_images']:,}"]
-        row += [f"{accuracy['onnx_fp32'] * 100:.2f} %", f"{accuracy['onnx_int8'] * 100:.2f} %"]
-        row += [f"{accuracy['int8_minus_fp32_points']:+.2f}"]
-        row += [f"``{path.relative_to(REPO_ROOT).as_posix()}``"]
-        rows.append(row)
-    return list_table(header, rows)
-
-
-def _model_key(model: str) -> str:
-    """The same model file wherever it was exported from: its folder and name (and the
-    folder above for a ``tinyconv prune`` output, ``<run>/pruned/model.pt``)."""
-    parts = Path(model).parts
-    return "/".join(parts[-3:] if parts[-1] == "model.pt" else parts[-2:])
-
-
-def _qat_rst() -> str:
-    """Each quantization-aware export under ``results/compress/qat``, beside post-training."""
-    import json
-
-    qat_dir = REPO_ROOT / "results" / "compress" / "qat"
-    post_training: dict[tuple[str, str, int], dict] = {}
-    for path, report in _export_reports():
-        accuracy = report["accuracy"]
-        if report.get("quantization_aware") is not None or accuracy.get("onnx_int8") is None:
-            continue
-        key = (report["dataset"], _model_key(report["model"]), accuracy["test_images"])
-        if key in post_training and post_training[key] != accuracy:
-            raise RuntimeError(f"two post-training reports of {key} disagree; one is {path}")
-        post_training[key] = accuracy
-    header = ["Model file", "fp32", "int8 post-training", "int8 QAT", "QAT minus fp32 (points)"]
-    header += ["Float control", "Val int8 before → after", "Epochs, lr"]
-    rows: list[list[object]] = []
-    for path in sorted(qat_dir.glob("*/*.export.json")):
-        report = json.loads(path.read_text())
-        accuracy, aware = report["accuracy"], report["quantization_aware"]
-        key = (report["dataset"], _model_key(report["model"]), accuracy["test_images"])
-        before = post_training.get(key, {}).get("onnx_int8")
-        control_file = qat_dir / f"{path.parent.name}.control.json"
-        control = None
-        if control_file.is_file():
-            control = json.loads(control_file.read_text())["test_acc_fine_tuned_float"]
-        row = [f"``{path.parent.name}``", f"{accuracy['pytorch'] * 100:.2f} %"]
-        row += ["-" if before is None else f"{before * 100:.2f} %"]
-        row += [
-            f"{accuracy['onnx_int8'] * 100:.2f} %",
-            f"{accuracy['int8_minus_fp32_points']:+.2f}",
-        ]
-        row += ["-" if control is None else f"{control * 100:.2f} %"]
-        after = aware["history"][-1]["eval_acc"]
-        row += [f"{aware['val_acc_start'] * 100:.2f} % → {after * 100:.2f} %"]
-        row += [f"{aware['epochs']}, {aware['lr']:g}"]
-        rows.append(row)
-    if not rows:
-        return "No quantization-aware export is recorded yet.\n"
-    return list_table(header, rows)
-
-
-def _distillation_rst(plain_path: Path, taught_path: Path, plain_label: str) -> str:
-    """Per seed: a recipe without and with the teacher, on test (the seeds both files hold)."""
-    import json
-    import statistics
-
-    if not taught_path.is_file():
-        return "No distilled run is recorded yet.\n"
-    plain = json.loads(plain_path.read_text())["seeds"]
-    taught = json.loads(taught_path.read_text())["seeds"]
-    seeds = sorted(set(plain) & set(taught), key=int)
-    header = ["Seed", f"Without teacher ({plain_label})", "With teacher", "Difference"]
-    header += ["Wall time without / with"]
-    rows: list[list[object]] = []
-
-    for seed in seeds:
-        a, b = plain[seed]["final_test_acc"], taught[seed]["final_test_acc"]
-        wall = f"{plain[seed]['wall_seconds']:.0f} s / {taught[seed]['wall_seconds']:.0f} s"
-        rows.append([seed, f"{a * 100:.2f} %", f"{b * 100:.2f} %", f"{(b - a) * 100:+.2f}", wall])
-    a = [plain[seed]["final_test_acc"] for seed in seeds]
-    b = [taught[seed]["final_test_acc"] for seed in seeds]
-    diffs = [y - x for x, y in zip(a, b, strict=True)]
-    rows.append(
-        [
-            f"mean of {len(seeds)}",
-            percent_spread(a),
-            percent_spread(b),
-            f"{statistics.mean(diffs) * 100:+.2f}{_spread(diffs)}",
-            "",
-        ]
-    )
-    return list_table(header, rows)
-
-
-PRUNING_SOURCES = {"v5": "V5 (MNIST)", "fashion_v5": "``fashion_v5`` (FashionMNIST)"}
-"""The pruning results' file prefixes (``examples/prune_v5.py``) and the source they name."""
-
-
-def _pruning_runs(results: Path) -> dict[tuple[str, int], dict[int, dict]]:
-    """Every pruning experiment by (source prefix, budget) and seed.
-
-    One seed's 5- and 20-epoch files repeat its pruned and fine-tuned run; the scratch
-    runs of both are kept under ``scratch_e{epochs}``.
-    """
-    import json
-    import re
-
-    runs: dict[tuple[str, int], dict[int, dict]] = {}
-    for path in sorted((results / "compress").glob("*_seed*_max*_e5*.json")):
-        prefix = re.match(r"(.+)_seed\d+_max", path.name).group(1)
-        run = json.loads(path.read_text())
-        seed_runs = runs.setdefault((prefix, run["budget"]), {})
-        merged = seed_runs.setdefault(run["seed"], {"pruned": run["pruned_finetuned"]})
-        merged[f"scratch_e{run['scratch'].get('epochs', run['epochs'])}"] = run["scratch"]
-    return runs
-
-
-def _pruning_summary_rst() -> str:
-    """Per source and budget: pruned + fine-tuned against from scratch, mean ± std over seeds."""
-    import statistics
-
-    header = ["Source", "Budget", "Seeds", "Pruned + 5 ep. fine-tuning", "Scratch, 5 ep."]
-    header += ["Scratch, 20 ep.", "Pruned minus scratch 20 ep. (points, paired)"]
-    rows: list[list[object]] = []
-
-    def cell(values: list[float]) -> str:
-        if not values:
-            return "not run"
-        return f"{percent_spread(values)} (n={len(values)})"
-
-    runs = _pruning_runs(REPO_ROOT / "results")
-    for (prefix, budget), seeds in sorted(runs.items(), key=lambda kv: (kv[0][0] != "v5", kv[0])):
-        pruned = [seeds[s]["pruned"]["test_acc_final"] for s in sorted(seeds)]
-        scratch = {
-            epochs: [
-                seeds[s][f"scratch_e{epochs}"]["test_acc_final"]
-                for s in sorted(seeds)
-                if f"scratch_e{epochs}" in seeds[s]
-            ]
-            for epochs in (5, 20)
-        }
-        paired = [
-            seeds[s]["pruned"]["test_acc_final"] - seeds[s]["scratch_e20"]["test_acc_final"]
-            for s in sorted(seeds)
-            if "scratch_e20" in seeds[s]
-        ]
-        difference = f"{statistics.mean(paired) * 100:+.2f}{_spread(paired)}" if paired else ""
-        rows.append(
-            [
-                PRUNING_SOURCES.get(prefix, prefix),
-                f"≤ {budget:,}",
-                ", ".join(map(str, sorted(seeds))),
-                cell(pruned),
-                cell(scratch[5]),
-                cell(scratch[20]),
-                difference,
-            ]
-        )
-    return list_table(header, rows)
 
 
 _generate_pages()
@@ -530,7 +346,7 @@ def _frontier_figure(results: Path) -> object:
         points.append(point_from_results(writeup, kind="write-up counts (CPU)"))
     # One point per budget (pruned) and per budget and epochs (scratch): the seeds' widths
     # differ by a few parameters, so the point sits at their mean count. MNIST sources only.
-    for (prefix, budget), seeds in sorted(_pruning_runs(results).items()):
+    for (prefix, budget), seeds in sorted(pruning_runs(results).items()):
         if prefix != "v5":
             continue
         runs = [("pruned", f"V5 pruned to {budget:,} + 5 ep.", "pruned (CPU)")]

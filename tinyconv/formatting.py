@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping, Sequence
 
-__all__ = ["column_table", "list_table", "percent", "percent_spread"]
+__all__ = ["column_table", "list_table", "percent", "percent_spread", "signed_points"]
 
 
 def percent(value: float | None, digits: int = 2) -> str:
@@ -50,6 +50,27 @@ def percent_spread(values: Sequence[float]) -> str:
     if len(values) < 2:
         return percent(mean)
     return f"{percent(mean)} ± {100 * statistics.stdev(values):.2f}"
+
+
+def signed_points(differences: Sequence[float]) -> str:
+    """Write differences of fractions as their signed mean in points ± the sample std.
+
+    One value is written without a spread (it has none).
+
+    Args:
+        differences: Differences of fractions, at least one (paired seeds, say).
+
+    Returns:
+        ``"+0.05 ± 0.03"``, or ``"-0.12"`` for one value.
+
+    Example:
+        >>> signed_points([0.0004, 0.0008]), signed_points([-0.0012])
+        ('+0.06 ± 0.03', '-0.12')
+    """
+    mean = f"{100 * statistics.mean(differences):+.2f}"
+    if len(differences) < 2:
+        return mean
+    return f"{mean} ± {100 * statistics.stdev(differences):.2f}"
 
 
 def list_table(
