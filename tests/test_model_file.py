@@ -67,7 +67,7 @@ def test_save_then_load_in_a_fresh_process_gives_identical_logits(
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
     ).stdout
-    assert out.strip() == "7 {'mean': [0.1307], 'std': [0.3081]} mnist {'note': 'test'}"
+    assert out.strip() == "7 Normalization(mean=(0.1307,), std=(0.3081,)) mnist {'note': 'test'}"
     with torch.no_grad():
         expected = model(x)
     assert torch.equal(torch.load(tmp_path / "logits.pt", weights_only=True), expected)
@@ -146,7 +146,7 @@ def loaded_content(model: tc.TinyNet) -> str:
             "state": model.state_dict(),
             "architecture": model.architecture(),
             "class_names": model.class_names,
-            "normalization": model.normalization,
+            "normalization": model.normalization and model.normalization.to_dict(),
             "dataset": model.dataset,
             "metadata": model.metadata,
         }

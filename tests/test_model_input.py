@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinyconv as tc
-from tinyconv.data import ImageDataset
+from tinyconv.data import ImageDataset, Normalization
 from tinyconv.errors import ModelInputError, TinyconvError
 from tinyconv.model_input import RANGE_MARGIN, normalised_range
 from tinyconv.train import predict
@@ -23,6 +23,15 @@ def small_net(normalization: dict[str, list[float]] | None = MNIST_NORM) -> tc.T
     net = tc.build([tc.ConvSpec(out_channels=4), tc.GAPHeadSpec(num_classes=10)], seed=0)
     net.normalization = normalization
     return net.eval()
+
+
+def test_a_normalization_assigned_as_a_mapping_is_kept_as_the_object() -> None:
+    net = small_net()
+    assert net.normalization == Normalization(0.1307, 0.3081)
+    assert Normalization.of_model(net) is net.normalization
+    with pytest.raises(ValueError, match="needs 'mean' and 'std'"):
+        net.normalization = {"mean": [0.1]}
+    assert net.normalization == Normalization(0.1307, 0.3081)  # a refused value changes nothing
 
 
 def test_float64_input_names_the_dtypes_and_the_fix() -> None:
@@ -72,7 +81,7 @@ def test_law_normalised_pixels_always_pass(
 @given(mean=st.floats(0.0, 1.0), std=st.floats(0.01, 1.0), beyond=st.floats(1.001, 1e6))
 def test_law_values_beyond_the_margin_are_refused(mean: float, std: float, beyond: float) -> None:
     norm = {"mean": [mean], "std": [std]}
-    low, high = normalised_range(norm)
+    low, high = normalised_range(Normalization.from_dict(norm))
     limit = high + RANGE_MARGIN * (high - low)
     x = torch.zeros(1, 1, 28, 28)
     x[0, 0, 0, 0] = limit * beyond if limit > 0 else limit + beyond

@@ -22,6 +22,7 @@ from torch import nn
 
 from tinyconv._checks import check_int, check_positive_int
 from tinyconv._tracing import is_tracing
+from tinyconv.data.normalization import Normalization
 from tinyconv.errors import SpecError
 from tinyconv.model_input import check_model_input
 from tinyconv.specs import (
@@ -50,8 +51,9 @@ class TinyNet(nn.Sequential):
         specs: The block specs, in order.
         class_names: Class names in label order, when known (set by a recipe run or by
             :func:`tinyconv.load`; saved by :func:`tinyconv.save`).
-        normalization: ``{"mean": [...], "std": [...]}`` per input channel, of ``x / 255``,
-            that inputs were normalised with in training, when known.
+        normalization: The :class:`~tinyconv.data.Normalization` (per input channel, of
+            ``x / 255``) that inputs were normalised with in training, when known; a
+            ``{"mean": [...], "std": [...]}`` mapping assigned to it is converted.
         dataset: Name of the dataset the model was trained on, when known.
         metadata: Free-form JSON-able facts saved with the model (recipe, seed, scores).
 
@@ -87,7 +89,7 @@ class TinyNet(nn.Sequential):
         self.num_classes = num_classes
         self.out_channels = num_classes
         self.class_names: tuple[str, ...] | None = None
-        self.normalization: dict[str, list[float]] | None = None
+        self._normalization: Normalization | None = None
         self.dataset: str | None = None
         self.metadata: dict[str, Any] = {}
 
@@ -108,6 +110,26 @@ class TinyNet(nn.Sequential):
                 range, and the fix (a ``ValueError``).
         """
         check_model_input(x, self, self.input_shape, self.normalization)
+
+    @property
+    def normalization(self) -> Normalization | None:
+        """How inputs were normalised in training (``None`` when not known).
+
+        Example:
+            >>> from tinyconv import GAPHeadSpec
+            >>> net = build([GAPHeadSpec(num_classes=2)])
+            >>> net.normalization = {"mean": [0.1307], "std": [0.3081]}
+            >>> net.normalization
+            Normalization(mean=(0.1307,), std=(0.3081,))
+        """
+        return self._normalization
+
+    @normalization.setter
+    def normalization(self, value: Normalization | Mapping[str, Any] | None) -> None:
+        if value is None or isinstance(value, Normalization):
+            self._normalization = value
+        else:
+            self._normalization = Normalization.from_dict(value)
 
     @property
     def input_shape(self) -> tuple[int, int, int]:

@@ -82,7 +82,7 @@ def model_record(model: TinyNet) -> dict[str, Any]:
         "architecture": model.architecture(),
         "num_classes": model.num_classes,
         "class_names": None if model.class_names is None else list(model.class_names),
-        "normalization": model.normalization,
+        "normalization": None if model.normalization is None else model.normalization.to_dict(),
         "dataset": model.dataset,
         "metadata": dict(model.metadata),
     }
@@ -163,7 +163,7 @@ def save(
         >>> _ = save(net, path, class_names=["no", "yes"], mean=0.5, std=0.25)
         >>> copy = load(path)
         >>> copy.class_names, copy.normalization
-        (('no', 'yes'), {'mean': [0.5], 'std': [0.25]})
+        (('no', 'yes'), Normalization(mean=(0.5,), std=(0.25,)))
     """
     model = getattr(model, "_orig_mod", model)
     record = model_record(model)  # type: ignore[arg-type]

@@ -14,11 +14,11 @@ while tracing).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
 
+from tinyconv.data.normalization import Normalization
 from tinyconv.errors import ModelInputError
 
 __all__ = ["RANGE_MARGIN", "check_model_input", "normalised_range"]
@@ -29,21 +29,21 @@ range before it is refused. MNIST's pixels 0..1 become -0.42..2.82 once normalis
 inputs within -16.6..19.1 pass, and 0..255 floats (up to 822 once normalised) do not."""
 
 
-def normalised_range(normalization: Mapping[str, Sequence[float]]) -> tuple[float, float]:
+def normalised_range(normalization: Normalization) -> tuple[float, float]:
     """Return the lowest and highest value pixels in ``[0, 1]`` take once normalised.
 
     Args:
-        normalization: ``{"mean": [...], "std": [...]}`` per channel, of ``x / 255``.
+        normalization: Per-channel mean and std of ``x / 255``.
 
     Returns:
         ``(low, high)`` over all channels.
 
     Example:
-        >>> low, high = normalised_range({"mean": [0.1307], "std": [0.3081]})  # MNIST
+        >>> low, high = normalised_range(Normalization(0.1307, 0.3081))  # MNIST
         >>> round(low, 3), round(high, 3)
         (-0.424, 2.821)
     """
-    pairs = list(zip(normalization["mean"], normalization["std"], strict=True))
+    pairs = list(zip(normalization.mean, normalization.std, strict=True))
     return min(-m / s for m, s in pairs), max((1 - m) / s for m, s in pairs)
 
 
@@ -80,7 +80,7 @@ def _check_dtype(x: torch.Tensor, model: nn.Module) -> None:
     )
 
 
-def _check_range(x: torch.Tensor, normalization: Mapping[str, Sequence[float]]) -> None:
+def _check_range(x: torch.Tensor, normalization: Normalization) -> None:
     low, high = normalised_range(normalization)
     margin = RANGE_MARGIN * (high - low)
     smallest, largest = (float(v) for v in torch.aminmax(x.detach()))
@@ -91,7 +91,7 @@ def _check_range(x: torch.Tensor, normalization: Mapping[str, Sequence[float]]) 
     raise ModelInputError(
         f"TinyNet got input values from {smallest:.4g} to {largest:.4g}, far outside "
         f"the {low:.3g}..{high:.3g} its normalised inputs take (pixels in 0..1, mean "
-        f"{list(normalization['mean'])}, std {list(normalization['std'])}): were the images "
+        f"{list(normalization.mean)}, std {list(normalization.std)}): were the images "
         "left in 0..255, or normalised twice? Give it (x / 255 - mean) / std per channel, "
         "or let tinyconv.train.predict(model, images) do it"
     )
@@ -101,7 +101,7 @@ def check_model_input(
     x: torch.Tensor,
     model: nn.Module,
     expected: tuple[int, ...],
-    normalization: Mapping[str, Sequence[float]] | None,
+    normalization: Normalization | None,
 ) -> None:
     """Raise :class:`~tinyconv.errors.ModelInputError` for a batch ``model`` cannot use.
 
@@ -118,7 +118,7 @@ def check_model_input(
 
     Example:
         >>> net = nn.Conv2d(1, 2, 3).eval()
-        >>> mnist = {"mean": [0.1307], "std": [0.3081]}
+        >>> mnist = Normalization(0.1307, 0.3081)
         >>> check_model_input(torch.zeros(2, 1, 8, 8), net, (1, 8, 8), mnist)  # fine
         >>> check_model_input(torch.full((2, 1, 8, 8), 255.0), net, (1, 8, 8), mnist)
         Traceback (most recent call last):

@@ -115,7 +115,7 @@ class Recipe:
         check_budget(model, self.max_params)
         model.dataset = self.dataset
         model.class_names = info.class_names
-        model.normalization = info.normalization.to_dict()
+        model.normalization = info.normalization
         model.metadata = {"recipe": self.name}
         return model
 

@@ -80,7 +80,7 @@ def test_study_on_rgb_pngs_learns_the_colours(patches_study: Path) -> None:
     model = tc.load(patches_study / "patches_tiny" / "seed0.model.pt")
     assert (model.in_channels, model.input_size, model.dataset) == (3, (32, 32), "patches")
     assert model.class_names == ("blue", "green", "red", "yellow")
-    assert len(model.normalization["mean"]) == 3 and len(set(model.normalization["std"])) == 3
+    assert model.normalization.channels == 3 and len(set(model.normalization.std)) == 3
 
 
 def test_an_rgb_model_file_scores_the_same_in_a_fresh_process(
@@ -266,8 +266,8 @@ def test_mnist_digits_as_pngs_go_through_study_export_and_report(
     model_file = out / "mnist_v5_digits" / "seed0.model.pt"
     model = tc.load(model_file)
     # the statistics computed from 400 digit PNGs are MNIST's, near enough
-    assert model.normalization["mean"][0] == pytest.approx(0.1307, abs=0.02)
-    assert model.normalization["std"][0] == pytest.approx(0.3081, abs=0.02)
+    assert model.normalization.mean[0] == pytest.approx(0.1307, abs=0.02)
+    assert model.normalization.std[0] == pytest.approx(0.3081, abs=0.02)
     # prune it on the same folder: the model file's own recipe (mnist_v5_digits), a
     # validation split sized to 400 training images; then the study's results file and
     # the ready mnist_v5 as --recipe, both moved onto the digits

@@ -94,7 +94,7 @@ def test_a_recipe_builds_its_model_for_the_registered_images() -> None:
     )
     model = recipe.build_model(seed=0)
     assert (model.in_channels, model.input_size) == (3, (8, 8))
-    assert model.normalization == dataset_info("rgb").normalization.to_dict()
+    assert model.normalization == dataset_info("rgb").normalization
     assert model.class_names == ("0", "1", "2", "3") and model.dataset == "rgb"
 
 

@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from tinyconv.compress.errors import TeacherError
+from tinyconv.data.normalization import Normalization
 from tinyconv.distillation_spec import DistillationSpec
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
@@ -154,17 +154,16 @@ def _check_fit(teacher: TinyNet, student: TinyNet, source: str) -> None:
     if not _same_normalization(teacher.normalization, student.normalization):
         raise refuse(
             "normalisation",
-            teacher.normalization,
-            student.normalization,
+            teacher.normalization and teacher.normalization.to_dict(),
+            student.normalization and student.normalization.to_dict(),
             "teacher and student must see identically normalised images",
         )
 
 
-def _same_normalization(first: Any, second: Any) -> bool:
+def _same_normalization(first: Normalization | None, second: Normalization | None) -> bool:
     if first is None or second is None:
         return first is second
-    for key in ("mean", "std"):
-        ours, theirs = list(first[key]), list(second[key])
+    for ours, theirs in ((first.mean, second.mean), (first.std, second.std)):
         if len(ours) != len(theirs):
             return False
         if not all(math.isclose(a, b, rel_tol=1e-6) for a, b in zip(ours, theirs, strict=True)):

@@ -126,10 +126,10 @@ def _recipe_for(model: Any, recipe: str | Recipe | None, source: Path) -> Recipe
 
 def _check_normalization(model: Any, dataset: str, source: Path) -> None:
     expected = dataset_info(dataset).normalization.to_dict()
-    recorded = model.normalization
-    if recorded is not None and Normalization.from_dict(recorded).to_dict() != expected:
+    recorded = Normalization.of_model(model)
+    if recorded is not None and recorded.to_dict() != expected:
         raise PruneError(
-            f"{str(source)!r} was trained on inputs normalised with {model.normalization}, "
+            f"{str(source)!r} was trained on inputs normalised with {recorded.to_dict()}, "
             f"but the {dataset!r} pipeline normalises with {expected}; fine-tuning would feed "
             "it other inputs than it learned on"
         )

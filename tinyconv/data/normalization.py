@@ -187,7 +187,9 @@ class Normalization:
             True
         """
         recorded = getattr(getattr(model, "_orig_mod", model), "normalization", None)
-        return None if not recorded else cls.from_dict(recorded)
+        if recorded is None or isinstance(recorded, Normalization):
+            return recorded
+        return cls.from_dict(recorded) if recorded else None
 
     @classmethod
     def from_images(cls, images: Tensor) -> Normalization:
