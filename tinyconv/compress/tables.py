@@ -20,7 +20,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tinyconv.export.device_report import REPORT_FORMAT
 from tinyconv.formatting import list_table, percent, percent_spread, signed_points
+from tinyconv.report_files import reports_in
 
 __all__ = [
     "PRUNING_SOURCES",
@@ -34,19 +36,10 @@ __all__ = [
 PRUNING_SOURCES = {"v5": "V5 (MNIST)", "fashion_v5": "``fashion_v5`` (FashionMNIST)"}
 """The pruning results' file prefixes (``examples/prune_v5.py``) and the source they name."""
 
-_EXPORT_FORMAT = "tinyconv.export_report"
-
 
 def _export_reports(results: Path) -> list[tuple[Path, dict[str, Any]]]:
     """Every ``tinyconv export`` (ONNX) report under ``results``, with its path."""
-    found = []
-    for path in sorted(results.rglob("*.json")):
-        text = path.read_text()
-        if f'"{_EXPORT_FORMAT}"' in text:
-            report = json.loads(text)
-            if isinstance(report, dict) and report.get("format") == _EXPORT_FORMAT:
-                found.append((path, report))
-    return found
+    return reports_in(results, REPORT_FORMAT, recursive=True)
 
 
 def int8_drops_rst(results: str | Path) -> str:

@@ -10,13 +10,13 @@ documentation page "Deploy to a device".
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tinyconv.formatting import column_table, percent
+from tinyconv.report_files import read_report
 
 __all__ = ["REPORT_FORMAT", "ExportReport", "LayerCost", "deploy_rst", "load_report"]
 
@@ -197,12 +197,10 @@ def load_report(path: str | os.PathLike[str]) -> dict[str, Any]:
         The report as a dict.
 
     Raises:
-        ValueError: If the file is not an export report.
+        ReportFileError: If the file cannot be read or is not an export report (a
+            ``ValueError``).
     """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or data.get("format") != REPORT_FORMAT:
-        raise ValueError(f"{str(path)!r} is not a tinyconv export report (format {REPORT_FORMAT})")
-    return data
+    return read_report(path, REPORT_FORMAT, "export report")
 
 
 def deploy_rst(results_dir: str | os.PathLike[str]) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyconv.formatting import column_table, list_table, percent
+from tinyconv.report_files import read_report
 
 __all__ = [
     "TFLITE_REPORT_FORMAT",
@@ -171,14 +172,10 @@ def load_tflite_report(path: str | os.PathLike[str]) -> dict[str, Any]:
         The report as a dict.
 
     Raises:
-        ValueError: If the file is not a .tflite export report.
+        ReportFileError: If the file cannot be read or is not a .tflite export report (a
+            ``ValueError``).
     """
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or data.get("format") != TFLITE_REPORT_FORMAT:
-        raise ValueError(
-            f"{str(path)!r} is not a tinyconv .tflite export report (format {TFLITE_REPORT_FORMAT})"
-        )
-    return data
+    return read_report(path, TFLITE_REPORT_FORMAT, ".tflite export report")
 
 
 def _accuracy_cell(value: float | None, images: int | None) -> str:

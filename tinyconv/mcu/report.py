@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tinyconv.errors import ModelFileError
 from tinyconv.formatting import list_table
+from tinyconv.report_files import read_report, reports_in
 
 __all__ = [
     "MCU_REPORT_FORMAT",
@@ -121,26 +121,19 @@ def load_mcu_report(path: str | os.PathLike[str]) -> dict[str, Any]:
         Its data.
 
     Raises:
-        ModelFileError: If it is not readable JSON of this format.
+        ReportFileError: If it is not readable JSON of this format.
     """
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as error:
-        raise ModelFileError(f"cannot read the report {str(path)!r}: {error}") from None
-    if not isinstance(data, dict) or data.get("format") != MCU_REPORT_FORMAT:
-        raise ModelFileError(f"{str(path)!r} is not a tinyconv microcontroller report")
-    return data
+    return read_report(path, MCU_REPORT_FORMAT, "microcontroller report")
 
 
 def _reports(results_dir: str | os.PathLike[str]) -> list[tuple[str, dict[str, Any]]]:
     """The reports in a folder, by model and then core (M3, M4, M7, M33)."""
     from tinyconv.mcu.cores import CORES
 
-    found = []
-    for path in Path(results_dir).glob("*.json"):
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict) and data.get("format") == MCU_REPORT_FORMAT:
-            found.append((path.stem.rsplit(".", 1)[0], data))
+    found = [
+        (path.stem.rsplit(".", 1)[0], data)
+        for path, data in reports_in(results_dir, MCU_REPORT_FORMAT)
+    ]
     order = list(CORES)
 
     def key(item: tuple[str, dict[str, Any]]) -> tuple[str, int]:
