@@ -60,6 +60,10 @@ before either was scored: two training levers that cost nothing on the device.
 - ``mnist_8k_separable_b64``: ``mnist_8k_separable`` with batches of 64, not 128: twice the
   steps in the same 15 epochs, at the same peak learning rate.
 
+Declared after those two validated at 99.28 % and 99.30 % (below 99.38 %), before it was
+scored: ``mnist_8k_separable_wd``, ``mnist_8k_separable`` with weight decay 1e-4 (every
+recipe so far trains without any).
+
 All draw dropout masks with the hash (``dropout_masks="hash"``), the faster way on the CPU.
 """
 
@@ -242,6 +246,13 @@ MNIST_8K_SEPARABLE_B64 = replace(
     train=replace(MNIST_8K_SEPARABLE.train, batch_size=64),
 )
 
+MNIST_8K_SEPARABLE_WD = replace(
+    MNIST_8K_SEPARABLE,
+    name="mnist_8k_separable_wd",
+    description="mnist_8k_separable with weight decay 1e-4",
+    train=replace(MNIST_8K_SEPARABLE.train, weight_decay=1e-4),
+)
+
 RECIPES = (
     MNIST_V5_WRITEUP,
     MNIST_WIDE_ONECYCLE,
@@ -256,4 +267,5 @@ RECIPES = (
     MNIST_8K_SEPARABLE,
     MNIST_8K_SEPARABLE_SMOOTH,
     MNIST_8K_SEPARABLE_B64,
+    MNIST_8K_SEPARABLE_WD,
 )
