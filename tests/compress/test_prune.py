@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from strategies import NetCase, net_cases
 from torch import nn
 
 import tinyconv as tc
-from tests.conftest import REPO_ROOT
-from tests.strategies import NetCase, net_cases
 from tinyconv.compress import PruneError, block_widths, prune_to_budget, rebuild
 from tinyconv.compress.prune import prunable_groups
 from tinyconv.errors import MissingExtraError
@@ -111,6 +111,20 @@ def test_random_specs_pruned_keep_shape_budget_and_round_trip(
     copy_ = tc.load(path)
     assert copy_.specs == pruned.specs
     assert torch.equal(copy_(x), pruned(x))
+
+
+def test_a_separable_first_block_keeps_the_image_channels() -> None:
+    """Its depthwise filters are the input's channels: pruning one would drop an image channel."""
+    specs = [
+        tc.DepthwiseSeparableSpec(out_channels=4, kernel_size=1, padding=0, norm=False,
+                                  activation=None),
+        tc.ConvHeadSpec(num_classes=1),
+    ]  # fmt: skip
+    model = with_random_statistics(tc.build(specs, in_channels=2, input_size=(4, 4), seed=0))
+    result = prune_to_budget(model, 24)  # of 80: only the 1x1 half's filters can go
+    assert result.model.sep1.depthwise.conv.weight.shape[0] == 2
+    assert result.model(torch.randn(3, 2, 4, 4)).shape == (3, 1)
+    assert tc.count_parameters(result.model) == result.params_after <= 24
 
 
 @FEW

@@ -107,18 +107,18 @@ def fixed_layers(model: TinyNet) -> list[nn.Module]:
     return fixed
 
 
-def _multiplied_depthwise(model: TinyNet) -> set[nn.Module]:
-    """The depthwise convolutions with several filters per input channel.
+def _unprunable_depthwise(model: TinyNet) -> set[nn.Module]:
+    """The depthwise convolutions whose channels must all stay.
 
-    Torch-Pruning removes their filters one at a time, which leaves an uneven number per
-    channel (no spec can say that), so neither their filters nor the input channels they
-    read are pruned.
+    A depthwise convolution's filters are its input channels, so removing one removes the
+    channel it reads. Two kinds are left whole: one with several filters per input channel
+    (Torch-Pruning removes them one at a time, which leaves an uneven number per channel
+    that no spec can say), and one that reads the network's input, whose channels are the
+    images' and cannot go.
     """
-    return {
-        block.depthwise.conv
-        for block in model.modules()
-        if isinstance(block, DepthwiseSeparable) and block.multiplier > 1
-    }
+    blocks = [block for block in model.children() if isinstance(block, DepthwiseSeparable)]
+    first = next(iter(model.children()), None)
+    return {block.depthwise.conv for block in blocks if block.multiplier > 1 or block is first}
 
 
 def prunable_groups(
@@ -138,12 +138,12 @@ def prunable_groups(
     groups = graph.get_all_groups(
         ignored_layers=fixed_layers(model), root_module_types=[nn.Conv2d, nn.Linear]
     )
-    multiplied = _multiplied_depthwise(model)
+    whole = _unprunable_depthwise(model)
     return [
         group
         for group in groups
         if graph.is_out_channel_pruning_fn(group[0].dep.handler)
-        and not any(item.dep.target.module in multiplied for item in group)
+        and not any(item.dep.target.module in whole for item in group)
         # every layer keeps its floor, and always one channel
         and graph.get_out_channels(group[0].dep.target.module)
         > floors.get(group[0].dep.target.module, 1)
