@@ -22,9 +22,9 @@ from torch import nn
 
 from tinyconv._checks import check_int, check_positive_int
 from tinyconv._tracing import is_tracing
-from tinyconv.data.normalization import Normalization
 from tinyconv.errors import SpecError
 from tinyconv.model_input import check_model_input
+from tinyconv.normalization import Normalization
 from tinyconv.specs import (
     SPECS_FORMAT_VERSION,
     BlockSpec,

@@ -18,8 +18,8 @@ import math
 import torch
 from torch import nn
 
-from tinyconv.data.normalization import Normalization
 from tinyconv.errors import ModelInputError
+from tinyconv.normalization import Normalization
 
 __all__ = ["RANGE_MARGIN", "check_model_input", "normalised_range"]
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import REPO_ROOT
 
 import tinyconv as tc
-from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.mnist
 pytest.importorskip("torch_pruning")

@@ -10,9 +10,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
 import tinyconv as tc
-from tests.conftest import REPO_ROOT
 from tinyconv.data import Normalization, TensorLoader, load_dataset
 from tinyconv.export.qat import QUANTIZER
 from tinyconv.train import evaluate

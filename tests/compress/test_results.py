@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import REPO_ROOT
 
 import tinyconv as tc
-from tests.conftest import REPO_ROOT
 from tinyconv.data import ImageDataset, TensorLoader, load_dataset
 from tinyconv.train import evaluate
 

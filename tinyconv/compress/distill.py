@@ -28,10 +28,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tinyconv.compress.errors import TeacherError
-from tinyconv.data.normalization import Normalization
 from tinyconv.distillation_spec import DistillationSpec
 from tinyconv.model import TinyNet
 from tinyconv.model_file import load
+from tinyconv.normalization import Normalization
 from tinyconv.train.callbacks import Batch, Callback
 
 __all__ = ["Distiller", "distillation_callback", "distillation_loss"]

@@ -21,6 +21,8 @@ types in ``errors``). Typical use::
 the built-in files or to read a :class:`TorchvisionSource`.
 """
 
+from tinyconv.normalization import Normalization
+
 from .arrays import ArraySource
 from .augment_specs import Affine, AugmentSpec, Crop, HorizontalFlip, Rotation
 from .description import register_dataset_folder
@@ -37,7 +39,6 @@ from .image_folder import ImageFolderSource
 from .info import DatasetInfo
 from .load import dataset_info, load_dataset
 from .loader import TensorLoader
-from .normalization import Normalization
 from .registry import dataset_names, model_dataset, register_dataset
 from .root import resolve_data_root
 from .scoring import Predictions, score_images

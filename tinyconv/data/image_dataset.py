@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from .normalization import Normalization
+from tinyconv.normalization import Normalization
 
 __all__ = ["ImageDataset"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .normalization import Normalization
+from tinyconv.normalization import Normalization
 
 __all__ = ["DatasetInfo"]
 

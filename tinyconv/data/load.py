@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 
+from tinyconv.normalization import Normalization
+
 from .errors import DatasetFormatError, DatasetNotFoundError, DatasetRegistryError
 from .image_dataset import ImageDataset
 from .info import DatasetInfo
 from .mnist import read_builtin_split
-from .normalization import Normalization
 from .registry import Registration, registration
 from .root import resolve_data_root
 from .source import SPLITS, RawSplit

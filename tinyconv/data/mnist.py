@@ -21,11 +21,12 @@ from pathlib import Path
 
 import torch
 
+from tinyconv.normalization import Normalization
+
 from .checksums import RAW_FILES, verify_file
 from .errors import CorruptDatasetError, DatasetNotFoundError
 from .image_dataset import ImageDataset
 from .info import DatasetInfo
-from .normalization import Normalization
 from .root import DATA_ROOT_ENV_VAR
 from .source import SPLITS
 

@@ -26,10 +26,11 @@ from pathlib import Path
 
 from torch import nn
 
+from tinyconv.normalization import Normalization
+
 from .errors import DatasetFormatError, DatasetRegistryError
 from .info import DatasetInfo
 from .mnist import BUILTIN_DATASETS
-from .normalization import Normalization
 from .source import DatasetSource, RawSplit
 
 __all__ = [

@@ -20,10 +20,10 @@ import torch
 from torch import nn
 
 from tinyconv.eval_mode import eval_mode
+from tinyconv.normalization import Normalization
 
 from .errors import DatasetMismatchError
 from .image_dataset import ImageDataset
-from .normalization import Normalization
 
 __all__ = [
     "Predictions",

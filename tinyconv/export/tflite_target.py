@@ -23,7 +23,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from tinyconv.data.normalization import Normalization
 from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.device_costs import peak_activation_elements
 from tinyconv.device_estimate import estimate_device
@@ -38,6 +37,7 @@ from tinyconv.export.pipeline import export_as
 from tinyconv.export.tflite import batchnorm_as_depthwise, tflite_bytes
 from tinyconv.export.tflite_graph import io_quantization, require_tflite_extra, tflite_ops
 from tinyconv.export.tflite_report import TfliteReport
+from tinyconv.normalization import Normalization
 from tinyconv.provenance import environment
 
 __all__ = ["FP32_LOGIT_TOLERANCE", "TfliteTarget", "export_tflite"]

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from tinyconv.data import load_dataset
-from tinyconv.data.normalization import Normalization
 from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.mcu.cores import Core, core
 from tinyconv.mcu.emulator import EmulatorRun, run_firmware
@@ -34,6 +33,7 @@ from tinyconv.mcu.firmware import Firmware, build_firmware
 from tinyconv.mcu.report import COUNTING_METHOD, McuReport
 from tinyconv.mcu.tflm import BUILD_TYPE, KERNELS, TflmSources, build_library, tflm_sources
 from tinyconv.mcu.toolchain import Toolchain, find_toolchain
+from tinyconv.normalization import Normalization
 from tinyconv.outputs import output_folder
 from tinyconv.provenance import environment
 

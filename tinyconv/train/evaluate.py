@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from tinyconv.data.normalization import Normalization
 from tinyconv.eval_mode import eval_mode
+from tinyconv.normalization import Normalization
 from tinyconv.train.device import sum_dtype
 
 
