@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from tinyconv.errors import ReportFileError
 from tinyconv.export.device_report import load_report
 from tinyconv.export.tflite_report import load_tflite_report
 from tinyconv.mcu import load_mcu_report
-from tinyconv.report_files import ReportFileError, read_report, reports_in
+from tinyconv.report_files import read_report, reports_in
 
 REPO = Path(__file__).resolve().parents[1]
 

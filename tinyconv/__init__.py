@@ -42,6 +42,7 @@ from tinyconv.errors import (
     ModelInputError,
     OutputExistsError,
     OutputPathError,
+    ReportFileError,
     SpecError,
     TinyconvError,
 )
@@ -119,6 +120,7 @@ __all__ = [
     "OutputPathError",
     "ReceptiveField",
     "Recipe",
+    "ReportFileError",
     "SESpec",
     "SpecError",
     "SqueezeExcite",

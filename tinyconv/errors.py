@@ -16,6 +16,7 @@ __all__ = [
     "ModelInputError",
     "OutputExistsError",
     "OutputPathError",
+    "ReportFileError",
     "ResultsMismatchError",
     "SpecError",
     "TinyconvError",
@@ -47,6 +48,18 @@ class ModelFileError(TinyconvError, ValueError):
 
     Example:
         >>> issubclass(ModelFileError, ValueError)
+        True
+    """
+
+
+class ReportFileError(TinyconvError, ValueError):
+    """A saved report is unreadable, not JSON, or not of the kind asked for.
+
+    Raised by the loaders of ``tinyconv export``'s and ``tinyconv mcu``'s reports
+    (:mod:`tinyconv.report_files`).
+
+    Example:
+        >>> issubclass(ReportFileError, ValueError)
         True
     """
 

@@ -1,6 +1,7 @@
 """How tinyconv writes numbers and tables for people: one owner for every report and page.
 
-Percentages (:func:`percent`, :func:`percent_spread` over seeds) and reStructuredText
+Percentages (:func:`percent`, :func:`percent_spread` over seeds, :func:`signed_points` for
+differences) and reStructuredText
 list-tables (:func:`list_table`, and :func:`column_table` for reports side by side) are
 written the same way by the study tables, the export and microcontroller reports, the HTML
 report and the docs build.

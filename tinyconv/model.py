@@ -51,9 +51,6 @@ class TinyNet(nn.Sequential):
         specs: The block specs, in order.
         class_names: Class names in label order, when known (set by a recipe run or by
             :func:`tinyconv.load`; saved by :func:`tinyconv.save`).
-        normalization: The :class:`~tinyconv.data.Normalization` (per input channel, of
-            ``x / 255``) that inputs were normalised with in training, when known; a
-            ``{"mean": [...], "std": [...]}`` mapping assigned to it is converted.
         dataset: Name of the dataset the model was trained on, when known.
         metadata: Free-form JSON-able facts saved with the model (recipe, seed, scores).
 
@@ -114,6 +111,10 @@ class TinyNet(nn.Sequential):
     @property
     def normalization(self) -> Normalization | None:
         """How inputs were normalised in training (``None`` when not known).
+
+        A :class:`~tinyconv.data.Normalization` (per input channel, of ``x / 255``); a
+        ``{"mean": [...], "std": [...]}`` mapping assigned to it is converted, a malformed
+        one refused with a ``ValueError``.
 
         Example:
             >>> from tinyconv import GAPHeadSpec

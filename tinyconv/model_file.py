@@ -317,13 +317,13 @@ def load(path: str | os.PathLike[str]) -> TinyNet:
     try:
         model = build_from_architecture(record.get("architecture"))  # type: ignore[arg-type]
         model.load_state_dict(weights)  # type: ignore[arg-type]
+        model.normalization = record.get("normalization") or None
     except (SpecError, ValueError, RuntimeError, TypeError) as error:
         raise ModelFileError(
             f"{str(source)!r} holds a model that cannot be rebuilt: {error}"
         ) from error
     names = record.get("class_names")
     model.class_names = None if names is None else tuple(names)
-    model.normalization = record.get("normalization")
     model.dataset = record.get("dataset")
     model.metadata = dict(record.get("metadata") or {})
     return model.eval()

@@ -2,7 +2,7 @@
 
 Each report a command writes (``tinyconv export``'s ONNX and .tflite reports,
 ``tinyconv mcu``'s) is a JSON object whose ``format`` names its kind. :func:`read_report`
-reads one and refuses, with one :class:`ReportFileError`, a file that is missing, not
+reads one and refuses, with one :class:`~tinyconv.ReportFileError`, a file that is missing, not
 JSON, or of another kind; :func:`reports_in` lists the reports of one kind in a folder,
 skipping every other JSON file there. The loaders of each report (``load_report``,
 ``load_tflite_report``, ``load_mcu_report``) and the docs' tables read through these two.
@@ -15,18 +15,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from tinyconv.errors import TinyconvError
+from tinyconv.errors import ReportFileError
 
-__all__ = ["ReportFileError", "read_report", "reports_in"]
-
-
-class ReportFileError(TinyconvError, ValueError):
-    """A saved report is unreadable, not JSON, or not of the kind asked for.
-
-    Example:
-        >>> issubclass(ReportFileError, ValueError)
-        True
-    """
+__all__ = ["read_report", "reports_in"]
 
 
 def read_report(path: str | os.PathLike[str], report_format: str, kind: str) -> dict[str, Any]:
@@ -48,7 +39,7 @@ def read_report(path: str | os.PathLike[str], report_format: str, kind: str) -> 
         ... # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        tinyconv.report_files.ReportFileError: cannot read the microcontroller report ...
+        tinyconv.errors.ReportFileError: cannot read the microcontroller report ...
     """
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -75,6 +66,9 @@ def reports_in(
     Returns:
         ``(path, report)`` pairs, sorted by path.
 
+    Raises:
+        ReportFileError: For a file that names the format but is not valid JSON.
+
     Example:
         >>> reports_in("/nonexistent", "tinyconv.export_report")
         []
@@ -85,7 +79,10 @@ def reports_in(
         text = path.read_text(encoding="utf-8")
         if f'"{report_format}"' not in text:  # most JSON files are not reports: skip parsing
             continue
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError as error:
+            raise ReportFileError(f"cannot read {str(path)!r}: {error}") from None
         if isinstance(data, dict) and data.get("format") == report_format:
             found.append((path, data))
     return found

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import NetCase, net_cases
@@ -22,6 +21,8 @@ from tinyconv.compress import PruneError, block_widths, prune_to_budget, rebuild
 from tinyconv.compress.prune import prunable_groups
 from tinyconv.errors import MissingExtraError
 from tinyconv.recipes import RECIPES
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 tp = pytest.importorskip("torch_pruning")
 

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import REPO_ROOT
 
 import tinyconv as tc
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.mnist
 pytest.importorskip("torch_pruning")

@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
 
 import tinyconv as tc
 from tinyconv.data import Normalization, TensorLoader, load_dataset
 from tinyconv.export.qat import QUANTIZER
 from tinyconv.train import evaluate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 QAT = REPO_ROOT / "results" / "compress" / "qat"
 REPORTS = sorted(QAT.glob("*/*.export.json"))

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
 
 import tinyconv as tc
 from tinyconv.data import ImageDataset, TensorLoader, load_dataset
 from tinyconv.train import evaluate
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 RESULTS = sorted((REPO_ROOT / "results" / "compress").glob("*_seed*_max*_e*.json"))
 PAGE = REPO_ROOT / "docs" / "compress.rst"

@@ -60,6 +60,17 @@ def test_top1_accuracy_counts_labels_at_the_first_largest_logit(data, rows, clas
     assert Predictions.from_logits(torch.from_numpy(as_numpy), dataset).accuracy == expected
 
 
+def test_predictions_take_the_argmax_of_the_logits_where_their_softmax_ties() -> None:
+    """Logits 1e-8 apart near zero: their float32 softmax is 0.5 and 0.5, their argmax is 1."""
+    logits = torch.tensor([[0.0, 1e-8]])
+    assert torch.equal(*torch.softmax(logits, dim=1)[0])  # the tie the old rule fell into
+    dataset = ImageDataset(
+        torch.zeros(1, 1, 2, 2, dtype=torch.uint8), torch.tensor([1]), "toy", ("a", "b"), 0.5, 0.25
+    )
+    assert Predictions.from_logits(logits, dataset).accuracy == 1.0
+    assert top1_accuracy(logits, torch.tensor([1])) == 1.0
+
+
 @settings(max_examples=60, deadline=None)
 @given(data=st.data(), rows=st.integers(1, 20), classes=st.integers(2, 5))
 def test_argmax_agreement_is_symmetric_and_scores_one_output_by_the_other(data, rows, classes):

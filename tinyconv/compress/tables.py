@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tinyconv.export.device_report import REPORT_FORMAT
+from tinyconv.export.device_report import REPORT_FORMAT, load_report
 from tinyconv.formatting import list_table, percent, percent_spread, signed_points
 from tinyconv.report_files import reports_in
 
@@ -115,7 +115,7 @@ def qat_rst(results: str | Path) -> str:
     header += ["Float control", "Val int8 before → after", "Epochs, lr"]
     rows: list[list[object]] = []
     for path in sorted(qat_dir.glob("*/*.export.json")):
-        report = json.loads(path.read_text())
+        report = load_report(path)
         accuracy, aware = report["accuracy"], report["quantization_aware"]
         key = (report["dataset"], _model_key(report["model"]), accuracy["test_images"])
         control_file = qat_dir / f"{path.parent.name}.control.json"

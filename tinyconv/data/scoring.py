@@ -37,6 +37,8 @@ __all__ = [
 
 
 def _predicted(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(logits, torch.Tensor):
+        return logits.detach().cpu().argmax(dim=1).numpy()
     return np.asarray(logits).argmax(axis=1)
 
 
@@ -57,6 +59,8 @@ def top1_accuracy(logits: torch.Tensor | np.ndarray, labels: torch.Tensor | np.n
         >>> top1_accuracy(np.array([[0.0, 2.0], [3.0, 1.0]]), torch.tensor([1, 1, 0]))
         0.5
     """
+    if isinstance(labels, torch.Tensor):
+        labels = labels.detach().cpu().numpy()
     return float((_predicted(logits) == np.asarray(labels)[: len(logits)]).mean())
 
 
@@ -102,7 +106,7 @@ class Predictions:
     dataset: str
 
     @classmethod
-    def from_logits(cls, logits: torch.Tensor, dataset: ImageDataset) -> Predictions:
+    def from_logits(cls, logits: torch.Tensor | np.ndarray, dataset: ImageDataset) -> Predictions:
         """Score logits (from PyTorch, ONNX Runtime, ...) against ``dataset``'s labels.
 
         Args:

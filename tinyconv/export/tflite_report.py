@@ -10,12 +10,12 @@ the table of the documentation page "Deploy to a device".
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tinyconv.export.device_report import load_report
 from tinyconv.formatting import column_table, list_table, percent
 from tinyconv.report_files import read_report
 
@@ -244,7 +244,7 @@ def tflite_rst(
     rows = []
     for path in paths:
         twin = Path(onnx_dir) / path.name if onnx_dir is not None else None
-        onnx = json.loads(twin.read_text(encoding="utf-8")) if twin and twin.is_file() else None
+        onnx = load_report(twin) if twin and twin.is_file() else None
         rows += _rows(path.stem, load_tflite_report(path), onnx)
     return list_table(head, rows)
 

@@ -24,9 +24,11 @@ from typing import Any
 from tinyconv.device_estimate import estimate_device
 from tinyconv.formatting import list_table, percent
 from tinyconv.mcu.cores import CORES
+from tinyconv.mcu.report import MCU_REPORT_FORMAT
 from tinyconv.model_file import load
 from tinyconv.plots.frontier import AccuracyPoint, pareto_front_labels, point_from_results
 from tinyconv.recipe import Recipe
+from tinyconv.report_files import reports_in
 
 __all__ = [
     "DeployablePoint",
@@ -103,8 +105,9 @@ def report_model(reference: str, repository: str | os.PathLike[str]) -> Any:
 def _measured(reports_dir: Path, core: str) -> dict[str, tuple[dict, str]]:
     """Each measured architecture's report, by architecture key (the first one found)."""
     found: dict[str, tuple[dict, str]] = {}
-    for path in sorted(reports_dir.rglob(f"*.{core}.json")):
-        report = json.loads(path.read_text())
+    for path, report in reports_in(reports_dir, MCU_REPORT_FORMAT, recursive=True):
+        if not path.name.endswith(f".{core}.json"):
+            continue
         model = report_model(str(report.get("model", "")), reports_dir.parents[1])
         if model is not None:
             found.setdefault(architecture_key(model), (report, str(path.relative_to(reports_dir))))

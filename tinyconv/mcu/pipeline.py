@@ -26,6 +26,7 @@ import numpy as np
 
 from tinyconv.data import load_dataset
 from tinyconv.data.scoring import argmax_agreement, top1_accuracy
+from tinyconv.errors import ReportFileError
 from tinyconv.mcu.cores import Core, core
 from tinyconv.mcu.emulator import EmulatorRun, run_firmware
 from tinyconv.mcu.errors import FirmwareError, McuError
@@ -52,11 +53,12 @@ def _export_report(tflite: Path) -> dict[str, Any]:
     beside = tflite.with_name(f"{_stem(tflite)}.tflite.json")
     if not beside.is_file():
         return {}
+    from tinyconv.export.tflite_report import load_tflite_report
+
     try:
-        data = json.loads(beside.read_text())
-    except ValueError:
+        return load_tflite_report(beside)
+    except ReportFileError:  # another file of that name: the report is optional
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _int8_tflite(

@@ -121,7 +121,7 @@ def load_mcu_report(path: str | os.PathLike[str]) -> dict[str, Any]:
         Its data.
 
     Raises:
-        ReportFileError: If it is not readable JSON of this format.
+        ReportFileError: If it is not readable JSON of this format (a ``ValueError``).
     """
     return read_report(path, MCU_REPORT_FORMAT, "microcontroller report")
 
