@@ -229,7 +229,7 @@ def _generate_pages() -> None:
         else "The FashionMNIST runs have no finished seed yet; their table appears here once "
         "they have.\n",
     )
-    from tinyconv.export.device_report import deploy_rst  # no onnx needed to render saved reports
+    from tinyconv.export.onnx_report import deploy_rst  # no onnx needed to render saved reports
 
     _write_if_changed(GENERATED_DIR / "deploy.rst", deploy_rst(REPO_ROOT / "results" / "deploy"))
     from tinyconv.export.tflite_report import tflite_figures_rst, tflite_rst  # saved JSON only

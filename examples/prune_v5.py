@@ -64,7 +64,7 @@ def export_accuracies(model_file: Path, out: Path, root: str | None) -> dict[str
     again: its report is read.
     """
     from tinyconv.export import export_model
-    from tinyconv.export.device_report import load_report
+    from tinyconv.export.onnx_report import load_report
 
     existing = out / f"{model_file.name.split('.')[0]}.export.json"
     if existing.is_file():

@@ -31,7 +31,7 @@ import tinyconv as tc
 from tinyconv.atomic import atomic_write
 from tinyconv.data import Normalization, TensorLoader, load_dataset, model_dataset
 from tinyconv.export import export_model, fold_batchnorm
-from tinyconv.export.qat import quantization_aware_on_dataset
+from tinyconv.export.qat import fine_tune_quantization_aware_on_dataset
 from tinyconv.train import evaluate
 
 
@@ -58,7 +58,7 @@ def float_control(
     dataset = model_dataset(model, None, label=str(model_file)).name
     folded, _ = fold_batchnorm(model)
     started = time.perf_counter()
-    result = quantization_aware_on_dataset(
+    result = fine_tune_quantization_aware_on_dataset(
         model, folded, dataset, data_root=root, epochs=epochs, lr=lr, rounding=False
     )
     test = load_dataset(dataset, root, train=False)

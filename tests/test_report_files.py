@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tinyconv.errors import ReportFileError
-from tinyconv.export.device_report import load_report
+from tinyconv.export.onnx_report import load_report
 from tinyconv.export.tflite_report import load_tflite_report
 from tinyconv.mcu import load_mcu_report
 from tinyconv.report_files import read_report, reports_in

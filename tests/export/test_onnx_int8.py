@@ -13,8 +13,8 @@ import torch
 import tinyconv
 from tinyconv.cli import main
 from tinyconv.export import onnx_session
-from tinyconv.export.device_report import deploy_rst, load_report
 from tinyconv.export.onnx import onnx_logits
+from tinyconv.export.onnx_report import deploy_rst, load_report
 
 from .conftest import TEST_IMAGES
 

@@ -16,9 +16,9 @@ import tinyconv
 from tinyconv.cli import main
 from tinyconv.data import ImageDataset, train_val_split
 from tinyconv.export import ExportError, export_model, fold_batchnorm, onnx_session
-from tinyconv.export.device_report import load_report
 from tinyconv.export.onnx import onnx_logits
-from tinyconv.export.qat import QUANTIZER, QuantizationAwareNet, quantization_aware
+from tinyconv.export.onnx_report import load_report
+from tinyconv.export.qat import QUANTIZER, QuantizationAwareNet, fine_tune_quantization_aware
 
 from .conftest import TEST_IMAGES, normalise
 from .test_errors import assert_one_line_error, tinyconv_cli
@@ -94,10 +94,10 @@ def test_bad_epochs_and_learning_rates_are_refused(
     train, val = train_val_split(mnist_train.subset(range(200)), 50)
     for epochs in (0, -1, 1.5, True):
         with pytest.raises(ExportError, match="epochs must be an integer >= 1"):
-            quantization_aware(trained_v5, folded, train, val, epochs=epochs)  # type: ignore[arg-type]
+            fine_tune_quantization_aware(trained_v5, folded, train, val, epochs=epochs)  # type: ignore[arg-type]
     for lr in (0, -1e-3, float("nan")):
         with pytest.raises(ExportError, match="learning rate must be > 0"):
-            quantization_aware(trained_v5, folded, train, val, epochs=1, lr=lr)
+            fine_tune_quantization_aware(trained_v5, folded, train, val, epochs=1, lr=lr)
 
 
 @pytest.fixture(scope="module")

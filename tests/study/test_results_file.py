@@ -20,7 +20,7 @@ from tinyconv.study.results import (
     RESULTS_VERSION,
     is_results_file,
     load_study,
-    record_seed,
+    write_seed_record,
 )
 from tinyconv.study.seed_stats import results_target
 
@@ -52,7 +52,7 @@ def written(tmp_path: Path, seeds: int = 3) -> Path:
     path = tmp_path / "v9.json"
     data = load_study(path, {"name": "v9", "dataset": "mnist"}, 2)
     for seed in range(seeds):
-        data = record_seed(path, data, result(seed, 0.99 + seed / 1000))
+        data = write_seed_record(path, data, result(seed, 0.99 + seed / 1000))
     return path
 
 
@@ -111,7 +111,7 @@ def test_seed_records_join_a_results_file_that_lags_behind(tmp_path: Path) -> No
     path = written(tmp_path, seeds=2)
     stale = path.read_text()
     data = load_study(path, {"name": "v9", "dataset": "mnist"}, 2)
-    record_seed(path, data, result(7))
+    write_seed_record(path, data, result(7))
     path.write_text(stale)  # as if another process rebuilt it from an older view
     assert sorted(load_results(path)["seeds"], key=int) == ["0", "1", "7"]
 
@@ -120,7 +120,7 @@ def test_a_seed_record_of_another_setting_is_refused(tmp_path: Path) -> None:
     path = written(tmp_path, seeds=1)
     other = tmp_path / "elsewhere" / "v9.json"
     data = load_study(other, {"name": "v9", "dataset": "mnist"}, 5)
-    record_seed(other, data, result(4))
+    write_seed_record(other, data, result(4))
     shutil.copy(other.with_suffix("") / "seed4.json", tmp_path / "v9" / "seed4.json")
     with pytest.raises(
         ResultsMismatchError, match=r"different setting \(the number of epochs differs\)"

@@ -20,7 +20,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tinyconv.export.device_report import REPORT_FORMAT, load_report
+from tinyconv.export.onnx_report import REPORT_FORMAT, load_report
 from tinyconv.formatting import list_table, percent, percent_spread, signed_points
 from tinyconv.report_files import reports_in
 

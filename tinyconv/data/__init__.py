@@ -38,11 +38,11 @@ from .image_dataset import ImageDataset
 from .image_folder import ImageFolderSource
 from .info import DatasetInfo
 from .load import dataset_info, load_dataset
-from .loader import TensorLoader
 from .registry import dataset_names, model_dataset, register_dataset
 from .root import resolve_data_root
 from .scoring import Predictions, score_images
 from .split import ValidationSplit, train_val_split
+from .tensor_loader import TensorLoader
 from .torchvision_datasets import TorchvisionSource
 
 __all__ = [

@@ -9,7 +9,7 @@ ONNX file and an :class:`ExportReport` of what a device pays: bytes of weights a
 peak activation memory at batch 1, MACs, batch-1 latency and test accuracy of each stage.
 Its parts are usable alone: :func:`fold_batchnorm`, :func:`export_onnx`,
 :func:`quantize_int8`. With ``qat_epochs`` the int8 model comes from quantization-aware
-fine-tuning instead (:func:`quantization_aware`, PT2E in torchao), written and checked
+fine-tuning instead (:func:`fine_tune_quantization_aware`, PT2E in torchao), written and checked
 the same way. ONNX work needs the optional extra (``pip install
 'tinyconv[export]'``: onnx, onnxscript, onnxruntime, torchao); this package imports them only
 when called, and ``import tinyconv`` does not import this package.
@@ -22,7 +22,6 @@ TensorFlow Lite Micro, whose recording allocator gives the real tensor arena
 again imported only when called.
 """
 
-from tinyconv.export.device_report import ExportReport
 from tinyconv.export.errors import (
     CalibrationDataError,
     ExportError,
@@ -32,13 +31,14 @@ from tinyconv.export.errors import (
 from tinyconv.export.latency import measure_latency
 from tinyconv.export.micro import micro_arena
 from tinyconv.export.onnx import export_onnx
+from tinyconv.export.onnx_report import ExportReport
 from tinyconv.export.onnx_target import OnnxTarget, export_model
 from tinyconv.export.pipeline import ExportTarget, export_as
 from tinyconv.export.qat import (
     QuantizationAwareNet,
     QuantizationAwareResult,
-    quantization_aware,
-    quantization_aware_on_dataset,
+    fine_tune_quantization_aware,
+    fine_tune_quantization_aware_on_dataset,
 )
 from tinyconv.export.quantize import quantize_int8
 from tinyconv.export.session import onnx_session, tiny_model_session
@@ -63,12 +63,12 @@ __all__ = [
     "export_model",
     "export_onnx",
     "export_tflite",
+    "fine_tune_quantization_aware",
+    "fine_tune_quantization_aware_on_dataset",
     "fold_batchnorm",
     "measure_latency",
     "micro_arena",
     "onnx_session",
-    "quantization_aware",
-    "quantization_aware_on_dataset",
     "quantize_int8",
     "tiny_model_session",
 ]

@@ -24,7 +24,6 @@ from torch import nn
 from tinyconv._extras import require
 from tinyconv.data.scoring import argmax_agreement, top1_accuracy
 from tinyconv.device_costs import int8_weight_bytes
-from tinyconv.export.device_report import ExportReport, LayerCost
 from tinyconv.export.errors import (
     CalibrationDataError,
     ExportError,
@@ -34,11 +33,12 @@ from tinyconv.export.int8_drop import MAX_INT8_DROP_POINTS, check_drop_limit, in
 from tinyconv.export.job import ExportJob
 from tinyconv.export.latency import onnx_latency, torch_latency
 from tinyconv.export.onnx import export_onnx, onnx_logits, onnx_session
+from tinyconv.export.onnx_report import ExportReport, LayerCost
 from tinyconv.export.pipeline import export_as
 from tinyconv.export.qat import (
     check_settings,
+    fine_tune_quantization_aware_on_dataset,
     mismatches_allowed,
-    quantization_aware_on_dataset,
     require_torchao,
 )
 from tinyconv.export.quantize import check_calibration_images, quantize_int8
@@ -111,7 +111,7 @@ class OnnxTarget:
         qat_epochs: With ``int8``: make the int8 model by quantization-aware fine-tuning
             for this many epochs (:mod:`tinyconv.export.qat`) instead of post-training
             calibration
-            (:func:`~tinyconv.export.qat.quantization_aware_on_dataset`: the training
+            (:func:`~tinyconv.export.qat.fine_tune_quantization_aware_on_dataset`: the training
             images less a validation split, scored after every epoch, augmented as the
             recipe the model file records). ``0``: post-training int8. Like the
             rest of an export it is all or nothing: an interrupted export starts over
@@ -223,7 +223,7 @@ class OnnxTarget:
         if self.int8:
             files["onnx_int8"] = job.file(".int8.onnx")
             if self.qat_epochs:
-                aware = quantization_aware_on_dataset(
+                aware = fine_tune_quantization_aware_on_dataset(
                     model, folded, job.dataset, data_root=job.data_root,
                     epochs=self.qat_epochs, lr=self.qat_lr,
                     train_images=self.qat_train_images,

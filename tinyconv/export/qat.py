@@ -51,9 +51,9 @@ __all__ = [
     "QuantizationAwareNet",
     "QuantizationAwareResult",
     "check_settings",
+    "fine_tune_quantization_aware",
+    "fine_tune_quantization_aware_on_dataset",
     "mismatches_allowed",
-    "quantization_aware",
-    "quantization_aware_on_dataset",
     "require_torchao",
 ]
 
@@ -267,7 +267,7 @@ class QuantizationAwareResult:
         return {"quantizer": QUANTIZER, **data}
 
 
-def quantization_aware(
+def fine_tune_quantization_aware(
     model: nn.Module,
     folded: nn.Module,
     train_set: ImageDataset,
@@ -357,7 +357,7 @@ def quantization_aware(
     )
 
 
-def quantization_aware_on_dataset(
+def fine_tune_quantization_aware_on_dataset(
     model: nn.Module,
     folded: nn.Module,
     dataset: str,
@@ -368,7 +368,7 @@ def quantization_aware_on_dataset(
     train_images: int | None = None,
     rounding: bool = True,
 ) -> QuantizationAwareResult:
-    """:func:`quantization_aware` on a registered dataset's training images less a split.
+    """:func:`fine_tune_quantization_aware` on a registered dataset's training images less a split.
 
     :func:`~tinyconv.data.split.default_val_size` training images (5,000, or a tenth
     of a smaller dataset's; stratified, seed :data:`QAT_SPLIT_SEED`) are held out and
@@ -384,7 +384,7 @@ def quantization_aware_on_dataset(
         epochs: Epochs, at least 1.
         lr: Learning rate.
         train_images: Fine-tune on the first N training images (after the split) only.
-        rounding: As in :func:`quantization_aware`.
+        rounding: As in :func:`fine_tune_quantization_aware`.
 
     Returns:
         The fine-tuned model and its record.
@@ -414,7 +414,7 @@ def quantization_aware_on_dataset(
         augment = recipe.augmentation()
         names = ", ".join(type(spec).__name__ for spec in recipe.augment) or "none"
         augmentation = f"recipe {recipe.name}: {names}"
-    return quantization_aware(
+    return fine_tune_quantization_aware(
         model, folded, train, val, epochs=epochs, lr=lr, augment=augment,
         augmentation=augmentation, rounding=rounding,
     )  # fmt: skip

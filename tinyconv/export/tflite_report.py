@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tinyconv.export.device_report import load_report
+from tinyconv.export.onnx_report import load_report
 from tinyconv.formatting import column_table, list_table, percent
 from tinyconv.report_files import read_report
 

@@ -20,7 +20,13 @@ from tinyconv.model_file import save
 from tinyconv.provenance import PROVENANCE_KEY, describe_origin, provenance
 from tinyconv.recipe import Recipe
 from tinyconv.study.claims import FileLock, claim_holder, claim_seed
-from tinyconv.study.results import check_sizes, load_study, record_seed, results_path, seed_paths
+from tinyconv.study.results import (
+    check_sizes,
+    load_study,
+    results_path,
+    seed_paths,
+    write_seed_record,
+)
 from tinyconv.train import History
 from tinyconv.train.progress import format_duration
 
@@ -111,7 +117,7 @@ class StudyLedger:
         result[PROVENANCE_KEY] = provenance()
         save(model, paths["model"], overwrite=True)
         History.from_list(result["history"]).to_csv(paths["csv"])
-        self.data = record_seed(self.path, self.data, result)
+        self.data = write_seed_record(self.path, self.data, result)
         paths["checkpoint"].unlink(missing_ok=True)
         claim = self._claims.pop(seed, None)
         if claim is not None:

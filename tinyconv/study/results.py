@@ -324,7 +324,9 @@ def _comparable_recipe(recorded: Any) -> Any:
     return data
 
 
-def record_seed(path: Path, data: Mapping[str, Any], result: Mapping[str, Any]) -> dict[str, Any]:
+def write_seed_record(
+    path: Path, data: Mapping[str, Any], result: Mapping[str, Any]
+) -> dict[str, Any]:
     """Save a finished seed: its own record, then the results file rebuilt from all records.
 
     Only the process that trained a seed writes its record, so no process can lose
