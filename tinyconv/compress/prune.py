@@ -88,9 +88,10 @@ class PruneResult:
 def fixed_layers(model: TinyNet) -> list[nn.Module]:
     """The layers whose output channels must never be pruned.
 
-    The head's (its classes), and the gate of every SE block that meets the input images
-    before any convolution: those gates are coupled with the input channels, which pruning
-    cannot remove.
+    The head's (its classes), and every layer whose output channels are the input images'
+    channels, which pruning cannot remove: the gate of every SE block that meets the images
+    before any convolution, and the depthwise half of a separable block that is the first
+    convolution (its filters are the channels it reads).
 
     Args:
         model: The model being pruned.
@@ -100,6 +101,8 @@ def fixed_layers(model: TinyNet) -> list[nn.Module]:
     """
     fixed = list(model.head.modules())
     for spec, block in zip(model.specs, model.children(), strict=True):
+        if isinstance(block, DepthwiseSeparable):
+            fixed.append(block.depthwise.conv)
         if isinstance(spec, ConvSpec | DepthwiseSeparableSpec | TransitionSpec):
             break
         if isinstance(block, SqueezeExcite):
@@ -108,17 +111,17 @@ def fixed_layers(model: TinyNet) -> list[nn.Module]:
 
 
 def _unprunable_depthwise(model: TinyNet) -> set[nn.Module]:
-    """The depthwise convolutions whose channels must all stay.
+    """The depthwise convolutions with several filters per input channel.
 
-    A depthwise convolution's filters are its input channels, so removing one removes the
-    channel it reads. Two kinds are left whole: one with several filters per input channel
-    (Torch-Pruning removes them one at a time, which leaves an uneven number per channel
-    that no spec can say), and one that reads the network's input, whose channels are the
-    images' and cannot go.
+    Torch-Pruning removes their filters one at a time, which leaves an uneven number per
+    channel (no spec can say that), so neither their filters nor the input channels they
+    read are pruned. A depthwise half that reads the images is in :func:`fixed_layers`.
     """
-    blocks = [block for block in model.children() if isinstance(block, DepthwiseSeparable)]
-    first = next(iter(model.children()), None)
-    return {block.depthwise.conv for block in blocks if block.multiplier > 1 or block is first}
+    return {
+        block.depthwise.conv
+        for block in model.children()
+        if isinstance(block, DepthwiseSeparable) and block.multiplier > 1
+    }
 
 
 def prunable_groups(
